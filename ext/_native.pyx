@@ -1,0 +1,84 @@
+# gilkit's compiled kernels, each in two variants around one typed core (_cores.pxd):
+#
+#   <kernel>(...)        impl `cython`:       compiled and typed, but the GIL is held for the
+#                                             whole call: other Python threads wait. The control.
+#   <kernel>_nogil(...)  impl `cython-nogil`: validates its arguments with the GIL, then runs
+#                                             the same core inside `with nogil:`, so other
+#                                             threads run Python meanwhile.
+#
+# Compiler directives (boundscheck, wraparound, cdivision, freethreading_compatible, ...) are
+# set once, in setup.py.
+
+from libc.stdint cimport int64_t, uint64_t
+
+from _cores cimport escape_counts, stream_triad, sum_of_squares
+
+
+cdef int check_range(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step) except -1:
+    """Reject what the cores don't handle, with the GIL, before any nogil block."""
+    if start < 0:
+        raise ValueError(f"expected start >= 0, got {start}")
+    if step < 1:
+        raise ValueError(f"expected step >= 1, got {step}")
+    return 0
+
+
+cdef int check_triad(double[::1] a, const double[::1] b, const double[::1] c) except -1:
+    if not (a.shape[0] == b.shape[0] == c.shape[0]):
+        raise ValueError(
+            f"a, b and c must have one length, got {a.shape[0]}, {b.shape[0]}, {c.shape[0]}"
+        )
+    return 0
+
+
+# --- squares: sum of i*i over range(start, stop, step), modulo 2**64 -----------------------
+
+def squares(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step=1):
+    """GIL held throughout."""
+    check_range(start, stop, step)
+    return sum_of_squares(start, stop, step)
+
+
+def squares_nogil(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step=1):
+    """GIL released around the loop."""
+    cdef uint64_t total
+    check_range(start, stop, step)
+    with nogil:
+        total = sum_of_squares(start, stop, step)
+    return total
+
+
+# --- mandelbrot: total escape-time count over rows range(start, stop, step) -----------------
+
+def mandelbrot(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step, Py_ssize_t width,
+               int max_iter, double x_min, double dx, double y_min, double dy):
+    """GIL held throughout."""
+    check_range(start, stop, step)
+    return escape_counts(start, stop, step, width, max_iter, x_min, dx, y_min, dy)
+
+
+def mandelbrot_nogil(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step, Py_ssize_t width,
+                     int max_iter, double x_min, double dx, double y_min, double dy):
+    """GIL released around the loop."""
+    cdef int64_t total
+    check_range(start, stop, step)
+    with nogil:
+        total = escape_counts(start, stop, step, width, max_iter, x_min, dx, y_min, dy)
+    return total
+
+
+# --- triad: a = b + scalar*c, returning sum(a) -----------------------------------------------
+
+def triad(double[::1] a, const double[::1] b, const double[::1] c, double scalar):
+    """GIL held throughout."""
+    check_triad(a, b, c)
+    return stream_triad(a, b, c, scalar)
+
+
+def triad_nogil(double[::1] a, const double[::1] b, const double[::1] c, double scalar):
+    """GIL released around the loop."""
+    cdef double total
+    check_triad(a, b, c)
+    with nogil:
+        total = stream_triad(a, b, c, scalar)
+    return total

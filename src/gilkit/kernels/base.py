@@ -1,0 +1,75 @@
+"""The kernel contract: impls that compute one part of [0, n), and how parts combine.
+
+A kernel's impls are plain module-level functions, `chunk(part, params) -> partial`, so the
+process runner can send them by name. Impls that parallelise inside one call (`cython-prange`)
+take a third argument, `n_threads`. `combine` turns the partials of any split into the same
+result, which every impl must reproduce exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from gilkit import native
+
+# impl -> what it shows. Order is the order of the tables.
+IMPLS: Mapping[str, str] = {
+    "python": "pure-Python loops: holds the GIL, the baseline",
+    "cython": "compiled and typed, GIL held for the whole call: the control",
+    "cython-nogil": "the same compiled core inside `with nogil:`",
+    "cython-prange": "the same core over OpenMP threads inside one call (prange)",
+    "numpy": "vectorized NumPy: releases the GIL inside large enough array operations",
+}
+
+# Impls that are parallel inside one call: run by the serial runner, workers = OpenMP threads.
+IN_CALL_PARALLEL = frozenset({"cython-prange"})
+
+_NATIVE_MODULE = {"cython": "_native", "cython-nogil": "_native", "cython-prange": "_prange"}
+
+
+def impl_unavailable_reason(impl: str) -> str | None:
+    """None when `impl` can run in this installation, else why not."""
+    module = _NATIVE_MODULE.get(impl)
+    return native.unavailable_reason(module) if module else None
+
+
+Partial = Any
+ChunkFn = Callable[..., Partial]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    name: str
+    summary: str
+    unit: str  # what one index of [0, n) is: "integers", "rows", "elements"
+    chunk_fns: Mapping[str, ChunkFn]
+    combine: Callable[[Sequence[Partial]], Any]
+    # Default n for pure Python, and for the compiled and NumPy impls, which run 10-100x
+    # faster: at one n, either Python takes minutes or compiled calls last a millisecond,
+    # too short for a thread pool to pay off. Speedups across sizes compare throughput.
+    python_size: Callable[[], int]
+    native_size: Callable[[], int]
+    # Units of work in a call of size n, for throughput (n for linear kernels).
+    work: Callable[[int], float] = field(default=lambda n: float(n))
+    # The exact result for size n, where a closed form exists (tests and cross-checks).
+    reference: Callable[[int], Any] | None = None
+    make_params: Callable[[int, str], Any] = field(default=lambda n, split: None)
+    # Shared data a kernel needs for size n, as a context manager yielding the params.
+    prepare: Callable[[int, str], AbstractContextManager[Any]] | None = None
+    splits: tuple[str, ...] = ("contiguous",)  # the first is the default
+    rel_tol: float = 0.0  # impls must agree exactly unless a kernel states a tolerance
+
+    def default_size(self, impl: str) -> int:
+        return self.python_size() if impl == "python" else self.native_size()
+
+    def params_for(self, n: int, split: str) -> AbstractContextManager[Any]:
+        if self.prepare is not None:
+            return self.prepare(n, split)
+        return nullcontext(self.make_params(n, split))
+
+    @property
+    def impls(self) -> tuple[str, ...]:
+        return tuple(impl for impl in IMPLS if impl in self.chunk_fns)

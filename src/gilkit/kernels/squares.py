@@ -1,0 +1,75 @@
+"""`squares`: the seed's example, the sum of i*i over [0, n).
+
+The result is defined modulo 2**64, i.e. the unsigned 64-bit wrap-around that C's uint64_t
+gives for free; Python and NumPy reduce to the same value, so every impl returns the very
+same integer for any n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from gilkit import native
+from gilkit.kernels.base import Kernel
+
+MASK = 2**64 - 1
+# NumPy works through the range in blocks: bounded memory, and each block is far above the
+# ~500 elements under which NumPy keeps the GIL.
+NUMPY_BLOCK = 1 << 16
+
+
+def reference(n: int) -> int:
+    """Closed form of sum(i*i for i in range(n)) mod 2**64, for tests."""
+    return ((n - 1) * n * (2 * n - 1) // 6) & MASK if n > 0 else 0
+
+
+def chunk_python(part: range, params: None) -> int:
+    total = 0
+    for i in part:
+        total += i * i
+    return total & MASK
+
+
+def chunk_cython(part: range, params: None) -> int:
+    return native.module("_native").squares(part.start, part.stop, part.step)
+
+
+def chunk_cython_nogil(part: range, params: None) -> int:
+    return native.module("_native").squares_nogil(part.start, part.stop, part.step)
+
+
+def chunk_cython_prange(part: range, params: None, n_threads: int) -> int:
+    return native.module("_prange").squares(part.start, part.stop, part.step, n_threads)
+
+
+def chunk_numpy(part: range, params: None) -> int:
+    total = 0
+    for first in range(part.start, part.stop, NUMPY_BLOCK * part.step):
+        last = min(first + NUMPY_BLOCK * part.step, part.stop)
+        i = np.arange(first, last, part.step, dtype=np.uint64)
+        total += int((i * i).sum(dtype=np.uint64))  # uint64 arrays wrap modulo 2**64
+    return total & MASK
+
+
+def combine(partials: Sequence[int]) -> int:
+    return sum(partials) & MASK
+
+
+KERNEL = Kernel(
+    name="squares",
+    summary="sum of i*i over [0, n) mod 2**64 (the seed's example): CPU-bound, even cost",
+    unit="integers",
+    chunk_fns={
+        "python": chunk_python,
+        "cython": chunk_cython,
+        "cython-nogil": chunk_cython_nogil,
+        "cython-prange": chunk_cython_prange,
+        "numpy": chunk_numpy,
+    },
+    combine=combine,
+    python_size=lambda: 1_500_000,
+    native_size=lambda: 30_000_000,
+    reference=reference,
+)

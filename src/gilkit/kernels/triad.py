@@ -1,0 +1,113 @@
+"""`triad`: the STREAM triad a = b + scalar*c over float64 arrays larger than the CPU caches.
+
+Each element costs two loads, one store and two flops: the work is bound by memory bandwidth,
+so threads stop scaling when the memory bus saturates, GIL or no GIL. The arrays live in shared
+memory, made once by the parent (b[i] = i % 7, c[i] = i % 11), so workers of every runner read
+the same data and nothing is pickled per chunk. Each part returns sum(a[part]) as a checksum;
+all values are small integers, so the sums are exact in float64 whatever the order.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from gilkit import native
+from gilkit.kernels.base import Kernel
+from gilkit.machine import last_level_cache_bytes
+from gilkit.shared_arrays import SharedArrays, attach, shared_arrays
+
+SCALAR = 3.0
+B_PERIOD, C_PERIOD = 7, 11
+
+
+@dataclass(frozen=True)
+class TriadData:
+    arrays: SharedArrays  # a, b, c
+    scalar: float = SCALAR
+
+
+def native_size() -> int:
+    """Three arrays together 4x the last-level cache, so they cannot stay cached."""
+    return max(1_000_000, 4 * last_level_cache_bytes() // (3 * 8))
+
+
+@contextmanager
+def prepare(n: int, split: str) -> Iterator[TriadData]:
+    with shared_arrays(3, n) as handle:
+        _, b, c = attach(handle)
+        index = np.arange(n)
+        np.remainder(index, B_PERIOD, out=b, casting="unsafe")
+        np.remainder(index, C_PERIOD, out=c, casting="unsafe")
+        del index, b, c
+        yield TriadData(handle)
+
+
+def _periodic_sum(n: int, period: int) -> int:
+    full, rest = divmod(n, period)
+    return full * period * (period - 1) // 2 + rest * (rest - 1) // 2
+
+
+def reference(n: int, scalar: float = SCALAR) -> float:
+    """Closed form of sum(b + scalar*c) over [0, n), for tests."""
+    return float(_periodic_sum(n, B_PERIOD) + scalar * _periodic_sum(n, C_PERIOD))
+
+
+def _slices(part: range, data: TriadData) -> list[np.ndarray]:
+    if part.step != 1:
+        raise ValueError(f"triad needs contiguous parts, got step {part.step}")
+    return [v[part.start : part.stop] for v in attach(data.arrays)]
+
+
+def chunk_python(part: range, data: TriadData) -> float:
+    a, b, c = _slices(part, data)
+    scalar = data.scalar
+    values = [x + scalar * y for x, y in zip(memoryview(b), memoryview(c))]
+    memoryview(a)[:] = array("d", values)
+    return sum(values)
+
+
+def chunk_cython(part: range, data: TriadData) -> float:
+    return native.module("_native").triad(*_slices(part, data), data.scalar)
+
+
+def chunk_cython_nogil(part: range, data: TriadData) -> float:
+    return native.module("_native").triad_nogil(*_slices(part, data), data.scalar)
+
+
+def chunk_cython_prange(part: range, data: TriadData, n_threads: int) -> float:
+    return native.module("_prange").triad(*_slices(part, data), data.scalar, n_threads)
+
+
+def chunk_numpy(part: range, data: TriadData) -> float:
+    a, b, c = _slices(part, data)
+    np.multiply(c, data.scalar, out=a)
+    np.add(a, b, out=a)
+    return float(a.sum())
+
+
+def combine(partials: Sequence[float]) -> float:
+    return float(sum(partials))
+
+
+KERNEL = Kernel(
+    name="triad",
+    summary="STREAM triad a = b + s*c over arrays past the last-level cache: memory-bound",
+    unit="elements",
+    chunk_fns={
+        "python": chunk_python,
+        "cython": chunk_cython,
+        "cython-nogil": chunk_cython_nogil,
+        "cython-prange": chunk_cython_prange,
+        "numpy": chunk_numpy,
+    },
+    combine=combine,
+    python_size=lambda: 600_000,  # pure Python is CPU-bound here at any size
+    native_size=native_size,
+    reference=reference,
+    prepare=prepare,
+)

@@ -1,0 +1,160 @@
+"""Run a plan: time every cell and keep the raw values.
+
+Every pool the plan needs is started first (timed apart from the work) and kept open; then
+the cells are timed in rounds, one call of each cell per round (A B C A B C ...), so that a
+shared machine's drift in speed hits every cell alike instead of the cells measured last.
+Each call covers the kernel's whole index space: [0, n) split into one part per worker, or one
+part on n OpenMP threads for in-call parallel impls.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from typing import Any
+
+from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, run_task
+from gilkit.plan import Cell, Plan
+from gilkit.results import CellRecord
+from gilkit.runners import RUNNERS, RunnerError
+from gilkit.runners.base import Runner
+from gilkit.splitting import split
+
+OnCall = Callable[[Cell], None]
+
+
+def tasks_for(cell: Cell, split_how: str, params: Any) -> list[Task]:
+    if cell.impl in IN_CALL_PARALLEL:
+        return [Task(cell.kernel, cell.impl, range(cell.size), params, cell.n_workers)]
+    parts = split(cell.size, cell.n_workers, split_how)
+    return [Task(cell.kernel, cell.impl, part, params) for part in parts]
+
+
+def new_record(cell: Cell, plan: Plan) -> CellRecord:
+    return CellRecord(cell.kernel, cell.impl, cell.runner, cell.n_workers, cell.size,
+                      plan.splits[cell.kernel])
+
+
+def call(runner: Runner, cell: Cell, tasks: list[Task]) -> tuple[float, Any]:
+    """One timed call of a cell: its wall time and its combined result."""
+    began = time.perf_counter()
+    partials = runner.map(run_task, tasks)
+    elapsed = time.perf_counter() - began
+    return elapsed, KERNELS[cell.kernel].combine(partials)
+
+
+def measure(plan: Plan, records: list[CellRecord], checks: list[CellRecord],
+            on_call: OnCall = lambda cell: None) -> None:
+    """Fill `records` (one per cell, in plan order) and `checks` as the run goes.
+
+    The lists are the caller's, so whatever was measured before an interruption is kept.
+    A failing cell is recorded with its error and dropped from later rounds.
+    """
+    records.extend(new_record(cell, plan) for cell in plan.cells)
+    with ExitStack() as stack:
+        # Data is made before any pool starts, so that forked workers inherit it.
+        params = {
+            (kernel, n): stack.enter_context(KERNELS[kernel].params_for(n, plan.splits[kernel]))
+            for kernel, n in sorted(plan.sizes)
+        }
+        serial = RUNNERS["serial"]()
+        for cell in plan.checks:
+            record = new_record(cell, plan)
+            _call_into(record, serial, cell, tasks_for(cell, plan.splits[cell.kernel],
+                                                       params[cell.kernel, cell.size]))
+            checks.append(record)
+            on_call(cell)
+        pools = _start_pools(plan, records, stack)
+        pending = [(record, cell, tasks_for(cell, plan.splits[cell.kernel],
+                                            params[cell.kernel, cell.size]))
+                   for record, cell in zip(records, plan.cells)]
+        for round_index in range(plan.n_warmups + plan.n_repeats):
+            timed = round_index >= plan.n_warmups
+            for record, cell, tasks in pending:
+                runner = pools.get((cell.runner, cell.n_workers))
+                if runner is not None and record.error is None:
+                    _call_into(record, runner, cell, tasks, timed)
+                    if record.error and not runner.shares_interpreter:
+                        pools[cell.runner, cell.n_workers] = _restart(runner, record, stack)
+                on_call(cell)
+
+
+def _call_into(record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task],
+               timed: bool = False) -> None:
+    try:
+        elapsed, result = call(runner, cell, tasks)
+    except Exception as error:  # recorded in the cell; the run goes on
+        record.error = f"{type(error).__name__}: {error}"
+        return
+    if record.result is not None and result != record.result:
+        record.error = f"calls disagree: {record.result!r} then {result!r}"
+    record.result = result
+    if timed:
+        record.times_s.append(elapsed)
+
+
+def _start_pools(plan: Plan, records: Iterable[CellRecord], stack: ExitStack,
+                 ) -> dict[tuple[str, int], Runner | None]:
+    """Start each (runner, workers) pool once; processes first, before any thread exists."""
+    pools: dict[tuple[str, int], Runner | None] = {}
+    groups = sorted({(c.runner, c.n_workers) for c in plan.cells},
+                    key=lambda group: (RUNNERS[group[0]].shares_interpreter, group))
+    for runner_name, n_workers in groups:
+        runner = RUNNERS[runner_name](plan.start_method)
+        mine = [r for r in records if (r.runner, r.n_workers) == (runner_name, n_workers)]
+        try:
+            startup = runner.start(n_workers)
+        except RunnerError as error:
+            for record in mine:
+                record.error = str(error)
+            pools[runner_name, n_workers] = None
+            continue
+        stack.enter_context(runner)
+        for record in mine:
+            record.start_method = runner.start_method
+            record.pool_startup_s = None if runner_name == "serial" else startup
+        pools[runner_name, n_workers] = runner
+    return pools
+
+
+def _restart(runner: Runner, record: CellRecord, stack: ExitStack) -> Runner | None:
+    """A process pool whose worker died is broken: give the other cells a fresh one."""
+    runner.close()
+    fresh = type(runner)(runner.start_method)
+    try:
+        fresh.start(runner.n_workers)
+    except RunnerError:
+        return None
+    return stack.enter_context(fresh)
+
+
+def check_results(records: list[CellRecord], checks: list[CellRecord]) -> dict[str, Any]:
+    """Mark every record against the reference result of its kernel and size.
+
+    The reference is pure Python's result where it ran at that size, else the kernel's closed
+    form, else the first result at that size. Every impl must reproduce it exactly, or within
+    the kernel's stated relative tolerance. Returns {kernel: {size: reference}}.
+    """
+    references: dict[str, dict[str, Any]] = {}
+    done = [r for r in (*records, *checks) if r.error is None and r.result is not None]
+    for record in sorted(done, key=lambda r: r.impl != "python"):
+        kernel = KERNELS[record.kernel]
+        by_size = references.setdefault(record.kernel, {})
+        if str(record.size) not in by_size:
+            closed_form = kernel.reference(record.size) if kernel.reference else None
+            use_closed = record.impl != "python" and closed_form is not None
+            by_size[str(record.size)] = closed_form if use_closed else record.result
+    for record in done:
+        expected = references[record.kernel][str(record.size)]
+        rel_tol = KERNELS[record.kernel].rel_tol
+        if rel_tol and isinstance(record.result, float):
+            record.agrees = math.isclose(record.result, expected, rel_tol=rel_tol)
+        else:
+            record.agrees = bool(record.result == expected)
+    failed_checks = {(c.kernel, c.impl) for c in checks if c.agrees is False}
+    for record in records:
+        if (record.kernel, record.impl) in failed_checks:
+            record.agrees = False
+    return references

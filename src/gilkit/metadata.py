@@ -1,0 +1,82 @@
+"""What makes a run comparable with another: small collect_* functions, one dict each."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+import sysconfig
+import time
+from importlib import metadata as dist_metadata
+from typing import Any
+
+from gilkit import machine, native
+
+
+def gil_enabled() -> bool:
+    """Whether the GIL is on right now (3.13+ can run without it); always True before 3.13."""
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    return True if is_enabled is None else bool(is_enabled())
+
+
+def free_threaded_build() -> bool:
+    """Whether this interpreter was built with --disable-gil (3.13t, 3.14t)."""
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def collect_python_metadata() -> dict[str, Any]:
+    return {
+        "executable": sys.executable,
+        "implementation": platform.python_implementation(),
+        "version": platform.python_version(),
+        "free_threaded_build": free_threaded_build(),
+        "gil_enabled": gil_enabled(),
+        "compiler": platform.python_compiler(),
+    }
+
+
+def collect_cpu_metadata() -> dict[str, Any]:
+    return {
+        "model": machine.cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": machine.usable_cpus(),
+        "last_level_cache_bytes": machine.last_level_cache_bytes(),
+        "platform": platform.platform(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return dist_metadata.version(dist)
+    except dist_metadata.PackageNotFoundError:
+        return None
+
+
+def collect_build_metadata() -> dict[str, Any]:
+    return {
+        "gilkit": _version("gilkit"),
+        "numpy": _version("numpy"),
+        "cython": _version("Cython"),
+        "extensions": native.unavailable_reason("_native") or "built",
+        "openmp": native.unavailable_reason("_prange") or "built",
+        "openmp_max_threads": native.openmp_max_threads(),
+        "cc": sysconfig.get_config_var("CC"),
+    }
+
+
+def collect_timer_metadata() -> dict[str, Any]:
+    info = time.get_clock_info("perf_counter")
+    return {"timer": "perf_counter", "implementation": info.implementation,
+            "resolution_s": info.resolution}
+
+
+def collect_metadata() -> dict[str, Any]:
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": collect_python_metadata(),
+        "cpu": collect_cpu_metadata(),
+        "build": collect_build_metadata(),
+        "timer": collect_timer_metadata(),
+    }

@@ -1,0 +1,96 @@
+"""Which cells to measure: the matrix kernel x impl x runner x workers, as plain data.
+
+A plan always holds the serial cells that speedups are taken against (each impl on one worker,
+and pure Python), even when the user asked only for pool runners. When impls of a kernel run
+at different sizes, the plan adds untimed check calls at the smallest size, so that every impl
+is still compared with the others at one common n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from gilkit.kernels import IN_CALL_PARALLEL, KERNELS
+
+DEFAULT_RUNNERS = ("serial", "threads", "processes")
+DEFAULT_REPEATS = 5
+DEFAULT_WARMUPS = 1
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    kernel: str
+    impl: str
+    runner: str
+    n_workers: int
+    size: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.kernel} {self.impl} × {self.runner} × {self.n_workers}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    cells: tuple[Cell, ...]
+    checks: tuple[Cell, ...]  # serial, untimed: each impl once at its kernel's smallest size
+    splits: Mapping[str, str]
+    n_repeats: int = DEFAULT_REPEATS
+    n_warmups: int = DEFAULT_WARMUPS
+    start_method: str | None = None
+    unavailable: Mapping[str, str] = field(default_factory=dict)  # impl -> why it was left out
+
+    @property
+    def sizes(self) -> set[tuple[str, int]]:
+        """Every (kernel, n) that needs its data prepared."""
+        return {(c.kernel, c.size) for c in (*self.cells, *self.checks)}
+
+    @property
+    def n_calls(self) -> int:
+        return len(self.cells) * (self.n_repeats + self.n_warmups) + len(self.checks)
+
+
+def default_workers(n_cpus: int) -> list[int]:
+    """Powers of two up to the usable cpus, the cpu count itself, and one step beyond it."""
+    counts = {1, n_cpus, n_cpus * 2}  # the last one oversubscribed: more workers than cpus
+    power = 2
+    while power < n_cpus:
+        counts.add(power)
+        power *= 2
+    return sorted(counts)
+
+
+def cells_for(kernels: Sequence[str], impls: Sequence[str], runners: Sequence[str],
+              workers: Sequence[int], sizes: Mapping[str, Mapping[str, int]]) -> list[Cell]:
+    """Every requested cell, plus the serial baselines the speedups need, each once, in order."""
+    cells: dict[Cell, None] = {}
+    for kernel in kernels:
+        for impl in impls:
+            if impl not in KERNELS[kernel].chunk_fns:
+                continue
+            size = sizes[kernel][impl]
+            cells[Cell(kernel, impl, "serial", 1, size)] = None
+            for n_workers in workers:
+                if impl in IN_CALL_PARALLEL:
+                    # Parallel inside one call: the serial runner, workers = OpenMP threads.
+                    cells[Cell(kernel, impl, "serial", n_workers, size)] = None
+                    continue
+                for runner in runners:
+                    if runner != "serial":
+                        cells[Cell(kernel, impl, runner, n_workers, size)] = None
+    return list(cells)
+
+
+def checks_for(cells: Sequence[Cell]) -> list[Cell]:
+    """One serial call per impl at its kernel's smallest size, for impls timed at another n."""
+    smallest: dict[str, int] = {}
+    for cell in cells:
+        smallest[cell.kernel] = min(cell.size, smallest.get(cell.kernel, cell.size))
+    checks: dict[Cell, None] = {}
+    for cell in cells:
+        if cell.size != smallest[cell.kernel]:
+            # Two OpenMP threads, so that the check goes through the parallel reduction.
+            n_workers = 2 if cell.impl in IN_CALL_PARALLEL else 1
+            checks[Cell(cell.kernel, cell.impl, "serial", n_workers, smallest[cell.kernel])] = None
+    return list(checks)

@@ -1,0 +1,110 @@
+"""What a run produced, as plain data, and its versioned JSON file.
+
+Measuring fills `CellRecord`s with raw values only; statistics are computed when read
+(gilkit.stats), so a file keeps everything needed to recompute them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "gilkit.run"
+# Version history:
+#   1: first format: metadata, options, one record per cell with raw times.
+SCHEMA_VERSION = 1
+
+
+class ResultFileError(ValueError):
+    """A file that is not a gilkit result this version can read."""
+
+
+@dataclass
+class CellRecord:
+    kernel: str
+    impl: str
+    runner: str
+    n_workers: int
+    size: int
+    split: str
+    times_s: list[float] = field(default_factory=list)  # one wall time per timed repeat
+    result: Any = None  # the combined result of the last call (all calls must agree)
+    agrees: bool | None = None  # with the kernel's reference result; None until checked
+    pool_startup_s: float | None = None  # starting this cell's pool, apart from the work
+    start_method: str | None = None  # processes only
+    error: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.kernel, self.impl, self.runner, self.n_workers)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.agrees is not False
+
+
+@dataclass
+class RunResult:
+    metadata: dict[str, Any]
+    options: dict[str, Any]
+    cells: list[CellRecord] = field(default_factory=list)
+    checks: list[CellRecord] = field(default_factory=list)  # untimed calls at a common size
+    references: dict[str, Any] = field(default_factory=dict)  # kernel -> {size: result}
+    complete: bool = False  # False when the run was interrupted or failed midway
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "metadata": self.metadata,
+            "options": self.options,
+            "references": self.references,
+            "complete": self.complete,
+            "cells": [asdict(cell) for cell in self.cells],
+            "checks": [asdict(check) for check in self.checks],
+        }
+
+    @classmethod
+    def from_json(cls, document: Any) -> RunResult:
+        if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+            raise ResultFileError("not a gilkit run result (no 'schema': 'gilkit.run')")
+        version = document.get("version")
+        if version != SCHEMA_VERSION:
+            raise ResultFileError(
+                f"unsupported result version {version!r}; this gilkit reads {SCHEMA_VERSION}"
+            )
+        try:
+            cells = [CellRecord(**cell) for cell in document["cells"]]
+            checks = [CellRecord(**check) for check in document["checks"]]
+            return cls(document["metadata"], document["options"], cells, checks,
+                       document["references"], document["complete"])
+        except (KeyError, TypeError) as error:
+            raise ResultFileError(f"malformed gilkit result: {error}") from error
+
+
+def write_atomically(result: RunResult, path: Path) -> None:
+    """Write the JSON beside `path` and rename it over: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(result.to_json(), f, indent=1, sort_keys=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> RunResult:
+    try:
+        document = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ResultFileError(f"{path}: not JSON ({error})") from error
+    return RunResult.from_json(document)

@@ -1,0 +1,12 @@
+"""The runner registry."""
+
+from __future__ import annotations
+
+from gilkit.runners.base import Runner, RunnerError
+from gilkit.runners.processes import START_METHODS, ProcessRunner, default_start_method
+from gilkit.runners.serial import SerialRunner
+from gilkit.runners.threads import ThreadRunner
+
+RUNNERS: dict[str, type[Runner]] = {r.name: r for r in (SerialRunner, ThreadRunner, ProcessRunner)}
+
+__all__ = ["RUNNERS", "START_METHODS", "Runner", "RunnerError", "default_start_method"]
