@@ -52,19 +52,28 @@ def build_parser() -> Parser:
     run = commands.add_parser("run", help="measure the matrix and print a table per kernel")
     run.add_argument("--kernel", help=f"comma list of {', '.join(KERNELS)} (default: all)")
     run.add_argument("--impl", help=f"comma list of {', '.join(IMPLS)} (default: all built)")
-    run.add_argument("--runner", help=f"comma list of {', '.join(RUNNERS)} "
-                                      f"(default: {','.join(DEFAULT_RUNNERS)})")
-    run.add_argument("--workers", help="comma list of worker counts (default: "
-                                       f"{','.join(map(str, default_workers(usable_cpus())))} here)")
+    run.add_argument(
+        "--runner",
+        help=f"comma list of {', '.join(RUNNERS)} (default: {','.join(DEFAULT_RUNNERS)})",
+    )
+    here = ",".join(map(str, default_workers(usable_cpus())))
+    run.add_argument("--workers", help=f"comma list of worker counts (default: {here} here)")
     run.add_argument("--size", help="n for every kernel, or kernel=n,... (default: per kernel)")
-    run.add_argument("--split", help=f"{' or '.join(SPLITS)}, for kernels that offer it "
-                                     "(default: per kernel)")
+    run.add_argument(
+        "--split", help=f"{' or '.join(SPLITS)}, for kernels that offer it (default: per kernel)"
+    )
     run.add_argument("--repeat", help=f"timed calls per cell (default: {DEFAULT_REPEATS})")
     run.add_argument("--warmup", help=f"untimed calls per cell first (default: {DEFAULT_WARMUPS})")
-    run.add_argument("--start-method", help=f"for processes: {', '.join(START_METHODS)} "
-                                            f"(default: {default_start_method()})")
-    run.add_argument("--json", type=Path, metavar="PATH",
-                     help=f"where to write the results (default: {RESULTS_DIR}/run-DATE.json)")
+    run.add_argument(
+        "--start-method",
+        help=f"for processes: {', '.join(START_METHODS)} (default: {default_start_method()})",
+    )
+    run.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help=f"where to write the results (default: {RESULTS_DIR}/run-DATE.json)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
     commands.add_parser("list", help="kernels, impls and runners, and why any is unavailable")
     commands.add_parser("info", help="the interpreter, its GIL, the cpus and the build")
@@ -139,8 +148,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = RunResult(metadata.collect_metadata(), options_record(plan, args))
     result.metadata["native_threads"] = pinned
     status = EXIT_OK
-    progress = Progress(TextColumn("{task.description:<42}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=True, auto_refresh=False)
+    progress = Progress(
+        TextColumn("{task.description:<42}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        auto_refresh=False,
+    )
     try:
         with progress:  # no refresh thread: forking a process that has threads is unsafe
             task = progress.add_task("starting", total=plan.n_calls)
@@ -170,11 +186,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     out = Console()
-    kernels = Table("kernel", "what", "n means", "default n", "splits", title="kernels",
-                    title_justify="left")
+    kernels = Table(
+        "kernel", "what", "n means", "default n", "splits", title="kernels", title_justify="left"
+    )
     for kernel in KERNELS.values():
-        kernels.add_row(kernel.name, kernel.summary, kernel.unit, f"{kernel.default_size():,}",
-                        ", ".join(kernel.splits))
+        kernels.add_row(
+            kernel.name,
+            kernel.summary,
+            kernel.unit,
+            f"{kernel.default_size():,}",
+            ", ".join(kernel.splits),
+        )
     impls = Table("impl", "what", "available", title="impls", title_justify="left")
     for impl, what in IMPLS.items():
         reason = impl_unavailable_reason(impl)
@@ -185,8 +207,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         runners.add_row(runner.name, runner.description)
     for table in (kernels, impls, runners):
         out.print(table)
-    out.print(f"start methods for processes: {', '.join(START_METHODS)} "
-              f"(default here: {default_start_method()})", highlight=False)
+    out.print(
+        f"start methods for processes: {', '.join(START_METHODS)} "
+        f"(default here: {default_start_method()})",
+        highlight=False,
+    )
     return EXIT_OK
 
 
@@ -198,14 +223,21 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("build", "free-threaded (--disable-gil)" if python["free_threaded_build"] else "with GIL"),
         ("GIL now", "enabled" if python["gil_enabled"] else "disabled"),
         ("cpu", cpu["model"]),
-        ("usable cpus", f"{cpu['usable_cpus']} of {cpu['logical_cpus']}: ideal speedup = "
-                        f"min(workers, {usable_cpus()})"),
+        (
+            "usable cpus",
+            f"{cpu['usable_cpus']} of {cpu['logical_cpus']}: ideal speedup = "
+            f"min(workers, {usable_cpus()})",
+        ),
         ("last-level cache", f"{cpu['last_level_cache_bytes'] / 2**20:.0f} MiB"),
         ("numpy", build["numpy"] or "not installed"),
         ("cython", build["cython"] or "not installed"),
         ("extensions", build["extensions"]),
-        ("openmp", build["openmp"] if native.unavailable_reason("_prange")
-         else f"built, {build['openmp_max_threads']} threads by default"),
+        (
+            "openmp",
+            build["openmp"]
+            if native.unavailable_reason("_prange")
+            else f"built, {build['openmp_max_threads']} threads by default",
+        ),
         ("compiler", build["cc"] or "unknown"),
         ("start method", default_start_method()),
     ]

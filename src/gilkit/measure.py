@@ -33,8 +33,9 @@ def tasks_for(cell: Cell, split_how: str, params: Any) -> list[Task]:
 
 
 def new_record(cell: Cell, plan: Plan) -> CellRecord:
-    return CellRecord(cell.kernel, cell.impl, cell.runner, cell.n_workers, cell.size,
-                      plan.splits[cell.kernel])
+    return CellRecord(
+        cell.kernel, cell.impl, cell.runner, cell.n_workers, cell.size, plan.splits[cell.kernel]
+    )
 
 
 def call(runner: Runner, cell: Cell, tasks: list[Task]) -> tuple[float, Any]:
@@ -45,8 +46,12 @@ def call(runner: Runner, cell: Cell, tasks: list[Task]) -> tuple[float, Any]:
     return elapsed, KERNELS[cell.kernel].combine(partials)
 
 
-def measure(plan: Plan, records: list[CellRecord], checks: list[CellRecord],
-            on_call: OnCall = lambda cell: None) -> None:
+def measure(
+    plan: Plan,
+    records: list[CellRecord],
+    checks: list[CellRecord],
+    on_call: OnCall = lambda cell: None,
+) -> None:
     """Fill `records` (one per cell, in plan order) and `checks` as the run goes.
 
     The lists are the caller's, so whatever was measured before an interruption is kept.
@@ -62,14 +67,23 @@ def measure(plan: Plan, records: list[CellRecord], checks: list[CellRecord],
         serial = RUNNERS["serial"]()
         for cell in plan.checks:
             record = new_record(cell, plan)
-            _call_into(record, serial, cell, tasks_for(cell, plan.splits[cell.kernel],
-                                                       params[cell.kernel, cell.size]))
+            _call_into(
+                record,
+                serial,
+                cell,
+                tasks_for(cell, plan.splits[cell.kernel], params[cell.kernel, cell.size]),
+            )
             checks.append(record)
             on_call(cell)
         pools = _start_pools(plan, records, stack)
-        pending = [(record, cell, tasks_for(cell, plan.splits[cell.kernel],
-                                            params[cell.kernel, cell.size]))
-                   for record, cell in zip(records, plan.cells)]
+        pending = [
+            (
+                record,
+                cell,
+                tasks_for(cell, plan.splits[cell.kernel], params[cell.kernel, cell.size]),
+            )
+            for record, cell in zip(records, plan.cells, strict=True)
+        ]
         for round_index in range(plan.n_warmups + plan.n_repeats):
             timed = round_index >= plan.n_warmups
             for record, cell, tasks in pending:
@@ -81,8 +95,9 @@ def measure(plan: Plan, records: list[CellRecord], checks: list[CellRecord],
                 on_call(cell)
 
 
-def _call_into(record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task],
-               timed: bool = False) -> None:
+def _call_into(
+    record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task], timed: bool = False
+) -> None:
     try:
         elapsed, result = call(runner, cell, tasks)
     except Exception as error:  # recorded in the cell; the run goes on
@@ -95,12 +110,17 @@ def _call_into(record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task]
         record.times_s.append(elapsed)
 
 
-def _start_pools(plan: Plan, records: Iterable[CellRecord], stack: ExitStack,
-                 ) -> dict[tuple[str, int], Runner | None]:
+def _start_pools(
+    plan: Plan,
+    records: Iterable[CellRecord],
+    stack: ExitStack,
+) -> dict[tuple[str, int], Runner | None]:
     """Start each (runner, workers) pool once; processes first, before any thread exists."""
     pools: dict[tuple[str, int], Runner | None] = {}
-    groups = sorted({(c.runner, c.n_workers) for c in plan.cells},
-                    key=lambda group: (RUNNERS[group[0]].shares_interpreter, group))
+    groups = sorted(
+        {(c.runner, c.n_workers) for c in plan.cells},
+        key=lambda group: (RUNNERS[group[0]].shares_interpreter, group),
+    )
     for runner_name, n_workers in groups:
         runner = RUNNERS[runner_name](plan.start_method)
         mine = [r for r in records if (r.runner, r.n_workers) == (runner_name, n_workers)]

@@ -68,8 +68,11 @@ def collect_build_metadata() -> dict[str, Any]:
 
 def collect_timer_metadata() -> dict[str, Any]:
     info = time.get_clock_info("perf_counter")
-    return {"timer": "perf_counter", "implementation": info.implementation,
-            "resolution_s": info.resolution}
+    return {
+        "timer": "perf_counter",
+        "implementation": info.implementation,
+        "resolution_s": info.resolution,
+    }
 
 
 def collect_metadata() -> dict[str, Any]:

@@ -19,8 +19,10 @@ class UsageError(ValueError):
 def comma_list(option: str, text: str, parse_item: Callable[[str], T]) -> list[T]:
     items = text.split(",")
     if any(not item.strip() for item in items):
-        raise UsageError(f"{option}: empty item in {text!r}; valid: a comma-separated list "
-                         "without spaces or empty items")
+        raise UsageError(
+            f"{option}: empty item in {text!r}; valid: a comma-separated list "
+            "without spaces or empty items"
+        )
     values: list[T] = []
     for item in items:
         value = parse_item(item.strip())
@@ -41,8 +43,9 @@ def one_of(option: str, valid: Sequence[str]) -> Callable[[str], str]:
 def integer(option: str, text: str, minimum: int = 1) -> int:
     """`text` as an integer >= minimum, or a UsageError naming it."""
     if not text.isdigit() or int(text) < minimum:
-        raise UsageError(f"{option}: {text!r} is not an integer >= {minimum}; "
-                         f"valid: integers >= {minimum}")
+        raise UsageError(
+            f"{option}: {text!r} is not an integer >= {minimum}; valid: integers >= {minimum}"
+        )
     return int(text)
 
 
@@ -56,15 +59,17 @@ def parse_impls(text: str | None) -> tuple[list[str], dict[str, str]]:
     """The impls to run and, for a default selection, the ones left out and why."""
     available = [impl for impl in IMPLS if impl_unavailable_reason(impl) is None]
     if text is None:
-        left_out = {impl: impl_unavailable_reason(impl) or "" for impl in IMPLS
-                    if impl not in available}
+        left_out = {
+            impl: impl_unavailable_reason(impl) or "" for impl in IMPLS if impl not in available
+        }
         return available, left_out
     impls = comma_list("--impl", text, one_of("--impl", list(IMPLS)))
     for impl in impls:
         reason = impl_unavailable_reason(impl)
         if reason is not None:
-            raise UsageError(f"--impl: {impl!r} is unavailable here: {reason}; "
-                             f"available: {', '.join(available)}")
+            raise UsageError(
+                f"--impl: {impl!r} is unavailable here: {reason}; available: {', '.join(available)}"
+            )
     return impls, {}
 
 
@@ -80,8 +85,9 @@ def parse_workers(text: str | None, default: Sequence[int]) -> list[int]:
     return sorted(comma_list("--workers", text, lambda item: integer("--workers", item)))
 
 
-def parse_sizes(text: str | None, kernels: Sequence[str],
-                impls: Sequence[str]) -> dict[str, dict[str, int]]:
+def parse_sizes(
+    text: str | None, kernels: Sequence[str], impls: Sequence[str]
+) -> dict[str, dict[str, int]]:
     """{kernel: {impl: n}}. `N` sets every kernel, `kernel=N,...` some; one n for all impls.
 
     Without it each kernel uses its defaults: a smaller n for pure Python than for the rest.
@@ -95,8 +101,9 @@ def parse_sizes(text: str | None, kernels: Sequence[str],
     for item in comma_list("--size", text, str):
         kernel, _, value = item.partition("=")
         if kernel not in kernels:
-            raise UsageError(f"--size: {kernel!r} is not a kernel of this run; "
-                             f"valid: {', '.join(kernels)}")
+            raise UsageError(
+                f"--size: {kernel!r} is not a kernel of this run; valid: {', '.join(kernels)}"
+            )
         sizes[kernel] = dict.fromkeys(impls, integer("--size", value))
     return sizes
 
@@ -109,8 +116,9 @@ def parse_splits(text: str | None, kernels: Sequence[str]) -> dict[str, str]:
     how = one_of("--split", SPLITS)(text)
     if not any(how in KERNELS[kernel].splits for kernel in kernels):
         offered = sorted({s for kernel in kernels for s in KERNELS[kernel].splits})
-        raise UsageError(f"--split: {how!r} is not offered by {', '.join(kernels)}; "
-                         f"valid: {', '.join(offered)}")
+        raise UsageError(
+            f"--split: {how!r} is not offered by {', '.join(kernels)}; valid: {', '.join(offered)}"
+        )
     for kernel in kernels:
         if how in KERNELS[kernel].splits:
             splits[kernel] = how

@@ -61,8 +61,13 @@ def default_workers(n_cpus: int) -> list[int]:
     return sorted(counts)
 
 
-def cells_for(kernels: Sequence[str], impls: Sequence[str], runners: Sequence[str],
-              workers: Sequence[int], sizes: Mapping[str, Mapping[str, int]]) -> list[Cell]:
+def cells_for(
+    kernels: Sequence[str],
+    impls: Sequence[str],
+    runners: Sequence[str],
+    workers: Sequence[int],
+    sizes: Mapping[str, Mapping[str, int]],
+) -> list[Cell]:
     """Every requested cell, plus the serial baselines the speedups need, each once, in order."""
     cells: dict[Cell, None] = {}
     for kernel in kernels:

@@ -50,8 +50,19 @@ def format_kernel_table(result: RunResult, kernel: str) -> Table:
     stats = cell_stats(result.cells, n_cpus)
     records = sorted((r for r in result.cells if r.kernel == kernel), key=_sort_key)
     table = Table(title=format_title(kernel, records), title_justify="left")
-    for header in ("impl", "runner", "workers", "median", "min–max", "vs serial",
-                   "vs python", "ideal", "efficiency", "pool start", "check"):
+    for header in (
+        "impl",
+        "runner",
+        "workers",
+        "median",
+        "min–max",
+        "vs serial",
+        "vs python",
+        "ideal",
+        "efficiency",
+        "pool start",
+        "check",
+    ):
         table.add_column(header, justify="left" if header in ("impl", "runner") else "right")
     previous_impl = None
     for record in records:
@@ -79,7 +90,7 @@ def format_title(kernel: str, records: list[CellRecord]) -> str:
 def _row(record: CellRecord, stats: CellStats | None) -> list[str | Text]:
     head = [record.impl, runner_label(record), str(record.n_workers)]
     if record.error is not None or stats is None:
-        message = (record.error or "no timing")
+        message = record.error or "no timing"
         return [*head, Text(message[:60], style="red"), *[""] * 6, Text("error", style="red")]
     check = Text("ok", style="green") if record.agrees else Text("WRONG", style="bold red")
     efficiency = "–" if stats.efficiency is None else f"{stats.efficiency:.0%}"
@@ -102,12 +113,17 @@ def format_fastest(result: RunResult, kernel: str) -> str:
     if key is None:
         return f"{kernel}: no cell finished"
     best = stats[key]
-    _, impl, runner, n_workers = key
+    _, impl, _, n_workers = key
     record = next(r for r in result.cells if r.key == key)
-    vs_python = (f", {format_ratio(best.speedup_vs_python)} pure-Python serial"
-                 if best.speedup_vs_python is not None else "")
-    return (f"{kernel}: fastest is {impl} × {runner_label(record)} × {n_workers} workers, "
-            f"{format_seconds(best.median_s)}{vs_python}")
+    vs_python = (
+        f", {format_ratio(best.speedup_vs_python)} pure-Python serial"
+        if best.speedup_vs_python is not None
+        else ""
+    )
+    return (
+        f"{kernel}: fastest is {impl} × {runner_label(record)} × {n_workers} workers, "
+        f"{format_seconds(best.median_s)}{vs_python}"
+    )
 
 
 def format_header(result: RunResult) -> str:
@@ -115,9 +131,11 @@ def format_header(result: RunResult) -> str:
     cpu = result.metadata["cpu"]
     build = "free-threaded" if python["free_threaded_build"] else "GIL"
     gil = "enabled" if python["gil_enabled"] else "disabled"
-    return (f"{python['implementation']} {python['version']} ({build} build, GIL {gil}) on "
-            f"{cpu['model']}, {cpu['usable_cpus']} usable cpus: "
-            f"ideal speedup = min(workers, {cpu['usable_cpus']})")
+    return (
+        f"{python['implementation']} {python['version']} ({build} build, GIL {gil}) on "
+        f"{cpu['model']}, {cpu['usable_cpus']} usable cpus: "
+        f"ideal speedup = min(workers, {cpu['usable_cpus']})"
+    )
 
 
 def format_run(result: RunResult) -> Iterator[str | Table]:
@@ -125,9 +143,11 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
     yield format_header(result)
     for kernel in kernels:
         yield format_kernel_table(result, kernel)
-    yield ("vs serial: speedup over the same impl on the serial runner with 1 worker; "
-           "vs python: over pure-Python serial, per unit of work where n differs; "
-           "efficiency = vs serial / ideal.")
+    yield (
+        "vs serial: speedup over the same impl on the serial runner with 1 worker; "
+        "vs python: over pure-Python serial, per unit of work where n differs; "
+        "efficiency = vs serial / ideal."
+    )
     if any(r.impl in IN_CALL_PARALLEL for r in result.cells):
         yield "cython-prange: one call on the serial runner; workers = OpenMP threads in it."
     for kernel in kernels:

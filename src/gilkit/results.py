@@ -80,8 +80,14 @@ class RunResult:
         try:
             cells = [CellRecord(**cell) for cell in document["cells"]]
             checks = [CellRecord(**check) for check in document["checks"]]
-            return cls(document["metadata"], document["options"], cells, checks,
-                       document["references"], document["complete"])
+            return cls(
+                document["metadata"],
+                document["options"],
+                cells,
+                checks,
+                document["references"],
+                document["complete"],
+            )
         except (KeyError, TypeError) as error:
             raise ResultFileError(f"malformed gilkit result: {error}") from error
 

@@ -61,4 +61,3 @@ def attach(handle: SharedArrays) -> list[np.ndarray]:
             resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
         _blocks[handle.name] = (shm, _views(shm, handle.n_arrays, handle.length))
     return _blocks[handle.name][1]
-

@@ -10,8 +10,15 @@ from gilkit.kernels.base import IMPLS, IN_CALL_PARALLEL, Kernel, impl_unavailabl
 
 KERNELS: dict[str, Kernel] = {k.name: k for k in (squares.KERNEL, mandelbrot.KERNEL, triad.KERNEL)}
 
-__all__ = ["IMPLS", "IN_CALL_PARALLEL", "KERNELS", "Kernel", "Task", "impl_unavailable_reason",
-           "run_task"]
+__all__ = [
+    "IMPLS",
+    "IN_CALL_PARALLEL",
+    "KERNELS",
+    "Kernel",
+    "Task",
+    "impl_unavailable_reason",
+    "run_task",
+]
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def _slices(part: range, data: TriadData) -> list[np.ndarray]:
 def chunk_python(part: range, data: TriadData) -> float:
     a, b, c = _slices(part, data)
     scalar = data.scalar
-    values = [x + scalar * y for x, y in zip(memoryview(b), memoryview(c))]
+    values = [x + scalar * y for x, y in zip(memoryview(b), memoryview(c), strict=True)]
     memoryview(a)[:] = array("d", values)
     return sum(values)
 

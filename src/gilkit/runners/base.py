@@ -66,8 +66,9 @@ class PoolRunner(Runner):
     _executor: Executor | None = None
 
     @abstractmethod
-    def _make_executor(self, n_workers: int, initializer: Callable[..., None],
-                       initargs: tuple[Any, ...]) -> Executor: ...
+    def _make_executor(
+        self, n_workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]
+    ) -> Executor: ...
 
     @abstractmethod
     def _make_barrier(self, parties: int) -> Any: ...
@@ -86,7 +87,8 @@ class PoolRunner(Runner):
                 future.result(START_TIMEOUT_S)
         except Exception as error:
             self.close()
-            raise RunnerError(f"{self.name} pool of {n_workers} failed to start: {error}") from error
+            message = f"{self.name} pool of {n_workers} failed to start: {error}"
+            raise RunnerError(message) from error
         return time.perf_counter() - began
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:

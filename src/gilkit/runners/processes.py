@@ -31,10 +31,12 @@ class ProcessRunner(PoolRunner):
         self.start_method = start_method or default_start_method()
         self._context = multiprocessing.get_context(self.start_method)
 
-    def _make_executor(self, n_workers: int, initializer: Callable[..., None],
-                       initargs: tuple[Any, ...]) -> Executor:
-        return ProcessPoolExecutor(n_workers, mp_context=self._context,
-                                   initializer=initializer, initargs=initargs)
+    def _make_executor(
+        self, n_workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]
+    ) -> Executor:
+        return ProcessPoolExecutor(
+            n_workers, mp_context=self._context, initializer=initializer, initargs=initargs
+        )
 
     def _make_barrier(self, parties: int) -> Any:
         return self._context.Barrier(parties)

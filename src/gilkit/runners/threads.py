@@ -20,8 +20,9 @@ class ThreadRunner(PoolRunner):
     description = "a thread pool: shares one GIL, so only GIL-releasing work runs in parallel"
     shares_interpreter = True
 
-    def _make_executor(self, n_workers: int, initializer: Callable[..., None],
-                       initargs: tuple[Any, ...]) -> Executor:
+    def _make_executor(
+        self, n_workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]
+    ) -> Executor:
         return ThreadPoolExecutor(n_workers, initializer=initializer, initargs=initargs)
 
     def _make_barrier(self, parties: int) -> threading.Barrier:

@@ -1,0 +1,27 @@
+"""Skip markers for what a checkout may lack: the compiled kernels, OpenMP, a free-threaded build."""
+
+from __future__ import annotations
+
+import pytest
+
+from gilkit import native
+from gilkit.kernels import IMPLS, impl_unavailable_reason
+
+requires_native = pytest.mark.skipif(
+    native.unavailable_reason("_native") is not None,
+    reason=f"compiled kernels: {native.unavailable_reason('_native')}",
+)
+requires_openmp = pytest.mark.skipif(
+    native.unavailable_reason("_prange") is not None,
+    reason=f"OpenMP kernels: {native.unavailable_reason('_prange')}",
+)
+
+
+def impl_params(impls: list[str] | None = None) -> list[object]:
+    """Impls as pytest params, each skipped with its reason where it is not built."""
+    params = []
+    for impl in impls or list(IMPLS):
+        reason = impl_unavailable_reason(impl)
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        params.append(pytest.param(impl, id=impl, marks=marks))
+    return params

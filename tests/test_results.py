@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gilkit.results import (
+    SCHEMA_VERSION,
+    CellRecord,
+    ResultFileError,
+    RunResult,
+    load,
+    write_atomically,
+)
+
+
+def sample() -> RunResult:
+    cell = CellRecord("squares", "cython-nogil", "threads", 2, 1000, "contiguous",
+                      times_s=[0.1, 0.12], result=2**64 - 1, agrees=True, pool_startup_s=0.01)
+    check = CellRecord("squares", "cython-nogil", "serial", 1, 10, "contiguous", result=285,
+                       agrees=True)
+    return RunResult({"python": {"version": "3.11"}}, {"argv": []}, [cell], [check],
+                     {"squares": {"1000": 2**64 - 1}}, complete=True)
+
+
+def test_json_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "run.json"
+    write_atomically(sample(), path)
+    assert load(path) == sample()
+    assert json.loads(path.read_text())["version"] == SCHEMA_VERSION
+    assert [p.name for p in path.parent.iterdir()] == ["run.json"]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [({"schema": "other"}, "not a gilkit run result"),
+     ({"schema": "gilkit.run", "version": 99}, "unsupported result version 99"),
+     ({"schema": "gilkit.run", "version": SCHEMA_VERSION}, "malformed")],
+)
+def test_foreign_files_are_refused(tmp_path: Path, document: dict, message: str) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ResultFileError, match=message):
+        load(path)
+
+
+def test_non_json_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text("{")
+    with pytest.raises(ResultFileError, match="not JSON"):
+        load(path)

@@ -1,0 +1,56 @@
+"""Every runner returns the same combined result, and pool start-up is measured apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from gilkit.kernels import KERNELS, Task, run_task
+from gilkit.runners import RUNNERS, START_METHODS, RunnerError
+from gilkit.runners.processes import ProcessRunner
+from gilkit.splitting import split
+
+
+def tasks(kernel: str, n: int, n_parts: int, params: object) -> list[Task]:
+    how = KERNELS[kernel].splits[0]
+    return [Task(kernel, "python", part, params) for part in split(n, n_parts, how)]
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("runner_name", list(RUNNERS))
+@pytest.mark.parametrize("n_workers", [1, 3])
+def test_runners_agree_with_serial(kernel: str, runner_name: str, n_workers: int) -> None:
+    n = 40 if kernel == "mandelbrot" else 5000
+    k = KERNELS[kernel]
+    with k.params_for(n, k.splits[0]) as params:
+        expected = k.combine([run_task(t) for t in tasks(kernel, n, 1, params)])
+        with RUNNERS[runner_name]() as runner:
+            startup = runner.start(n_workers)
+            assert startup >= 0.0
+            got = k.combine(runner.map(run_task, tasks(kernel, n, n_workers, params)))
+            again = k.combine(runner.map(run_task, tasks(kernel, n, n_workers, params)))
+    assert got == again == expected
+
+
+@pytest.mark.parametrize("method", [m for m in ("spawn", "forkserver") if m in START_METHODS])
+def test_processes_work_with_fresh_interpreters(method: str) -> None:
+    """spawn and forkserver import the kernels anew and attach shared arrays by name."""
+    k = KERNELS["triad"]
+    with k.params_for(1000, "contiguous") as data, ProcessRunner(method) as runner:
+        runner.start(2)
+        parts = [Task("triad", "numpy", p, data) for p in split(1000, 2)]
+        assert k.combine(runner.map(run_task, parts)) == k.reference(1000)
+        assert runner.start_method == method
+
+
+def test_pool_workers_all_start_before_start_returns() -> None:
+    import threading
+
+    with RUNNERS["threads"]() as runner:
+        runner.start(4)
+        names = runner.map(lambda _: threading.current_thread().name, range(4))
+    assert names and all("ThreadPoolExecutor" in name for name in names)
+
+
+def test_map_before_start_is_an_error() -> None:
+    with pytest.raises(RunnerError, match="before start"):
+        RUNNERS["threads"]().map(str, [1])
