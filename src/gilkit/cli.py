@@ -81,12 +81,11 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    console = Console(stderr=True)
     try:
         args = build_parser().parse_args(argv)
         return {"run": cmd_run, "list": cmd_list, "info": cmd_info}[args.command](args)
     except UsageError as error:
-        console.print(f"gilkit: error: {error}", markup=False, highlight=False)
+        print(f"gilkit: error: {error}", file=sys.stderr)  # one line, never wrapped
         return EXIT_USAGE
 
 
@@ -187,14 +186,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     out = Console()
     kernels = Table(
-        "kernel", "what", "n means", "default n", "splits", title="kernels", title_justify="left"
+        "kernel", "what", "n counts", "default n: python", "others", "splits",
+        title="kernels", title_justify="left",
     )
     for kernel in KERNELS.values():
         kernels.add_row(
             kernel.name,
             kernel.summary,
             kernel.unit,
-            f"{kernel.default_size():,}",
+            f"{kernel.python_size():,}",
+            f"{kernel.native_size():,}",
             ", ".join(kernel.splits),
         )
     impls = Table("impl", "what", "available", title="impls", title_justify="left")

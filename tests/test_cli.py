@@ -1,0 +1,134 @@
+"""The command line: bad input is one line and exit status 2; a run checks and keeps results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gilkit import cli
+from gilkit.kernels import KERNELS, squares
+
+TINY = ["--size", "2000", "--repeat", "1", "--warmup", "0", "--workers", "1,2"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["run", "--workers", "0"], ["'0'", "integers >= 1"]),
+        (["run", "--workers", "1,,2"], ["'1,,2'", "comma-separated"]),
+        (["run", "--workers", "two"], ["'two'", "integers >= 1"]),
+        (["run", "--size", "-5"], ["'-5'", "integers >= 1"]),
+        (["run", "--size", "nope=5"], ["'nope'", "squares, mandelbrot, triad"]),
+        (["run", "--kernel", "nope"], ["'nope'", "squares, mandelbrot, triad"]),
+        (["run", "--kernel", "squares,"], ["'squares,'", "comma-separated"]),
+        (["run", "--impl", "fortran"], ["'fortran'", "cython-nogil"]),
+        (["run", "--runner", "gpu"], ["'gpu'", "serial, threads, processes"]),
+        (["run", "--start-method", "teleport"], ["'teleport'", "spawn"]),
+        (["run", "--split", "diagonal"], ["'diagonal'", "contiguous, interleaved"]),
+        (["run", "--kernel", "squares", "--split", "interleaved"], ["'interleaved'", "contiguous"]),
+        (["run", "--repeat", "0"], ["'0'", "integers >= 1"]),
+        (["run", "--bogus"], ["--bogus"]),
+        (["frobnicate"], ["'frobnicate'", "run", "list", "info"]),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(
+    argv: list[str], names: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("gilkit: error:"), err
+    for name in names:
+        assert name in err
+
+
+def test_unbuilt_impl_names_the_reason_and_the_available(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gilkit import options
+
+    monkeypatch.setattr(options, "impl_unavailable_reason",
+                        lambda impl: "extensions not built" if "cython" in impl else None)
+    assert cli.main(["run", "--impl", "cython-nogil"]) == 2
+    err = capsys.readouterr().err
+    assert "'cython-nogil' is unavailable here: extensions not built" in err
+    assert "available: python, numpy" in err
+
+
+def test_bad_input_from_the_real_command_has_no_traceback() -> None:
+    done = subprocess.run([sys.executable, "-m", "gilkit", "run", "--workers", "0"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "gilkit: error: --workers: '0' is not an integer >= 1; valid: integers >= 1"
+    ]
+
+
+def test_run_measures_checks_and_writes_json(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run.json"
+    assert cli.main(["run", "--kernel", "squares,triad", *TINY, "--json", str(out),
+                     "--quiet"]) == 0
+    document = json.loads(out.read_text())
+    assert document["complete"] is True
+    cells = document["cells"]
+    runners = {c["runner"] for c in cells}
+    assert runners == {"serial", "threads", "processes"}
+    assert all(c["agrees"] is True and len(c["times_s"]) == 1 for c in cells)
+    assert {c["result"] for c in cells if c["kernel"] == "squares"} == {squares.reference(2000)}
+    assert document["metadata"]["cpu"]["usable_cpus"] >= 1
+    printed = capsys.readouterr().out
+    assert "squares: fastest is" in printed and "triad: fastest is" in printed
+
+
+def test_default_sizes_add_checks_at_the_python_size(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    argv = ["run", "--kernel", "squares", "--runner", "threads", "--workers", "2",
+            "--repeat", "1", "--warmup", "0", "--json", str(out), "--quiet"]
+    assert cli.main(argv) == 0
+    document = json.loads(out.read_text())
+    python_size = KERNELS["squares"].python_size()
+    assert {c["size"] for c in document["checks"]} == {python_size}
+    assert all(c["agrees"] for c in document["checks"] + document["cells"])
+
+
+def test_a_wrong_impl_is_caught_and_the_run_fails(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    monkeypatch.setitem(squares.KERNEL.chunk_fns, "numpy",  # type: ignore[index]
+                        lambda part, params: squares.chunk_python(part, params) + 1)
+    out = tmp_path / "run.json"
+    argv = ["run", "--kernel", "squares", "--impl", "python,numpy", "--runner", "threads",
+            *TINY, "--json", str(out), "--quiet"]
+    assert cli.main(argv) == 1
+    cells = json.loads(out.read_text())["cells"]
+    assert {c["impl"] for c in cells if not c["agrees"]} == {"numpy"}
+    assert all(c["agrees"] for c in cells if c["impl"] == "python")
+
+
+def test_interrupted_run_keeps_what_it_measured(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    def interrupt(part: range, params: None) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(squares.KERNEL.chunk_fns, "numpy", interrupt)  # type: ignore[index]
+    out = tmp_path / "run.json"
+    argv = ["run", "--kernel", "squares", "--impl", "python,numpy", "--runner", "threads",
+            "--size", "1000", "--repeat", "2", "--warmup", "0", "--workers", "1",
+            "--json", str(out), "--quiet"]
+    assert cli.main(argv) == 130
+    document = json.loads(out.read_text())
+    assert document["complete"] is False
+    python = [c for c in document["cells"] if c["impl"] == "python"]
+    assert python and all(c["times_s"] for c in python)
+
+
+@pytest.mark.parametrize("command", ["list", "info"])
+def test_list_and_info_describe_this_installation(command: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([command]) == 0
+    out = capsys.readouterr().out
+    assert ("cython-nogil" in out) if command == "list" else ("usable cpus" in out)
