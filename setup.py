@@ -15,6 +15,7 @@ import sys
 import sysconfig
 import tempfile
 
+import Cython
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -64,9 +65,23 @@ def compiler_has_openmp() -> bool:
     return result.returncode == 0
 
 
+def build_info(compile_args: list[str]) -> list[tuple[str, str]]:
+    """C macros that let each module report how it was built (gilkit info, result files)."""
+    return [
+        ("GILKIT_CYTHON_VERSION", f'"{Cython.__version__}"'),
+        ("GILKIT_COMPILE_ARGS", '"' + " ".join(compile_args) + '"'),
+    ]
+
+
 def extensions() -> list[Extension]:
-    native = Extension("gilkit._native", ["ext/_native.pyx"], extra_compile_args=COMPILE_ARGS)
-    modules = [native]
+    modules = [
+        Extension(
+            "gilkit._native",
+            ["ext/_native.pyx"],
+            extra_compile_args=COMPILE_ARGS,
+            define_macros=build_info(COMPILE_ARGS),
+        )
+    ]
     if compiler_has_openmp():
         modules.append(
             Extension(
@@ -74,6 +89,7 @@ def extensions() -> list[Extension]:
                 ["ext/_prange.pyx"],
                 extra_compile_args=COMPILE_ARGS + OPENMP_FLAGS,
                 extra_link_args=OPENMP_FLAGS,
+                define_macros=build_info(COMPILE_ARGS + OPENMP_FLAGS),
             )
         )
     else:

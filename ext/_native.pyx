@@ -82,3 +82,15 @@ def triad_nogil(double[::1] a, const double[::1] b, const double[::1] c, double 
     with nogil:
         total = stream_triad(a, b, c, scalar)
     return total
+
+
+# --- how this module was built (macros defined by setup.py) ---------------------------------
+
+cdef extern from *:
+    const char* GILKIT_CYTHON_VERSION
+    const char* GILKIT_COMPILE_ARGS
+
+BUILT_WITH = {
+    "cython": GILKIT_CYTHON_VERSION.decode(),
+    "compile_args": GILKIT_COMPILE_ARGS.decode(),
+}

@@ -75,3 +75,15 @@ def triad(double[::1] a, const double[::1] b, const double[::1] c, double scalar
             a[i] = b[i] + scalar * c[i]
             total += a[i]
     return total
+
+
+# --- how this module was built (macros defined by setup.py) ---------------------------------
+
+cdef extern from *:
+    const char* GILKIT_CYTHON_VERSION
+    const char* GILKIT_COMPILE_ARGS
+
+BUILT_WITH = {
+    "cython": GILKIT_CYTHON_VERSION.decode(),
+    "compile_args": GILKIT_COMPILE_ARGS.decode(),
+}

@@ -46,6 +46,11 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def stdout_console() -> Console:
+    """Tables on stdout; wide enough when piped or logged that rows are not wrapped."""
+    return Console(width=None if sys.stdout.isatty() else 150)
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="gilkit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -138,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = plan_from(args)
     json_path = json_path_from(args.json)
     console = Console(stderr=True, quiet=args.quiet)
-    out = Console(width=None if sys.stdout.isatty() else 150)
+    out = stdout_console()
     for reason in sorted(set(plan.unavailable.values())):
         impls = [impl for impl, why in plan.unavailable.items() if why == reason]
         console.print(f"note: {', '.join(impls)} not run: {reason}", markup=False)
@@ -184,19 +189,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    out = Console()
-    kernels = Table(
-        "kernel", "what", "n counts", "default n: python", "others", "splits",
-        title="kernels", title_justify="left",
-    )
+    out = stdout_console()
+    kernels = Table("kernel", "n counts", "default n: python / others", "splits", "what",
+                    title="kernels", title_justify="left")
     for kernel in KERNELS.values():
         kernels.add_row(
             kernel.name,
-            kernel.summary,
             kernel.unit,
-            f"{kernel.python_size():,}",
-            f"{kernel.native_size():,}",
+            f"{kernel.python_size():,} / {kernel.native_size():,}",
             ", ".join(kernel.splits),
+            kernel.summary,
         )
     impls = Table("impl", "what", "available", title="impls", title_justify="left")
     for impl, what in IMPLS.items():
@@ -231,8 +233,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         ),
         ("last-level cache", f"{cpu['last_level_cache_bytes'] / 2**20:.0f} MiB"),
         ("numpy", build["numpy"] or "not installed"),
-        ("cython", build["cython"] or "not installed"),
-        ("extensions", build["extensions"]),
+        ("extensions", build["extensions"] if not build["extensions_built_with"] else
+         "built with Cython {cython}, {compile_args}".format(**build["extensions_built_with"])),
         (
             "openmp",
             build["openmp"]
@@ -245,7 +247,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     table = Table(show_header=False, box=None)
     for name, value in rows:
         table.add_row(f"[bold]{name}[/]", value)
-    Console().print(table, highlight=False)
+    stdout_console().print(table, highlight=False)
     return EXIT_OK
 
 

@@ -58,9 +58,10 @@ def collect_build_metadata() -> dict[str, Any]:
     return {
         "gilkit": _version("gilkit"),
         "numpy": _version("numpy"),
-        "cython": _version("Cython"),
         "extensions": native.unavailable_reason("_native") or "built",
+        "extensions_built_with": native.built_with("_native"),
         "openmp": native.unavailable_reason("_prange") or "built",
+        "openmp_built_with": native.built_with("_prange"),
         "openmp_max_threads": native.openmp_max_threads(),
         "cc": sysconfig.get_config_var("CC"),
     }

@@ -45,6 +45,11 @@ def unavailable_reason(name: str) -> str | None:
     return loaded if isinstance(loaded, str) else None
 
 
+def built_with(name: str) -> dict[str, str] | None:
+    """The Cython version and C flags `gilkit.<name>` was compiled with, if it is built."""
+    return None if unavailable_reason(name) else dict(module(name).BUILT_WITH)
+
+
 def openmp_max_threads() -> int | None:
     """OpenMP's default team size, or None without the OpenMP module."""
     return None if unavailable_reason("_prange") else module("_prange").max_threads()
