@@ -133,8 +133,8 @@ KERNEL = Kernel(
         "numpy": chunk_numpy,
     },
     combine=combine,
-    python_size=lambda: 130,
-    native_size=lambda: 500,
+    python_size=lambda: 150,
+    native_size=lambda: 700,
     work=lambda n: float(n * grid_width(n)),  # pixels
     make_params=make_grid,
     splits=("interleaved", "contiguous"),

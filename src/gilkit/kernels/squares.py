@@ -69,7 +69,7 @@ KERNEL = Kernel(
         "numpy": chunk_numpy,
     },
     combine=combine,
-    python_size=lambda: 1_500_000,
-    native_size=lambda: 30_000_000,
+    python_size=lambda: 2_000_000,
+    native_size=lambda: 60_000_000,
     reference=reference,
 )

@@ -106,7 +106,7 @@ KERNEL = Kernel(
         "numpy": chunk_numpy,
     },
     combine=combine,
-    python_size=lambda: 600_000,  # pure Python is CPU-bound here at any size
+    python_size=lambda: 800_000,  # pure Python is CPU-bound here at any size
     native_size=native_size,
     reference=reference,
     prepare=prepare,
