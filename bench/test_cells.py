@@ -30,22 +30,30 @@ def cells() -> list[object]:
                         continue
                     reason = impl_unavailable_reason(impl)
                     marks = [pytest.mark.skip(reason=reason)] if reason else []
-                    params.append(pytest.param(
-                        Cell(kernel.name, impl, runner, n_workers, kernel.default_size(impl)),
-                        id=f"{kernel.name}-{impl}-{runner}-{n_workers}", marks=marks))
+                    params.append(
+                        pytest.param(
+                            Cell(kernel.name, impl, runner, n_workers, kernel.default_size(impl)),
+                            id=f"{kernel.name}-{impl}-{runner}-{n_workers}",
+                            marks=marks,
+                        )
+                    )
     return params
 
 
 @pytest.mark.parametrize("cell", cells())
-def test_cell(benchmark, session, cell: Cell) -> None:  # noqa: ANN001 - pytest fixtures
+def test_cell(benchmark, session, cell: Cell) -> None:
     kernel = KERNELS[cell.kernel]
     params = session.params(kernel, cell.size)
     runner = session.pool(cell.runner, cell.n_workers)
     tasks = tasks_for(cell, kernel.splits[0], params)
     benchmark.group = cell.kernel
     benchmark.extra_info.update(
-        impl=cell.impl, runner=cell.runner, workers=cell.n_workers, n=cell.size,
-        gil_enabled=gil_enabled(), free_threaded_build=free_threaded_build(),
+        impl=cell.impl,
+        runner=cell.runner,
+        workers=cell.n_workers,
+        n=cell.size,
+        gil_enabled=gil_enabled(),
+        free_threaded_build=free_threaded_build(),
         ideal_speedup=min(cell.n_workers, usable_cpus()),
     )
     _, result = benchmark.pedantic(call, args=(runner, cell, tasks), rounds=3, warmup_rounds=1)

@@ -1,4 +1,4 @@
-"""Skip markers for what a checkout may lack: the compiled kernels, OpenMP, a free-threaded build."""
+"""Skip markers for what a checkout may lack: the compiled kernels, OpenMP."""
 
 from __future__ import annotations
 

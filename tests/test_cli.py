@@ -40,7 +40,8 @@ def test_bad_input_is_one_line_and_status_2(
 ) -> None:
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("gilkit: error:"), err
+    assert err.count("\n") == 1, err
+    assert err.startswith("gilkit: error:")
     for name in names:
         assert name in err
 
@@ -50,8 +51,11 @@ def test_unbuilt_impl_names_the_reason_and_the_available(
 ) -> None:
     from gilkit import options
 
-    monkeypatch.setattr(options, "impl_unavailable_reason",
-                        lambda impl: "extensions not built" if "cython" in impl else None)
+    monkeypatch.setattr(
+        options,
+        "impl_unavailable_reason",
+        lambda impl: "extensions not built" if "cython" in impl else None,
+    )
     assert cli.main(["run", "--impl", "cython-nogil"]) == 2
     err = capsys.readouterr().err
     assert "'cython-nogil' is unavailable here: extensions not built" in err
@@ -59,8 +63,12 @@ def test_unbuilt_impl_names_the_reason_and_the_available(
 
 
 def test_bad_input_from_the_real_command_has_no_traceback() -> None:
-    done = subprocess.run([sys.executable, "-m", "gilkit", "run", "--workers", "0"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "gilkit", "run", "--workers", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
@@ -68,11 +76,11 @@ def test_bad_input_from_the_real_command_has_no_traceback() -> None:
     ]
 
 
-def test_run_measures_checks_and_writes_json(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_measures_checks_and_writes_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "run.json"
-    assert cli.main(["run", "--kernel", "squares,triad", *TINY, "--json", str(out),
-                     "--quiet"]) == 0
+    assert cli.main(["run", "--kernel", "squares,triad", *TINY, "--json", str(out), "--quiet"]) == 0
     document = json.loads(out.read_text())
     assert document["complete"] is True
     cells = document["cells"]
@@ -82,13 +90,28 @@ def test_run_measures_checks_and_writes_json(tmp_path: Path,
     assert {c["result"] for c in cells if c["kernel"] == "squares"} == {squares.reference(2000)}
     assert document["metadata"]["cpu"]["usable_cpus"] >= 1
     printed = capsys.readouterr().out
-    assert "squares: fastest is" in printed and "triad: fastest is" in printed
+    assert "squares: fastest is" in printed
+    assert "triad: fastest is" in printed
 
 
 def test_default_sizes_add_checks_at_the_python_size(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    argv = ["run", "--kernel", "squares", "--runner", "threads", "--workers", "2",
-            "--repeat", "1", "--warmup", "0", "--json", str(out), "--quiet"]
+    argv = [
+        "run",
+        "--kernel",
+        "squares",
+        "--runner",
+        "threads",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+        str(out),
+        "--quiet",
+    ]
     assert cli.main(argv) == 0
     document = json.loads(out.read_text())
     python_size = KERNELS["squares"].python_size()
@@ -96,39 +119,74 @@ def test_default_sizes_add_checks_at_the_python_size(tmp_path: Path) -> None:
     assert all(c["agrees"] for c in document["checks"] + document["cells"])
 
 
-def test_a_wrong_impl_is_caught_and_the_run_fails(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
-    monkeypatch.setitem(squares.KERNEL.chunk_fns, "numpy",  # type: ignore[index]
-                        lambda part, params: squares.chunk_python(part, params) + 1)
+def test_a_wrong_impl_is_caught_and_the_run_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(
+        squares.KERNEL.chunk_fns,
+        "numpy",  # type: ignore[index]
+        lambda part, params: squares.chunk_python(part, params) + 1,
+    )
     out = tmp_path / "run.json"
-    argv = ["run", "--kernel", "squares", "--impl", "python,numpy", "--runner", "threads",
-            *TINY, "--json", str(out), "--quiet"]
+    argv = [
+        "run",
+        "--kernel",
+        "squares",
+        "--impl",
+        "python,numpy",
+        "--runner",
+        "threads",
+        *TINY,
+        "--json",
+        str(out),
+        "--quiet",
+    ]
     assert cli.main(argv) == 1
     cells = json.loads(out.read_text())["cells"]
     assert {c["impl"] for c in cells if not c["agrees"]} == {"numpy"}
     assert all(c["agrees"] for c in cells if c["impl"] == "python")
 
 
-def test_interrupted_run_keeps_what_it_measured(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_interrupted_run_keeps_what_it_measured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     def interrupt(part: range, params: None) -> int:
         raise KeyboardInterrupt
 
     monkeypatch.setitem(squares.KERNEL.chunk_fns, "numpy", interrupt)  # type: ignore[index]
     out = tmp_path / "run.json"
-    argv = ["run", "--kernel", "squares", "--impl", "python,numpy", "--runner", "threads",
-            "--size", "1000", "--repeat", "2", "--warmup", "0", "--workers", "1",
-            "--json", str(out), "--quiet"]
+    argv = [
+        "run",
+        "--kernel",
+        "squares",
+        "--impl",
+        "python,numpy",
+        "--runner",
+        "threads",
+        "--size",
+        "1000",
+        "--repeat",
+        "2",
+        "--warmup",
+        "0",
+        "--workers",
+        "1",
+        "--json",
+        str(out),
+        "--quiet",
+    ]
     assert cli.main(argv) == 130
     document = json.loads(out.read_text())
     assert document["complete"] is False
     python = [c for c in document["cells"] if c["impl"] == "python"]
-    assert python and all(c["times_s"] for c in python)
+    assert python
+    assert all(c["times_s"] for c in python)
 
 
 @pytest.mark.parametrize("command", ["list", "info"])
-def test_list_and_info_describe_this_installation(command: str,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_and_info_describe_this_installation(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main([command]) == 0
     out = capsys.readouterr().out
     assert ("cython-nogil" in out) if command == "list" else ("usable cpus" in out)

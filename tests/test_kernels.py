@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, run_task
-from gilkit.kernels import mandelbrot, squares, triad
+from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, mandelbrot, run_task, squares, triad
 from gilkit.shared_arrays import attach
 from gilkit.splitting import split
 
@@ -75,8 +74,9 @@ def plain_mandelbrot(n_rows: int) -> int:
             c = complex(grid.x_min + col * grid.dx, grid.y_min + row * grid.dy)
             z, it = 0j, 0
             while it < grid.max_iter and z.real * z.real + z.imag * z.imag <= 4.0:
-                z = complex(z.real * z.real - z.imag * z.imag + c.real,
-                            2.0 * z.real * z.imag + c.imag)
+                z = complex(
+                    z.real * z.real - z.imag * z.imag + c.real, 2.0 * z.real * z.imag + c.imag
+                )
                 it += 1
             total += it
     return total
@@ -84,7 +84,7 @@ def plain_mandelbrot(n_rows: int) -> int:
 
 @pytest.mark.parametrize("how", mandelbrot.KERNEL.splits)
 @pytest.mark.parametrize("impl", impl_params())
-@pytest.mark.parametrize(("n", "n_parts"), SIZES_AND_PARTS[:-2] + [(24, 5)])
+@pytest.mark.parametrize(("n", "n_parts"), [*SIZES_AND_PARTS[:-2], (24, 5)])
 def test_mandelbrot_matches_plain_loop(impl: str, n: int, n_parts: int, how: str) -> None:
     assert compute("mandelbrot", impl, n, n_parts, how) == plain_mandelbrot(n)
 

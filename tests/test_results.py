@@ -16,12 +16,29 @@ from gilkit.results import (
 
 
 def sample() -> RunResult:
-    cell = CellRecord("squares", "cython-nogil", "threads", 2, 1000, "contiguous",
-                      times_s=[0.1, 0.12], result=2**64 - 1, agrees=True, pool_startup_s=0.01)
-    check = CellRecord("squares", "cython-nogil", "serial", 1, 10, "contiguous", result=285,
-                       agrees=True)
-    return RunResult({"python": {"version": "3.11"}}, {"argv": []}, [cell], [check],
-                     {"squares": {"1000": 2**64 - 1}}, complete=True)
+    cell = CellRecord(
+        "squares",
+        "cython-nogil",
+        "threads",
+        2,
+        1000,
+        "contiguous",
+        times_s=[0.1, 0.12],
+        result=2**64 - 1,
+        agrees=True,
+        pool_startup_s=0.01,
+    )
+    check = CellRecord(
+        "squares", "cython-nogil", "serial", 1, 10, "contiguous", result=285, agrees=True
+    )
+    return RunResult(
+        {"python": {"version": "3.11"}},
+        {"argv": []},
+        [cell],
+        [check],
+        {"squares": {"1000": 2**64 - 1}},
+        complete=True,
+    )
 
 
 def test_json_round_trips(tmp_path: Path) -> None:
@@ -34,9 +51,11 @@ def test_json_round_trips(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("document", "message"),
-    [({"schema": "other"}, "not a gilkit run result"),
-     ({"schema": "gilkit.run", "version": 99}, "unsupported result version 99"),
-     ({"schema": "gilkit.run", "version": SCHEMA_VERSION}, "malformed")],
+    [
+        ({"schema": "other"}, "not a gilkit run result"),
+        ({"schema": "gilkit.run", "version": 99}, "unsupported result version 99"),
+        ({"schema": "gilkit.run", "version": SCHEMA_VERSION}, "malformed"),
+    ],
 )
 def test_foreign_files_are_refused(tmp_path: Path, document: dict, message: str) -> None:
     path = tmp_path / "x.json"

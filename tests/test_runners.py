@@ -48,7 +48,8 @@ def test_pool_workers_all_start_before_start_returns() -> None:
     with RUNNERS["threads"]() as runner:
         runner.start(4)
         names = runner.map(lambda _: threading.current_thread().name, range(4))
-    assert names and all("ThreadPoolExecutor" in name for name in names)
+    assert names
+    assert all("ThreadPoolExecutor" in name for name in names)
 
 
 def test_map_before_start_is_an_error() -> None:

@@ -6,7 +6,9 @@ from gilkit.splitting import SPLITS, split
 
 
 @pytest.mark.parametrize("how", SPLITS)
-@pytest.mark.parametrize(("n", "n_parts"), [(0, 1), (0, 3), (1, 1), (1, 4), (10, 3), (7, 7), (3, 8)])
+@pytest.mark.parametrize(
+    ("n", "n_parts"), [(0, 1), (0, 3), (1, 1), (1, 4), (10, 3), (7, 7), (3, 8)]
+)
 def test_parts_cover_every_index_once(n: int, n_parts: int, how: str) -> None:
     parts = split(n, n_parts, how)
     assert len(parts) == n_parts
@@ -25,8 +27,11 @@ def test_interleaved_parts_are_round_robin() -> None:
 
 @pytest.mark.parametrize(
     ("n", "n_parts", "how", "message"),
-    [(-1, 2, "contiguous", "n must be >= 0"), (5, 0, "contiguous", "n_parts must be >= 1"),
-     (5, 2, "diagonal", "unknown split 'diagonal'")],
+    [
+        (-1, 2, "contiguous", "n must be >= 0"),
+        (5, 0, "contiguous", "n_parts must be >= 1"),
+        (5, 2, "diagonal", "unknown split 'diagonal'"),
+    ],
 )
 def test_bad_arguments_are_named(n: int, n_parts: int, how: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):

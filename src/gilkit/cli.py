@@ -190,8 +190,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     out = stdout_console()
-    kernels = Table("kernel", "n counts", "default n: python / others", "splits", "what",
-                    title="kernels", title_justify="left")
+    kernels = Table(
+        "kernel",
+        "n counts",
+        "default n: python / others",
+        "splits",
+        "what",
+        title="kernels",
+        title_justify="left",
+    )
     for kernel in KERNELS.values():
         kernels.add_row(
             kernel.name,
@@ -233,8 +240,14 @@ def cmd_info(args: argparse.Namespace) -> int:
         ),
         ("last-level cache", f"{cpu['last_level_cache_bytes'] / 2**20:.0f} MiB"),
         ("numpy", build["numpy"] or "not installed"),
-        ("extensions", build["extensions"] if not build["extensions_built_with"] else
-         "built with Cython {cython}, {compile_args}".format(**build["extensions_built_with"])),
+        (
+            "extensions",
+            build["extensions"]
+            if not build["extensions_built_with"]
+            else "built with Cython {cython}, {compile_args}".format(
+                **build["extensions_built_with"]
+            ),
+        ),
         (
             "openmp",
             build["openmp"]
