@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -190,3 +191,39 @@ def test_list_and_info_describe_this_installation(
     assert cli.main([command]) == 0
     out = capsys.readouterr().out
     assert ("cython-nogil" in out) if command == "list" else ("usable cpus" in out)
+
+
+def test_a_checkout_without_built_extensions_runs_the_rest(tmp_path: Path) -> None:
+    """The package's Python files alone, as in a fresh checkout: no traceback, one hint."""
+    import shutil
+
+    import gilkit
+
+    shutil.copytree(
+        Path(gilkit.__file__).parent,
+        tmp_path / "gilkit",
+        ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"),
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gilkit",
+            "run",
+            "--kernel",
+            "squares",
+            *TINY,
+            "--json",
+            str(tmp_path / "run.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("pip install -e .") == 1
+    impls = {c["impl"] for c in json.loads((tmp_path / "run.json").read_text())["cells"]}
+    assert impls == {"python", "numpy"}

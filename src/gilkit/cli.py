@@ -46,9 +46,10 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def stdout_console() -> Console:
-    """Tables on stdout; wide enough when piped or logged that rows are not wrapped."""
-    return Console(width=None if sys.stdout.isatty() else 150)
+def make_console(stderr: bool = False, quiet: bool = False) -> Console:
+    """Wide enough when piped or logged that table rows and notes are not wrapped."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, quiet=quiet, width=None if stream.isatty() else 150)
 
 
 def build_parser() -> Parser:
@@ -142,8 +143,8 @@ def options_record(plan: Plan, args: argparse.Namespace) -> dict[str, object]:
 def cmd_run(args: argparse.Namespace) -> int:
     plan = plan_from(args)
     json_path = json_path_from(args.json)
-    console = Console(stderr=True, quiet=args.quiet)
-    out = stdout_console()
+    console = make_console(stderr=True, quiet=args.quiet)
+    out = make_console()
     for reason in sorted(set(plan.unavailable.values())):
         impls = [impl for impl, why in plan.unavailable.items() if why == reason]
         console.print(f"note: {', '.join(impls)} not run: {reason}", markup=False)
@@ -189,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    out = stdout_console()
+    out = make_console()
     kernels = Table(
         "kernel",
         "n counts",
@@ -260,7 +261,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     table = Table(show_header=False, box=None)
     for name, value in rows:
         table.add_row(f"[bold]{name}[/]", value)
-    stdout_console().print(table, highlight=False)
+    make_console().print(table, highlight=False)
     return EXIT_OK
 
 

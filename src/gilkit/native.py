@@ -24,7 +24,9 @@ def _load(name: str) -> ModuleType | str:
     except ImportError as error:
         if name == "_prange" and _is_importable("_native"):
             return "built without OpenMP (the compiler could not compile and link -fopenmp)"
-        return f"extensions not built ({error.msg}); {BUILD_HINT}"
+        if not error.name or not error.name.startswith("gilkit._"):
+            return f"extensions do not load ({error}); rebuild them with: pip install -e ."
+        return f"extensions not built; {BUILD_HINT}"
 
 
 def _is_importable(name: str) -> bool:
