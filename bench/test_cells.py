@@ -56,7 +56,15 @@ def test_cell(benchmark, session, cell: Cell) -> None:
         free_threaded_build=free_threaded_build(),
         ideal_speedup=min(cell.n_workers, usable_cpus()),
     )
-    _, result = benchmark.pedantic(call, args=(runner, cell, tasks), rounds=3, warmup_rounds=1)
+    figures = benchmark.pedantic(call, args=(runner, cell, tasks), rounds=3, warmup_rounds=1)
+    result = figures.result
+    cpu = figures.cpu_parent_s + figures.cpu_workers_s
+    benchmark.extra_info.update(
+        cpu_utilisation=cpu / (figures.wall_s * cell.n_workers),
+        peak_rss_parent_bytes=figures.peak_rss_parent_bytes,
+        peak_rss_workers_bytes=figures.peak_rss_workers_bytes,
+        pool_dispatch_s=runner.dispatch_overhead(20),
+    )
 
     expected = session.first_results.setdefault((cell.kernel, cell.size), result)
     assert result == expected

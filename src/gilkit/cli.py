@@ -33,6 +33,7 @@ from gilkit.report import format_run
 from gilkit.results import RunResult, write_atomically
 from gilkit.runners import RUNNERS, START_METHODS, default_start_method
 from gilkit.splitting import SPLITS
+from gilkit.stats import flag_noisy
 from gilkit.threadpools import pin_native_threads
 
 EXIT_OK, EXIT_WRONG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -177,6 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         status = EXIT_INTERRUPTED
     finally:
         result.references = check_results(result.cells, result.checks)
+        flag_noisy(result.cells)
+        result.metadata["cpu"]["load_average_after"] = metadata.load_average()
         write_atomically(result, json_path)
     if result.cells:
         for renderable in format_run(result):

@@ -10,12 +10,16 @@ part on n OpenMP threads for in-call parallel impls.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
-from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, run_task
+from gilkit import memory
+from gilkit.contention import GilMonitor
+from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, run_task, run_task_counting_cpu
 from gilkit.plan import Cell, Plan
 from gilkit.results import CellRecord
 from gilkit.runners import RUNNERS, RunnerError
@@ -38,12 +42,37 @@ def new_record(cell: Cell, plan: Plan) -> CellRecord:
     )
 
 
-def call(runner: Runner, cell: Cell, tasks: list[Task]) -> tuple[float, Any]:
-    """One timed call of a cell: its wall time and its combined result."""
+@dataclass(frozen=True)
+class CallFigures:
+    wall_s: float
+    cpu_parent_s: float
+    cpu_workers_s: float
+    result: Any
+    peak_rss_parent_bytes: int | None = None
+    peak_rss_workers_bytes: int | None = None
+
+
+def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
+    """One call of a cell over all its parts: wall and CPU time, peak memory, the result."""
+    in_process = runner.shares_interpreter
+    memory.reset_peaks([os.getpid(), *runner.worker_pids])
+    cpu_began = time.process_time()
     began = time.perf_counter()
-    partials = runner.map(run_task, tasks)
-    elapsed = time.perf_counter() - began
-    return elapsed, KERNELS[cell.kernel].combine(partials)
+    if in_process:
+        partials, cpu_workers = runner.map(run_task, tasks), 0.0
+    else:
+        pairs = runner.map(run_task_counting_cpu, tasks)
+        partials, cpu_workers = [p for p, _ in pairs], sum(cpu for _, cpu in pairs)
+    wall = time.perf_counter() - began
+    cpu_parent = time.process_time() - cpu_began
+    return CallFigures(
+        wall_s=wall,
+        cpu_parent_s=cpu_parent,
+        cpu_workers_s=cpu_workers,
+        result=KERNELS[cell.kernel].combine(partials),
+        peak_rss_parent_bytes=memory.peak_rss(os.getpid()),
+        peak_rss_workers_bytes=memory.peak_rss_total(runner.worker_pids),
+    )
 
 
 def measure(
@@ -84,30 +113,54 @@ def measure(
             )
             for record, cell in zip(records, plan.cells, strict=True)
         ]
-        for round_index in range(plan.n_warmups + plan.n_repeats):
-            timed = round_index >= plan.n_warmups
+        n_rounds = plan.n_warmups + plan.n_repeats
+        for round_index in range(n_rounds + 1):
+            # Warm-up rounds, timed rounds, then one round with the GIL monitor running.
+            kind = "warmup" if round_index < plan.n_warmups else "timed"
+            kind = "monitored" if round_index == n_rounds else kind
             for record, cell, tasks in pending:
                 runner = pools.get((cell.runner, cell.n_workers))
+                if kind == "monitored" and (runner is None or not runner.shares_interpreter):
+                    continue  # the monitor sees only the GIL of this process
                 if runner is not None and record.error is None:
-                    _call_into(record, runner, cell, tasks, timed)
+                    _call_into(record, runner, cell, tasks, kind)
                     if record.error and not runner.shares_interpreter:
                         pools[cell.runner, cell.n_workers] = _restart(runner, record, stack)
                 on_call(cell)
 
 
 def _call_into(
-    record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task], timed: bool = False
+    record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task], kind: str = "check"
 ) -> None:
+    """Make one call of `kind` (check, warmup, timed, monitored) and record what it showed."""
     try:
-        elapsed, result = call(runner, cell, tasks)
+        if kind == "monitored":
+            with GilMonitor() as monitor:
+                figures = call(runner, cell, tasks)
+            record.gil_contention = monitor.fraction
+            record.monitored_time_s = figures.wall_s
+        else:
+            figures = call(runner, cell, tasks)
     except Exception as error:  # recorded in the cell; the run goes on
         record.error = f"{type(error).__name__}: {error}"
         return
-    if record.result is not None and result != record.result:
-        record.error = f"calls disagree: {record.result!r} then {result!r}"
-    record.result = result
-    if timed:
-        record.times_s.append(elapsed)
+    if record.result is not None and figures.result != record.result:
+        record.error = f"calls disagree: {record.result!r} then {figures.result!r}"
+    record.result = figures.result
+    if kind == "timed":
+        record.times_s.append(figures.wall_s)
+        record.cpu_parent_s.append(figures.cpu_parent_s)
+        record.cpu_workers_s.append(figures.cpu_workers_s)
+        record.peak_rss_parent_bytes = _max(
+            record.peak_rss_parent_bytes, figures.peak_rss_parent_bytes
+        )
+        record.peak_rss_workers_bytes = _max(
+            record.peak_rss_workers_bytes, figures.peak_rss_workers_bytes
+        )
+
+
+def _max(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def _start_pools(
@@ -124,6 +177,7 @@ def _start_pools(
     for runner_name, n_workers in groups:
         runner = RUNNERS[runner_name](plan.start_method)
         mine = [r for r in records if (r.runner, r.n_workers) == (runner_name, n_workers)]
+        rss_before = memory.current_rss(os.getpid())
         try:
             startup = runner.start(n_workers)
         except RunnerError as error:
@@ -132,11 +186,24 @@ def _start_pools(
             pools[runner_name, n_workers] = None
             continue
         stack.enter_context(runner)
+        dispatch = runner.dispatch_overhead()
+        added = _memory_added(rss_before, runner)
         for record in mine:
             record.start_method = runner.start_method
+            record.dispatch_s = dispatch
+            record.pool_memory_bytes = added
             record.pool_startup_s = None if runner_name == "serial" else startup
         pools[runner_name, n_workers] = runner
     return pools
+
+
+def _memory_added(rss_before: int | None, runner: Runner) -> int | None:
+    """This process's RSS growth since before the pool started, plus each worker's own memory."""
+    rss_after = memory.current_rss(os.getpid())
+    workers = [memory.unique_memory(pid) for pid in runner.worker_pids]
+    if rss_before is None or rss_after is None or None in workers:
+        return None
+    return max(0, rss_after - rss_before) + sum(w for w in workers if w is not None)
 
 
 def _restart(runner: Runner, record: CellRecord, stack: ExitStack) -> Runner | None:

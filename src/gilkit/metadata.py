@@ -9,6 +9,7 @@ import sys
 import sysconfig
 import time
 from importlib import metadata as dist_metadata
+from pathlib import Path
 from typing import Any
 
 from gilkit import machine, native
@@ -43,8 +44,40 @@ def collect_cpu_metadata() -> dict[str, Any]:
         "usable_cpus": machine.usable_cpus(),
         "last_level_cache_bytes": machine.last_level_cache_bytes(),
         "platform": platform.platform(),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "load_average_before": load_average(),
+        "frequency": collect_frequency_metadata(),
     }
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def collect_frequency_metadata() -> dict[str, Any]:
+    """The cpufreq governor and turbo state, where Linux exposes them (not in most VMs).
+
+    Frequency scaling and turbo are the main sources of noise in CPU benchmarks: a governor
+    other than `performance` lets the clock move between and during measurements.
+    """
+    governors = {
+        text
+        for text in (
+            _read(str(p))
+            for p in Path("/sys/devices/system/cpu").glob("cpu*/cpufreq/scaling_governor")
+        )
+        if text
+    }
+    no_turbo = _read("/sys/devices/system/cpu/intel_pstate/no_turbo")
+    boost = _read("/sys/devices/system/cpu/cpufreq/boost")
+    turbo = None if no_turbo is None and boost is None else (no_turbo == "0" or boost == "1")
+    return {"governors": sorted(governors) or None, "turbo": turbo}
+
+
+def load_average() -> list[float] | None:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
 
 def _version(dist: str) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS
+from gilkit.runners import RUNNERS
 
 DEFAULT_RUNNERS = ("serial", "threads", "processes")
 DEFAULT_REPEATS = 5
@@ -48,7 +49,10 @@ class Plan:
 
     @property
     def n_calls(self) -> int:
-        return len(self.cells) * (self.n_repeats + self.n_warmups) + len(self.checks)
+        """Calls the run will make: checks, every round, and the monitored round."""
+        in_process = [c for c in self.cells if RUNNERS[c.runner].shares_interpreter]
+        rounds = len(self.cells) * (self.n_repeats + self.n_warmups)
+        return len(self.checks) + rounds + len(in_process)
 
 
 def default_workers(n_cpus: int) -> list[int]:

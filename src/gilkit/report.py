@@ -1,4 +1,4 @@
-"""Format a run for people: one table per kernel, then the fastest cell per kernel.
+"""Format a run for people: one table per kernel, the pools, then the fastest cell per kernel.
 
 format_* functions build renderables from results and never measure or print.
 """
@@ -13,7 +13,7 @@ from rich.text import Text
 from gilkit.kernels import IMPLS, IN_CALL_PARALLEL, KERNELS
 from gilkit.results import CellRecord, RunResult
 from gilkit.runners import RUNNERS
-from gilkit.stats import CellStats, cell_stats, fastest
+from gilkit.stats import CellStats, Key, cell_stats, fastest
 
 RUNNER_ORDER = list(RUNNERS)
 IMPL_ORDER = list(IMPLS)
@@ -33,6 +33,14 @@ def format_ratio(ratio: float | None) -> str:
     return "–" if ratio is None else f"{ratio:.2f}×"
 
 
+def format_percent(fraction: float | None) -> str:
+    return "–" if fraction is None else f"{fraction:.0%}"
+
+
+def format_bytes(n_bytes: int | None) -> str:
+    return "–" if n_bytes is None else f"{n_bytes / 2**20:.0f} MiB"
+
+
 def runner_label(record: CellRecord) -> str:
     if record.impl in IN_CALL_PARALLEL:
         return "serial (OpenMP)"
@@ -42,27 +50,30 @@ def runner_label(record: CellRecord) -> str:
 
 
 def _sort_key(record: CellRecord) -> tuple[int, int, int]:
-    return (IMPL_ORDER.index(record.impl), RUNNER_ORDER.index(record.runner), record.n_workers)
+    impl = IMPL_ORDER.index(record.impl) if record.impl in IMPL_ORDER else len(IMPL_ORDER)
+    return (impl, RUNNER_ORDER.index(record.runner), record.n_workers)
 
 
-def format_kernel_table(result: RunResult, kernel: str) -> Table:
-    n_cpus = result.metadata["cpu"]["usable_cpus"]
-    stats = cell_stats(result.cells, n_cpus)
+COLUMNS = (
+    "impl",
+    "runner",
+    "workers",
+    "median",
+    "spread",
+    "vs serial",
+    "vs python",
+    "efficiency",
+    "cpu use",
+    "GIL wait",
+    "peak RSS",
+    "check",
+)
+
+
+def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> Table:
     records = sorted((r for r in result.cells if r.kernel == kernel), key=_sort_key)
     table = Table(title=format_title(kernel, records), title_justify="left")
-    for header in (
-        "impl",
-        "runner",
-        "workers",
-        "median",
-        "min–max",
-        "vs serial",
-        "vs python",
-        "ideal",
-        "efficiency",
-        "pool start",
-        "check",
-    ):
+    for header in COLUMNS:
         table.add_column(header, justify="left" if header in ("impl", "runner") else "right")
     previous_impl = None
     for record in records:
@@ -90,25 +101,59 @@ def format_title(kernel: str, records: list[CellRecord]) -> str:
 def _row(record: CellRecord, stats: CellStats | None) -> list[str | Text]:
     head = [record.impl, runner_label(record), str(record.n_workers)]
     if record.error is not None or stats is None:
-        message = record.error or "no timing"
-        return [*head, Text(message[:60], style="red"), *[""] * 6, Text("error", style="red")]
+        message = record.error or "not measured"
+        blanks = [""] * (len(COLUMNS) - len(head) - 2)
+        return [*head, Text(message[:70], style="red"), *blanks, Text("error", style="red")]
     check = Text("ok", style="green") if record.agrees else Text("WRONG", style="bold red")
-    efficiency = "–" if stats.efficiency is None else f"{stats.efficiency:.0%}"
+    spread = Text(f"±{stats.time.cv:.0%}")
+    if stats.time.noisy:
+        spread = Text(f"±{stats.time.cv:.0%} noisy", style="yellow")
+    peak = None
+    if record.peak_rss_parent_bytes is not None:
+        peak = record.peak_rss_parent_bytes + (record.peak_rss_workers_bytes or 0)
+    contention = None if stats.gil_contention is None else f"{stats.gil_contention:.2f}"
     return [
         *head,
         format_seconds(stats.median_s),
-        f"{format_seconds(stats.min_s)}–{format_seconds(stats.max_s)}",
+        spread,
         format_ratio(stats.speedup_vs_serial),
         format_ratio(stats.speedup_vs_python),
-        f"{stats.ideal}×",
-        efficiency,
-        format_seconds(record.pool_startup_s),
+        format_percent(stats.efficiency),
+        format_percent(stats.cpu_utilisation),
+        contention or "–",
+        format_bytes(peak),
         check,
     ]
 
 
-def format_fastest(result: RunResult, kernel: str) -> str:
-    stats = cell_stats(result.cells, result.metadata["cpu"]["usable_cpus"])
+def format_pools_table(result: RunResult) -> Table | None:
+    """Start-up, per-task cost and memory of each pool: what using a runner costs by itself."""
+    pools: dict[tuple[str, int], CellRecord] = {}
+    for record in result.cells:
+        if record.runner != "serial" and record.pool_startup_s is not None:
+            pools.setdefault((record.runner, record.n_workers), record)
+    if not pools:
+        return None
+    table = Table(title="[bold]pools[/]", title_justify="left")
+    for header in ("runner", "workers", "start-up", "per empty task", "memory added", "per worker"):
+        table.add_column(header, justify="left" if header == "runner" else "right")
+    for (_, n_workers), record in sorted(
+        pools.items(), key=lambda item: (RUNNER_ORDER.index(item[0][0]), item[0][1])
+    ):
+        added = record.pool_memory_bytes
+        per_worker = None if added is None else added // n_workers
+        table.add_row(
+            runner_label(record),
+            str(n_workers),
+            format_seconds(record.pool_startup_s),
+            format_seconds(record.dispatch_s),
+            format_bytes(added),
+            "–" if per_worker is None else f"{per_worker / 2**20:.1f} MiB",
+        )
+    return table
+
+
+def format_fastest(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> str:
     key = fastest(stats, kernel)
     if key is None:
         return f"{kernel}: no cell finished"
@@ -138,17 +183,45 @@ def format_header(result: RunResult) -> str:
     )
 
 
+def format_warnings(result: RunResult) -> Iterator[str]:
+    """What makes this run's figures less trustworthy, said once."""
+    cpu = result.metadata["cpu"]
+    governors = (cpu.get("frequency") or {}).get("governors") or []
+    if any(g != "performance" for g in governors):
+        yield (
+            f"warning: cpufreq governor {', '.join(governors)}: the clock may change during "
+            "the run; 'performance' gives steadier figures"
+        )
+    before, after = cpu.get("load_average_before"), cpu.get("load_average_after")
+    if before and before[0] > 0.5 * cpu["usable_cpus"]:
+        yield f"warning: the machine was busy before the run (load average {before[0]:.2f})"
+    if after and before:
+        yield f"load average (1 min) before and after: {before[0]:.2f}, {after[0]:.2f}"
+    noisy = [r for r in result.cells if r.noisy]
+    if noisy:
+        yield (
+            f"{len(noisy)} of {len(result.cells)} cells are noisy (spread, the coefficient "
+            "of variation, over 10%): compare them with care, or rerun with more --repeat"
+        )
+
+
 def format_run(result: RunResult) -> Iterator[str | Table]:
     kernels = list(dict.fromkeys(r.kernel for r in result.cells))
+    stats = cell_stats(result.cells, result.metadata["cpu"]["usable_cpus"])
     yield format_header(result)
     for kernel in kernels:
-        yield format_kernel_table(result, kernel)
+        yield format_kernel_table(result, kernel, stats)
+    pools = format_pools_table(result)
+    if pools is not None:
+        yield pools
     yield (
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
         "vs python: over pure-Python serial, per unit of work where n differs; "
-        "efficiency = vs serial / ideal."
+        "efficiency = vs serial / ideal; cpu use = CPU time / (wall time × workers); "
+        "GIL wait: share of one more call during which a monitor thread waited for the GIL."
     )
     if any(r.impl in IN_CALL_PARALLEL for r in result.cells):
         yield "cython-prange: one call on the serial runner; workers = OpenMP threads in it."
+    yield from format_warnings(result)
     for kernel in kernels:
-        yield format_fastest(result, kernel)
+        yield format_fastest(result, kernel, stats)

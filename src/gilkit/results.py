@@ -32,9 +32,21 @@ class CellRecord:
     size: int
     split: str
     times_s: list[float] = field(default_factory=list)  # one wall time per timed repeat
+    # CPU seconds (user + sys) per timed repeat: this process, and its worker processes.
+    cpu_parent_s: list[float] = field(default_factory=list)
+    cpu_workers_s: list[float] = field(default_factory=list)
+    # Peak resident memory over the timed repeats, this process and the pool's workers.
+    peak_rss_parent_bytes: int | None = None
+    peak_rss_workers_bytes: int | None = None
+    # In-process runners: one more call with a GIL monitor thread running (not in times_s).
+    gil_contention: float | None = None  # share of that call the monitor waited for the GIL
+    monitored_time_s: float | None = None  # that call's wall time, to show the monitor's cost
     result: Any = None  # the combined result of the last call (all calls must agree)
     agrees: bool | None = None  # with the kernel's reference result; None until checked
+    noisy: bool | None = None  # spread of times_s above the threshold (gilkit.stats)
     pool_startup_s: float | None = None  # starting this cell's pool, apart from the work
+    pool_memory_bytes: int | None = None  # what starting the pool added: this process + workers
+    dispatch_s: float | None = None  # the pool's cost per empty task
     start_method: str | None = None  # processes only
     error: str | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ __all__ = [
     "Task",
     "impl_unavailable_reason",
     "run_task",
+    "run_task_counting_cpu",
 ]
 
 
@@ -37,3 +39,10 @@ def run_task(task: Task) -> Any:
     if task.impl in IN_CALL_PARALLEL:
         return chunk(task.part, task.params, task.n_threads)
     return chunk(task.part, task.params)
+
+
+def run_task_counting_cpu(task: Task) -> tuple[Any, float]:
+    """run_task in a worker process, with the CPU seconds that process spent on it."""
+    began = time.process_time()
+    partial = run_task(task)
+    return partial, time.process_time() - began

@@ -6,6 +6,7 @@ from the work), then `map`s a function over tasks any number of times, then is c
 
 from __future__ import annotations
 
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -16,6 +17,8 @@ from gilkit.threadpools import limit_in_worker
 
 # How long a pool may take to start all its workers before gilkit gives up on it.
 START_TIMEOUT_S = 120.0
+# Empty tasks sent to time a pool's per-task overhead; enough to average out timer noise.
+N_DISPATCH_PROBES = 100
 
 
 class RunnerError(RuntimeError):
@@ -31,6 +34,7 @@ class Runner(ABC):
         """`start_method` matters to process runners only; the others ignore it."""
         self.start_method: str | None = None
         self.n_workers = 0
+        self.worker_pids: tuple[int, ...] = ()  # worker processes other than this one
 
     def start(self, n_workers: int) -> float:
         """Make `n_workers` workers ready; return the seconds that took."""
@@ -39,6 +43,12 @@ class Runner(ABC):
 
     @abstractmethod
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]: ...
+
+    def dispatch_overhead(self, n_tasks: int = N_DISPATCH_PROBES) -> float:
+        """Seconds per empty task sent through `map`: the cost of using this runner at all."""
+        began = time.perf_counter()
+        self.map(_empty_task, range(n_tasks))
+        return (time.perf_counter() - began) / n_tasks
 
     def close(self) -> None:  # noqa: B027 - a no-op unless a runner holds workers
         pass
@@ -50,13 +60,23 @@ class Runner(ABC):
         self.close()
 
 
-def _worker_ready(barrier: Any) -> None:
-    """Every worker runs this first; the pool counts as started when all have passed it."""
+_start_barrier: Any = None  # set in each worker by _init_worker
+
+
+def _init_worker(barrier: Any) -> None:
+    """Every worker runs this first (a process keeps the barrier it inherited)."""
+    global _start_barrier
+    _start_barrier = barrier
     limit_in_worker()
-    barrier.wait(START_TIMEOUT_S)
 
 
-def _noop() -> None:
+def _report_ready() -> int:
+    """Blocks its worker until every worker holds one: so each one ran on its own worker."""
+    _start_barrier.wait(START_TIMEOUT_S)
+    return os.getpid()
+
+
+def _empty_task(_: object) -> None:
     return None
 
 
@@ -77,18 +97,18 @@ class PoolRunner(Runner):
         super().start(n_workers)
         began = time.perf_counter()
         barrier = self._make_barrier(n_workers + 1)
-        self._executor = self._make_executor(n_workers, _worker_ready, (barrier,))
-        # Pools start workers on demand: one waiting task per worker makes them start them all,
-        # and the barrier holds each until all are up.
-        futures = [self._executor.submit(_noop) for _ in range(n_workers)]
+        self._executor = self._make_executor(n_workers, _init_worker, (barrier,))
+        # Pools start workers on demand: one blocking task per worker makes them start all of
+        # them, and the barrier releases the tasks only once every worker is up.
+        futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]
         try:
             barrier.wait(START_TIMEOUT_S)
-            for future in futures:
-                future.result(START_TIMEOUT_S)
+            pids = {future.result(START_TIMEOUT_S) for future in futures}
         except Exception as error:
             self.close()
             message = f"{self.name} pool of {n_workers} failed to start: {error}"
             raise RunnerError(message) from error
+        self.worker_pids = tuple(sorted(pids - {os.getpid()}))
         return time.perf_counter() - began
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:
