@@ -5,6 +5,7 @@ format_* functions build renderables from results and never measure or print.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
 
 from rich.table import Table
@@ -65,7 +66,6 @@ COLUMNS = (
     "efficiency",
     "cpu use",
     "GIL wait",
-    "peak RSS",
     "check",
 )
 
@@ -108,9 +108,6 @@ def _row(record: CellRecord, stats: CellStats | None) -> list[str | Text]:
     spread = Text(f"±{stats.time.cv:.0%}")
     if stats.time.noisy:
         spread = Text(f"±{stats.time.cv:.0%} noisy", style="yellow")
-    peak = None
-    if record.peak_rss_parent_bytes is not None:
-        peak = record.peak_rss_parent_bytes + (record.peak_rss_workers_bytes or 0)
     contention = None if stats.gil_contention is None else f"{stats.gil_contention:.2f}"
     return [
         *head,
@@ -121,7 +118,6 @@ def _row(record: CellRecord, stats: CellStats | None) -> list[str | Text]:
         format_percent(stats.efficiency),
         format_percent(stats.cpu_utilisation),
         contention or "–",
-        format_bytes(peak),
         check,
     ]
 
@@ -183,7 +179,7 @@ def format_header(result: RunResult) -> str:
     )
 
 
-def format_warnings(result: RunResult) -> Iterator[str]:
+def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
     """What makes this run's figures less trustworthy, said once."""
     cpu = result.metadata["cpu"]
     governors = (cpu.get("frequency") or {}).get("governors") or []
@@ -197,6 +193,12 @@ def format_warnings(result: RunResult) -> Iterator[str]:
         yield f"warning: the machine was busy before the run (load average {before[0]:.2f})"
     if after and before:
         yield f"load average (1 min) before and after: {before[0]:.2f}, {after[0]:.2f}"
+    costs = [s.monitor_cost for s in stats.values() if s.monitor_cost is not None]
+    if costs:
+        yield (
+            f"the GIL monitor's own cost: monitored calls took {statistics.median(costs):.2f}x "
+            "the median call (median over cells)"
+        )
     noisy = [r for r in result.cells if r.noisy]
     if noisy:
         yield (
@@ -222,6 +224,6 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
     )
     if any(r.impl in IN_CALL_PARALLEL for r in result.cells):
         yield "cython-prange: one call on the serial runner; workers = OpenMP threads in it."
-    yield from format_warnings(result)
+    yield from format_warnings(result, stats)
     for kernel in kernels:
         yield format_fastest(result, kernel, stats)
