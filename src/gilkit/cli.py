@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -14,9 +15,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gilkit import metadata, native, options
+from gilkit import metadata, native, options, results
+from gilkit.calibrate import calibrated_sizes
+from gilkit.compare import format_comparison
 from gilkit.kernels import IMPLS, IN_CALL_PARALLEL, KERNELS, impl_unavailable_reason
 from gilkit.machine import usable_cpus
+from gilkit.markdown import format_benchmark_markdown, format_run_markdown, is_pytest_benchmark
 from gilkit.measure import check_results, measure
 from gilkit.options import UsageError
 from gilkit.plan import (
@@ -29,6 +33,7 @@ from gilkit.plan import (
     checks_for,
     default_workers,
 )
+from gilkit.plot import PlotUnavailable, plot_run
 from gilkit.report import format_run
 from gilkit.results import RunResult, write_atomically
 from gilkit.runners import RUNNERS, START_METHODS, default_start_method
@@ -65,7 +70,11 @@ def build_parser() -> Parser:
     )
     here = ",".join(map(str, default_workers(usable_cpus())))
     run.add_argument("--workers", help=f"comma list of worker counts (default: {here} here)")
-    run.add_argument("--size", help="n for every kernel, or kernel=n,... (default: per kernel)")
+    run.add_argument(
+        "--size",
+        help="n for every kernel, kernel=n,... for some, or auto: sized so that serial pure "
+        "Python takes ~0.3 s here (default: per kernel)",
+    )
     run.add_argument(
         "--split", help=f"{' or '.join(SPLITS)}, for kernels that offer it (default: per kernel)"
     )
@@ -81,7 +90,23 @@ def build_parser() -> Parser:
         metavar="PATH",
         help=f"where to write the results (default: {RESULTS_DIR}/run-DATE.json)",
     )
+    run.add_argument("--plot", type=Path, metavar="PNG", help="also plot the speedups (matplotlib)")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
+    compare = commands.add_parser("compare", help="two runs side by side, with significance")
+    compare.add_argument("a", type=Path, metavar="A.json")
+    compare.add_argument("b", type=Path, metavar="B.json")
+    plot = commands.add_parser("plot", help="plot a run's speedups to a PNG (matplotlib)")
+    plot.add_argument("result", type=Path, metavar="RESULT.json")
+    plot.add_argument("-o", "--output", type=Path, metavar="PNG", required=True)
+    report = commands.add_parser("report", help="a run (or a pytest-benchmark file) as Markdown")
+    report.add_argument("result", type=Path, metavar="RESULT.json")
+    report.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="MD",
+        help="write here, with the plot beside it (default: print)",
+    )
     commands.add_parser("list", help="kernels, impls and runners, and why any is unavailable")
     commands.add_parser("info", help="the interpreter, its GIL, the cpus and the build")
     return parser
@@ -90,7 +115,15 @@ def build_parser() -> Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"run": cmd_run, "list": cmd_list, "info": cmd_info}[args.command](args)
+        commands = {
+            "run": cmd_run,
+            "list": cmd_list,
+            "info": cmd_info,
+            "compare": cmd_compare,
+            "plot": cmd_plot,
+            "report": cmd_report,
+        }
+        return commands[args.command](args)
     except UsageError as error:
         print(f"gilkit: error: {error}", file=sys.stderr)  # one line, never wrapped
         return EXIT_USAGE
@@ -101,12 +134,16 @@ def plan_from(args: argparse.Namespace) -> Plan:
     impls, unavailable = options.parse_impls(args.impl)
     runners = options.parse_runners(args.runner, DEFAULT_RUNNERS)
     workers = options.parse_workers(args.workers, default_workers(usable_cpus()))
-    sizes = options.parse_sizes(args.size, kernels, impls)
+    splits = options.parse_splits(args.split, kernels)
+    if args.size == "auto":
+        sizes = calibrated_sizes(kernels, impls, splits)
+    else:
+        sizes = options.parse_sizes(args.size, kernels, impls)
     cells = cells_for(kernels, impls, runners, workers, sizes)
     plan = Plan(
         cells=tuple(cells),
         checks=tuple(checks_for(cells)),
-        splits=options.parse_splits(args.split, kernels),
+        splits=splits,
         n_repeats=options.parse_count("--repeat", args.repeat, DEFAULT_REPEATS, 1),
         n_warmups=options.parse_count("--warmup", args.warmup, DEFAULT_WARMUPS, 0),
         start_method=options.parse_start_method(args.start_method),
@@ -121,12 +158,37 @@ def json_path_from(path: Path | None) -> Path:
     if path is None:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         return RESULTS_DIR / f"run-{stamp}.json"
+    return writable_path("--json", path)
+
+
+def writable_path(option: str, path: Path) -> Path:
+    """Checked before any measuring, so that nothing measured is lost for want of a place."""
     if path.is_dir():
-        raise UsageError(f"--json: {str(path)!r} is a directory; valid: a file path")
+        raise UsageError(f"{option}: {str(path)!r} is a directory; valid: a file path")
     parent = next((p for p in path.absolute().parents if p.exists()), Path("/"))
     if not os.access(parent, os.W_OK):
-        raise UsageError(f"--json: cannot write under {str(parent)!r}; valid: a writable path")
+        raise UsageError(f"{option}: cannot write under {str(parent)!r}; valid: a writable path")
     return path
+
+
+def require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as error:
+        raise UsageError(
+            '--plot needs matplotlib; install it with: pip install "gilkit[plot]"'
+        ) from error
+
+
+def load_result(path: Path) -> RunResult:
+    try:
+        return results.load(path)
+    except OSError as error:
+        raise UsageError(f"cannot read {str(path)!r}: {error.strerror}") from error
+    except results.ResultFileError as error:
+        raise UsageError(
+            f"{str(path)!r}: {error}; valid: a JSON file written by gilkit run"
+        ) from error
 
 
 def options_record(plan: Plan, args: argparse.Namespace) -> dict[str, object]:
@@ -142,8 +204,11 @@ def options_record(plan: Plan, args: argparse.Namespace) -> dict[str, object]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    plan = plan_from(args)
     json_path = json_path_from(args.json)
+    if args.plot is not None:
+        writable_path("--plot", args.plot)
+        require_matplotlib()
+    plan = plan_from(args)
     console = make_console(stderr=True, quiet=args.quiet)
     out = make_console()
     for reason in sorted(set(plan.unavailable.values())):
@@ -189,7 +254,64 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print(f"[red]{len(bad)} cell(s) failed or disagree with the reference result[/]")
         status = EXIT_WRONG
     out.print(f"results: {json_path}", markup=False, highlight=False)
+    if args.plot is not None and result.cells:
+        out.print(f"plot: {plot_run(result, args.plot)}", markup=False, highlight=False)
     return status
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    a, b = load_result(args.a), load_result(args.b)
+    out = make_console()
+    for renderable in format_comparison(a, b, str(args.a), str(args.b)):
+        out.print(renderable, markup=isinstance(renderable, Table), highlight=False)
+    return EXIT_OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    result = load_result(args.result)
+    writable_path("--output", args.output)
+    try:
+        print(f"plot: {plot_run(result, args.output)}")
+    except PlotUnavailable as error:
+        raise UsageError(str(error)) from error
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        document = json.loads(args.result.read_text())
+    except OSError as error:
+        raise UsageError(f"cannot read {str(args.result)!r}: {error.strerror}") from error
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"{str(args.result)!r} is not JSON ({error.msg}); valid: a file "
+            "written by gilkit run or pytest --benchmark-json"
+        ) from error
+    if is_pytest_benchmark(document):
+        lines = list(format_benchmark_markdown(document))
+    else:
+        try:
+            result = results.RunResult.from_json(document)
+        except results.ResultFileError as error:
+            raise UsageError(
+                f"{str(args.result)!r}: {error}; valid: a file written by gilkit "
+                "run or pytest --benchmark-json"
+            ) from error
+        plot_file = None
+        if args.output is not None:
+            writable_path("--output", args.output)
+            try:
+                plot_file = plot_run(result, args.output.with_suffix(".png")).name
+            except PlotUnavailable as error:
+                print(f"note: no plot in the report: {error}", file=sys.stderr)
+        lines = list(format_run_markdown(result, plot_file))
+    text = "\n".join(lines) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text)
+        print(f"report: {args.output}")
+    return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -50,7 +50,7 @@ def runner_label(record: CellRecord) -> str:
     return record.runner
 
 
-def _sort_key(record: CellRecord) -> tuple[int, int, int]:
+def sort_key(record: CellRecord) -> tuple[int, int, int]:
     impl = IMPL_ORDER.index(record.impl) if record.impl in IMPL_ORDER else len(IMPL_ORDER)
     return (impl, RUNNER_ORDER.index(record.runner), record.n_workers)
 
@@ -71,7 +71,7 @@ COLUMNS = (
 
 
 def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> Table:
-    records = sorted((r for r in result.cells if r.kernel == kernel), key=_sort_key)
+    records = sorted((r for r in result.cells if r.kernel == kernel), key=sort_key)
     table = Table(title=format_title(kernel, records), title_justify="left")
     for header in COLUMNS:
         table.add_column(header, justify="left" if header in ("impl", "runner") else "right")

@@ -52,6 +52,8 @@ class Kernel:
     # too short for a thread pool to pay off. Speedups across sizes compare throughput.
     python_size: Callable[[], int]
     native_size: Callable[[], int]
+    # The least n for compiled impls that `--size auto` may choose (triad: past the cache).
+    native_floor: Callable[[], int] = field(default=lambda: 1)
     # Units of work in a call of size n, for throughput (n for linear kernels).
     work: Callable[[int], float] = field(default=lambda n: float(n))
     # The exact result for size n, where a closed form exists (tests and cross-checks).

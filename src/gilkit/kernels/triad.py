@@ -108,6 +108,7 @@ KERNEL = Kernel(
     combine=combine,
     python_size=lambda: 800_000,  # pure Python is CPU-bound here at any size
     native_size=native_size,
+    native_floor=native_size,
     reference=reference,
     prepare=prepare,
 )

@@ -1,0 +1,221 @@
+"""`gilkit report`: a run as Markdown, the machine, the tables, the plot and verdicts in words.
+
+Also reads pytest-benchmark's JSON (`pytest bench/ --benchmark-json FILE`) and reports its
+cells with the extra figures gilkit's suite stores in `extra_info`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from gilkit.kernels import IN_CALL_PARALLEL
+from gilkit.report import (
+    format_bytes,
+    format_percent,
+    format_ratio,
+    format_seconds,
+    format_title,
+    runner_label,
+)
+from gilkit.results import CellRecord, RunResult
+from gilkit.stats import CellStats, Key, cell_stats
+
+# Verdict thresholds: efficiency from which a way "scales", speedup under which it gains
+# nothing, and GIL wait above which the GIL is named as the reason.
+SCALES_EFFICIENCY = 0.8
+NO_GAIN_SPEEDUP = 1.15
+GIL_BOUND_WAIT = 0.3
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def verdict(stats: CellStats, record: CellRecord) -> str:
+    """One cell's outcome in words, with the figure that supports it."""
+    speedup, ideal = stats.speedup_vs_serial or 0.0, stats.ideal
+    figure = f"{speedup:.2f}× on {record.n_workers} workers (ideal {ideal}×)"
+    wait = stats.gil_contention
+    if (stats.efficiency or 0.0) >= SCALES_EFFICIENCY:
+        return f"{figure}: scales"
+    if speedup < NO_GAIN_SPEEDUP:
+        if wait is not None and wait >= GIL_BOUND_WAIT:
+            return f"{figure}: the GIL serialises it (GIL wait {wait:.2f})"
+        use = format_percent(stats.cpu_utilisation)
+        return f"{figure}: no gain, though the GIL is not the limit (cpu use {use})"
+    return f"{figure}: partial gain"
+
+
+def verdict_cells(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> list[CellRecord]:
+    """Per parallel way (impl × runner), the cell with the most workers within the cpus."""
+    n_cpus = result.metadata["cpu"]["usable_cpus"]
+    chosen: dict[tuple[str, str], CellRecord] = {}
+    for record in result.cells:
+        parallel = record.runner != "serial" or record.impl in IN_CALL_PARALLEL
+        if record.kernel != kernel or not parallel or record.key not in stats:
+            continue
+        if record.n_workers > max(n_cpus, 2):
+            continue
+        way = (record.impl, runner_label(record))
+        if way not in chosen or record.n_workers > chosen[way].n_workers:
+            chosen[way] = record
+    return list(chosen.values())
+
+
+def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iterator[str]:
+    meta = result.metadata
+    python, cpu = meta["python"], meta["cpu"]
+    stats = cell_stats(result.cells, cpu["usable_cpus"])
+    yield "# gilkit report"
+    yield ""
+    yield f"Run of {meta['date']}{'' if result.complete else ' (interrupted: partial)'}."
+    yield ""
+    yield "## Machine"
+    yield ""
+    build = "free-threaded" if python["free_threaded_build"] else "with GIL"
+    yield from markdown_table(
+        ["", ""],
+        [
+            [
+                "interpreter",
+                f"{python['implementation']} {python['version']}, {build}, "
+                f"GIL {'enabled' if python['gil_enabled'] else 'disabled'}",
+            ],
+            ["cpu", f"{cpu['model']}, {cpu['usable_cpus']} usable of {cpu['logical_cpus']}"],
+            ["ideal speedup", f"min(workers, {cpu['usable_cpus']})"],
+            [
+                "load average before, after",
+                f"{(cpu.get('load_average_before') or ['?'])[0]}, "
+                f"{(cpu.get('load_average_after') or ['?'])[0]}",
+            ],
+            ["extensions", str(meta["build"]["extensions"])],
+        ],
+    )
+    kernels = list(dict.fromkeys(r.kernel for r in result.cells))
+    yield ""
+    yield "## Verdicts"
+    for kernel in kernels:
+        yield ""
+        yield f"**{kernel}**"
+        yield ""
+        for record in verdict_cells(result, stats, kernel):
+            yield f"- {record.impl} × {runner_label(record)}: {verdict(stats[record.key], record)}"
+    if plot_file:
+        yield ""
+        yield f"![speedups]({plot_file})"
+    for kernel in kernels:
+        records = [r for r in result.cells if r.kernel == kernel]
+        yield ""
+        yield f"## {format_title(kernel, records).replace('[bold]', '').replace('[/]', '')}"
+        yield ""
+        rows = []
+        for record in records:
+            s = stats.get(record.key)
+            if s is None:
+                rows.append(
+                    [
+                        record.impl,
+                        runner_label(record),
+                        str(record.n_workers),
+                        f"error: {record.error}",
+                        *[""] * 6,
+                    ]
+                )
+                continue
+            rows.append(
+                [
+                    record.impl,
+                    runner_label(record),
+                    str(record.n_workers),
+                    format_seconds(s.median_s),
+                    f"±{s.time.cv:.0%}{' noisy' if s.time.noisy else ''}",
+                    format_ratio(s.speedup_vs_serial),
+                    format_ratio(s.speedup_vs_python),
+                    format_percent(s.efficiency),
+                    format_percent(s.cpu_utilisation),
+                    "–" if s.gil_contention is None else f"{s.gil_contention:.2f}",
+                    "ok" if record.agrees else "**WRONG**",
+                ]
+            )
+        yield from markdown_table(
+            [
+                "impl",
+                "runner",
+                "workers",
+                "median",
+                "spread",
+                "vs serial",
+                "vs python",
+                "efficiency",
+                "cpu use",
+                "GIL wait",
+                "check",
+            ],
+            rows,
+        )
+    pools = {
+        (r.runner, r.n_workers): r
+        for r in result.cells
+        if r.runner != "serial" and r.pool_startup_s is not None
+    }
+    if pools:
+        yield ""
+        yield "## Pools"
+        yield ""
+        yield from markdown_table(
+            ["runner", "workers", "start-up", "per empty task", "memory added"],
+            [
+                [
+                    runner_label(r),
+                    str(w),
+                    format_seconds(r.pool_startup_s),
+                    format_seconds(r.dispatch_s),
+                    format_bytes(r.pool_memory_bytes),
+                ]
+                for (_, w), r in pools.items()
+            ],
+        )
+
+
+def is_pytest_benchmark(document: Any) -> bool:
+    return isinstance(document, dict) and "benchmarks" in document and "machine_info" in document
+
+
+def format_benchmark_markdown(document: dict[str, Any]) -> Iterator[str]:
+    """pytest-benchmark's JSON, grouped as it was, with gilkit's extra_info where present."""
+    machine = document["machine_info"]
+    yield "# gilkit report (pytest-benchmark)"
+    yield ""
+    yield (
+        f"{machine.get('python_implementation', '')} {machine.get('python_version', '')} on "
+        f"{machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
+        f"{document.get('datetime', '')}"
+    )
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for bench in document["benchmarks"]:
+        groups.setdefault(bench.get("group") or "ungrouped", []).append(bench)
+    for group, benches in groups.items():
+        yield ""
+        yield f"## {group}"
+        yield ""
+        rows = []
+        for bench in benches:
+            info, stats = bench.get("extra_info", {}), bench.get("stats", {})
+            speedup = info.get("speedup_vs_serial")
+            rows.append(
+                [
+                    bench["name"],
+                    format_seconds(stats.get("median")),
+                    format_seconds(stats.get("iqr")),
+                    str(stats.get("rounds", "")),
+                    format_ratio(speedup),
+                    format_percent(info.get("cpu_utilisation")),
+                    str(info.get("gil_enabled", "")),
+                ]
+            )
+        yield from markdown_table(
+            ["benchmark", "median", "IQR", "rounds", "vs serial", "cpu use", "GIL on"], rows
+        )
