@@ -1,0 +1,168 @@
+"""compare, plot and report, from real (small) runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gilkit import cli
+from gilkit.compare import geometric_mean, pairs
+from gilkit.markdown import verdict
+from gilkit.results import CellRecord, load
+from gilkit.stats import cell_stats
+
+RUN = [
+    "run",
+    "--kernel",
+    "squares",
+    "--impl",
+    "python,numpy",
+    "--size",
+    "3000",
+    "--repeat",
+    "3",
+    "--warmup",
+    "0",
+    "--workers",
+    "1,2",
+    "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("runs")
+    paths = folder / "a.json", folder / "b.json"
+    for path in paths:
+        assert cli.main([*RUN, "--json", str(path)]) == 0
+    return paths
+
+
+def test_compare_pairs_every_common_cell(
+    two_runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = (load(p) for p in two_runs)
+    matched = pairs(a, b)
+    assert len(matched) == len(a.cells)
+    assert cli.main(["compare", *map(str, two_runs)]) == 0
+    out = capsys.readouterr().out
+    assert "geometric mean over" in out
+    assert "Mann-Whitney" in out
+
+
+def test_geometric_mean() -> None:
+    assert geometric_mean([2.0, 0.5]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "is not JSON"),
+        ('{"schema": "x"}', "not a gilkit run result"),
+        ('{"schema": "gilkit.run", "version": 7}', "unsupported result version 7"),
+    ],
+)
+def test_compare_and_report_refuse_foreign_files(
+    tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    for argv in (["compare", str(bad), str(bad)], ["report", str(bad)]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert "bad.json" in err
+    assert cli.main(["compare", str(tmp_path / "missing.json"), str(bad)]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_plot_writes_a_png(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "plot.png"
+    assert cli.main(["plot", str(two_runs[0]), "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_writes_markdown_with_verdicts_and_plot(
+    two_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "report.md"
+    assert cli.main(["report", str(two_runs[0]), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "## Verdicts" in text
+    assert "python × threads: " in text
+    assert "![speedups](report.png)" in text
+    assert (tmp_path / "report.png").exists()
+
+
+def test_report_reads_pytest_benchmark_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = {
+        "machine_info": {"python_implementation": "CPython", "python_version": "3.11"},
+        "datetime": "2026-11-25",
+        "benchmarks": [
+            {
+                "name": "test_cell[squares-numpy-threads-2]",
+                "group": "squares",
+                "stats": {"median": 0.05, "iqr": 0.001, "rounds": 3},
+                "extra_info": {"speedup_vs_serial": 1.8, "gil_enabled": True},
+            }
+        ],
+    }
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(document))
+    assert cli.main(["report", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "## squares" in out
+    assert "1.80×" in out
+
+
+@pytest.mark.parametrize(
+    ("times", "wait", "expected"),
+    [
+        ([0.5], 0.05, "scales"),
+        ([1.0], 0.6, "the GIL serialises it"),
+        ([1.0], 0.0, "no gain, though the GIL is not the limit"),
+        ([0.7], None, "partial gain"),
+    ],
+)
+def test_verdicts_in_words(times: list[float], wait: float | None, expected: str) -> None:
+    serial = CellRecord("squares", "python", "serial", 1, 10, "contiguous", times_s=[1.0])
+    cell = CellRecord(
+        "squares", "python", "threads", 2, 10, "contiguous", times_s=times, gil_contention=wait
+    )
+    stats = cell_stats([serial, cell], n_cpus=2)
+    assert expected in verdict(stats[cell.key], cell)
+
+
+def test_size_auto_records_the_chosen_sizes(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    argv = [
+        "run",
+        "--kernel",
+        "squares",
+        "--impl",
+        "python,numpy",
+        "--runner",
+        "threads",
+        "--workers",
+        "2",
+        "--size",
+        "auto",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--json",
+        str(out),
+    ]
+    assert cli.main(argv) == 0
+    document = json.loads(out.read_text())
+    recorded = {n for _, n in document["options"]["sizes"]}
+    assert recorded == {c["size"] for c in document["cells"] + document["checks"]}
+    assert all(c["agrees"] for c in document["cells"] + document["checks"])
