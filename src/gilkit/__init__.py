@@ -1,6 +1,7 @@
 """gilkit: measure the ways around CPython's GIL on your own machine."""
 
+from gilkit.kernels.base import Kernel, define_kernel
 from gilkit.metadata import free_threaded_build, gil_enabled
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "free_threaded_build", "gil_enabled"]
+__all__ = ["Kernel", "__version__", "define_kernel", "free_threaded_build", "gil_enabled"]

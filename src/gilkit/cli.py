@@ -18,7 +18,14 @@ from rich.table import Table
 from gilkit import metadata, native, options, results
 from gilkit.calibrate import calibrated_sizes
 from gilkit.compare import format_comparison
-from gilkit.kernels import IMPLS, IN_CALL_PARALLEL, KERNELS, impl_unavailable_reason
+from gilkit.kernels import (
+    IMPLS,
+    IN_CALL_PARALLEL,
+    KERNELS,
+    SOURCES,
+    impl_unavailable_reason,
+    load_entry_points,
+)
 from gilkit.machine import usable_cpus
 from gilkit.markdown import format_benchmark_markdown, format_run_markdown, is_pytest_benchmark
 from gilkit.measure import check_results, measure
@@ -316,11 +323,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     out = make_console()
+    broken = load_entry_points()
     kernels = Table(
         "kernel",
         "n counts",
         "default n: python / others",
         "splits",
+        "from",
         "what",
         title="kernels",
         title_justify="left",
@@ -331,8 +340,11 @@ def cmd_list(args: argparse.Namespace) -> int:
             kernel.unit,
             f"{kernel.python_size():,} / {kernel.native_size():,}",
             ", ".join(kernel.splits),
+            SOURCES.get(kernel.name, "?"),
             kernel.summary,
         )
+    for name, error in broken.items():
+        kernels.add_row(name, "", "", "", f"entry point, [red]broken: {error}[/]", "")
     impls = Table("impl", "what", "available", title="impls", title_justify="left")
     for impl, what in IMPLS.items():
         reason = impl_unavailable_reason(impl)

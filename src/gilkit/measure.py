@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -113,6 +114,9 @@ def measure(
             )
             for record, cell in zip(records, plan.cells, strict=True)
         ]
+        for record, cell, tasks in pending:
+            if not RUNNERS[cell.runner].shares_interpreter:
+                record.error = record.error or _unpicklable(tasks)
         n_rounds = plan.n_warmups + plan.n_repeats
         for round_index in range(n_rounds + 1):
             # Warm-up rounds, timed rounds, then one round with the GIL monitor running.
@@ -195,6 +199,18 @@ def _start_pools(
             record.pool_startup_s = None if runner_name == "serial" else startup
         pools[runner_name, n_workers] = runner
     return pools
+
+
+def _unpicklable(tasks: list[Task]) -> str | None:
+    """Why tasks cannot be sent to worker processes, or None when they can."""
+    try:
+        pickle.dumps(tasks)
+    except Exception as error:
+        return (
+            f"cannot be sent to worker processes ({type(error).__name__}: {error}); make its "
+            "params picklable: module-level classes and functions, no lambdas"
+        )
+    return None
 
 
 def _memory_added(rss_before: int | None, runner: Runner) -> int | None:

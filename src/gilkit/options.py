@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from gilkit.kernels import IMPLS, KERNELS, impl_unavailable_reason
+from gilkit.kernels import (
+    IMPLS,
+    KERNELS,
+    SOURCES,
+    KernelLoadError,
+    impl_unavailable_reason,
+    load_entry_points,
+    load_kernel,
+)
 from gilkit.runners import RUNNERS, START_METHODS
 from gilkit.splitting import SPLITS
 
 T = TypeVar("T")
+BUILT_IN = [name for name, source in SOURCES.items() if source == "built-in"]
 
 
 class UsageError(ValueError):
@@ -49,10 +58,25 @@ def integer(option: str, text: str, minimum: int = 1) -> int:
     return int(text)
 
 
+def parse_kernel(item: str) -> str:
+    """A registered kernel, an installed plugin's, or a user's `module:attribute`."""
+    if ":" in item:
+        try:
+            return load_kernel(item).name
+        except KernelLoadError as error:
+            raise UsageError(
+                f"--kernel: {error}; valid: {', '.join(BUILT_IN)} or "
+                "module:attribute naming a gilkit kernel"
+            ) from error
+    if item not in KERNELS:
+        load_entry_points()
+    return one_of("--kernel", list(KERNELS))(item)
+
+
 def parse_kernels(text: str | None) -> list[str]:
     if text is None:
-        return list(KERNELS)
-    return comma_list("--kernel", text, one_of("--kernel", list(KERNELS)))
+        return list(BUILT_IN)
+    return comma_list("--kernel", text, parse_kernel)
 
 
 def parse_impls(text: str | None) -> tuple[list[str], dict[str, str]]:

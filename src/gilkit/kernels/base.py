@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gilkit import native
@@ -64,6 +64,9 @@ class Kernel:
     splits: tuple[str, ...] = ("contiguous",)  # the first is the default
     rel_tol: float = 0.0  # impls must agree exactly unless a kernel states a tolerance
 
+    def renamed(self, name: str) -> Kernel:
+        return replace(self, name=name)
+
     def default_size(self, impl: str) -> int:
         return self.python_size() if impl == "python" else self.native_size()
 
@@ -75,3 +78,46 @@ class Kernel:
     @property
     def impls(self) -> tuple[str, ...]:
         return tuple(impl for impl in IMPLS if impl in self.chunk_fns)
+
+
+def define_kernel(
+    name: str,
+    impls: Mapping[str, ChunkFn],
+    *,
+    size: int,
+    python_size: int | None = None,
+    combine: Callable[[Sequence[Partial]], Any] = sum,
+    params: Any = None,
+    splits: tuple[str, ...] = ("contiguous",),
+    rel_tol: float = 0.0,
+    unit: str = "items",
+    summary: str = "",
+) -> Kernel:
+    """A kernel from plain functions, for `gilkit run --kernel module:attribute`.
+
+    `impls` maps impl names (python, numpy, cython, cython-nogil) to `chunk(part, params)`
+    functions that compute one part of [0, n); `combine` turns the parts' results into the
+    result every impl must agree on. `params` is passed to every chunk: a value, or a function
+    `(n, split) -> params` (it must pickle, for the process runner). `size` is the default n,
+    `python_size` a smaller one for the python impl if it is much slower.
+    """
+    unknown = sorted(set(impls) - set(IMPLS))
+    if unknown:
+        raise ValueError(f"unknown impl name(s) {unknown}; valid: {', '.join(IMPLS)}")
+    if not impls:
+        raise ValueError(f"kernel {name!r} has no impls; valid: {', '.join(IMPLS)}")
+    if size < 1 or (python_size is not None and python_size < 1):
+        raise ValueError(f"sizes must be >= 1, got size={size!r}, python_size={python_size!r}")
+    make_params = params if callable(params) else (lambda n, split: params)
+    return Kernel(
+        name=name,
+        summary=summary or name,
+        unit=unit,
+        chunk_fns=dict(impls),
+        combine=combine,
+        python_size=lambda: python_size or size,
+        native_size=lambda: size,
+        make_params=make_params,
+        splits=splits,
+        rel_tol=rel_tol,
+    )

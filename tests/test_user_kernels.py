@@ -1,0 +1,200 @@
+"""A user's kernel, from a module gilkit has never seen, through every runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gilkit.kernels import KERNELS
+from gilkit.kernels.base import define_kernel as define_kernel_checked
+
+USER_MODULE = textwrap.dedent(
+    """
+    import threading
+
+    import numpy as np
+
+    from gilkit import define_kernel
+
+
+    def python(part, params):
+        return sum(i % params for i in part)
+
+
+    def vectorized(part, params):
+        return int((np.arange(part.start, part.stop, part.step) % params).sum())
+
+
+    work = define_kernel("mod", {"python": python, "numpy": vectorized}, size=50_000, params=7)
+    def with_lock(part, params):
+        modulus, lock = params
+        with lock:
+            return sum(i % modulus for i in part)
+
+
+    # A lock cannot be pickled: fine in threads, not for worker processes.
+    unpicklable = define_kernel("mod", {"python": with_lock}, size=1000,
+                                params=lambda n, split: (7, threading.Lock()))
+    not_a_kernel = 42
+    """
+)
+
+
+@pytest.fixture
+def user_dir(tmp_path: Path) -> Path:
+    (tmp_path / "mymod_for_gilkit.py").write_text(USER_MODULE)
+    return tmp_path
+
+
+def gilkit(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gilkit", *argv],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_user_kernel_runs_in_threads_and_processes(user_dir: Path, start_method: str) -> None:
+    done = gilkit(
+        user_dir,
+        "run",
+        "--kernel",
+        "mymod_for_gilkit:work",
+        "--runner",
+        "threads,processes",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--start-method",
+        start_method,
+        "--json",
+        "out.json",
+        "--quiet",
+    )
+    assert done.returncode == 0, done.stderr
+    cells = json.loads((user_dir / "out.json").read_text())["cells"]
+    assert {(c["impl"], c["runner"]) for c in cells} == {
+        (impl, runner)
+        for impl in ("python", "numpy")
+        for runner in ("serial", "threads", "processes")
+    }
+    assert {c["result"] for c in cells} == {sum(i % 7 for i in range(50_000))}
+    assert all(c["agrees"] for c in cells)
+
+
+def test_unpicklable_kernel_keeps_its_other_cells(user_dir: Path) -> None:
+    done = gilkit(
+        user_dir,
+        "run",
+        "--kernel",
+        "mymod_for_gilkit:unpicklable",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+        "out.json",
+        "--quiet",
+    )
+    assert done.returncode == 1
+    cells = json.loads((user_dir / "out.json").read_text())["cells"]
+    errors = {c["runner"]: c["error"] for c in cells}
+    assert "cannot be sent to worker processes" in errors["processes"]
+    assert errors["serial"] is None
+    assert errors["threads"] is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nosuchmodule_xyz:work", "cannot import 'nosuchmodule_xyz'"),
+        ("mymod_for_gilkit:missing", "is nothing, not a gilkit kernel"),
+        ("mymod_for_gilkit:not_a_kernel", "is int, not a gilkit kernel"),
+    ],
+)
+def test_bad_kernel_specs_are_one_line(user_dir: Path, spec: str, message: str) -> None:
+    done = gilkit(user_dir, "run", "--kernel", spec)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert message in done.stderr
+    assert "module:attribute" in done.stderr
+
+
+def test_define_kernel_names_bad_impls() -> None:
+    with pytest.raises(ValueError, match=r"unknown impl name\(s\) \['rust'\]; valid: python"):
+        define_kernel_checked("x", {"rust": print}, size=10)
+    with pytest.raises(ValueError, match="sizes must be >= 1"):
+        define_kernel_checked("x", {"python": print}, size=0)
+
+
+def test_builtin_kernels_stay_registered() -> None:
+    assert {"squares", "mandelbrot", "triad"} <= set(KERNELS)
+
+
+def test_installed_packages_register_kernels_by_entry_point(user_dir: Path) -> None:
+    """A distribution on sys.path declaring [gilkit.kernels] shows in list and runs by name."""
+    dist_info = user_dir / "myplugin-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: myplugin\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text(
+        "[gilkit.kernels]\nmodsum = mymod_for_gilkit:work\nbroken = nosuchmodule_xyz:work\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(user_dir)}
+    listed = subprocess.run(
+        [sys.executable, "-m", "gilkit", "list"],
+        cwd=user_dir,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "entry point of myplugin" in listed.stdout
+    assert "broken" in listed.stdout
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gilkit",
+            "run",
+            "--kernel",
+            "modsum",
+            "--runner",
+            "processes",
+            "--start-method",
+            "spawn",
+            "--workers",
+            "2",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--json",
+            "out.json",
+            "--quiet",
+        ],
+        cwd=user_dir,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    cells = json.loads((user_dir / "out.json").read_text())["cells"]
+    assert {c["kernel"] for c in cells} == {"modsum"}
+    assert all(c["agrees"] for c in cells)
