@@ -1,4 +1,4 @@
-"""Skip markers for what a checkout may lack: the compiled kernels, OpenMP."""
+"""Skip markers for what a checkout or interpreter may lack: compiled kernels, OpenMP, no GIL."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import pytest
 
 from gilkit import native
 from gilkit.kernels import IMPLS, impl_unavailable_reason
+from gilkit.metadata import free_threaded_build
 
 requires_native = pytest.mark.skipif(
     native.unavailable_reason("_native") is not None,
     reason=f"compiled kernels: {native.unavailable_reason('_native')}",
+)
+requires_free_threading = pytest.mark.skipif(
+    not free_threaded_build(),
+    reason="needs a free-threaded interpreter (3.13t+; scripts/build-freethreaded-python.sh)",
 )
 requires_openmp = pytest.mark.skipif(
     native.unavailable_reason("_prange") is not None,

@@ -18,6 +18,7 @@ from rich.table import Table
 from gilkit import metadata, native, options, results
 from gilkit.calibrate import calibrated_sizes
 from gilkit.compare import format_comparison
+from gilkit.interpreters import InterpreterError, describe
 from gilkit.kernels import (
     IMPLS,
     IN_CALL_PARALLEL,
@@ -29,6 +30,7 @@ from gilkit.kernels import (
 from gilkit.machine import usable_cpus
 from gilkit.markdown import format_benchmark_markdown, format_run_markdown, is_pytest_benchmark
 from gilkit.measure import check_results, measure
+from gilkit.multirun import format_side_by_side, load_runs, run_each
 from gilkit.options import UsageError
 from gilkit.plan import (
     DEFAULT_REPEATS,
@@ -98,6 +100,13 @@ def build_parser() -> Parser:
         help=f"where to write the results (default: {RESULTS_DIR}/run-DATE.json)",
     )
     run.add_argument("--plot", type=Path, metavar="PNG", help="also plot the speedups (matplotlib)")
+    run.add_argument(
+        "--python",
+        action="append",
+        metavar="PATH",
+        help="run under this interpreter (repeat for several, e.g. a 3.13t beside this one); "
+        "each gets a virtual environment in gilkit's cache",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
     compare = commands.add_parser("compare", help="two runs side by side, with significance")
     compare.add_argument("a", type=Path, metavar="A.json")
@@ -210,7 +219,33 @@ def options_record(plan: Plan, args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def cmd_run_interpreters(args: argparse.Namespace) -> int:
+    """`--python A --python B`: check everything first, then run under each and merge."""
+    json_path = json_path_from(args.json)
+    plan_from(args)  # bad options fail here, before any interpreter is set up
+    try:
+        interpreters = [describe(path) for path in dict.fromkeys(args.python)]
+    except InterpreterError as error:
+        raise UsageError(f"--python: {error}; valid: paths of Python 3 interpreters") from error
+    console = make_console(stderr=True, quiet=args.quiet)
+    try:
+        done, status = run_each(interpreters, args, json_path, console.print)
+    except InterpreterError as error:
+        console.print(f"gilkit: {error}", markup=False)
+        return EXIT_WRONG
+    if not done:
+        return max(status, EXIT_WRONG)
+    out = make_console()
+    for renderable in format_side_by_side(load_runs(done)):
+        out.print(renderable, markup=isinstance(renderable, Table), highlight=False)
+    for _, path in done:
+        out.print(f"results: {path}", markup=False, highlight=False)
+    return status
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.python:
+        return cmd_run_interpreters(args)
     json_path = json_path_from(args.json)
     if args.plot is not None:
         writable_path("--plot", args.plot)
@@ -363,13 +398,23 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def describe_gil(python: dict[str, object]) -> str:
+    state = "enabled" if python["gil_enabled"] else "disabled"
+    if python["gil_forced"]:
+        return f"{state} (forced by {python['gil_forced']})"
+    if python["free_threaded_build"] and python["gil_enabled"]:
+        culprits = ", ".join(python["gil_reenabled_by"]) or "an extension imported by the caller"  # type: ignore[arg-type]
+        return f"{state}: turned back on by {culprits} (not declared free-threading compatible)"
+    return state
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     meta = metadata.collect_metadata()
     python, cpu, build = meta["python"], meta["cpu"], meta["build"]
     rows = [
         ("interpreter", f"{python['implementation']} {python['version']} ({python['executable']})"),
         ("build", "free-threaded (--disable-gil)" if python["free_threaded_build"] else "with GIL"),
-        ("GIL now", "enabled" if python["gil_enabled"] else "disabled"),
+        ("GIL now", describe_gil(python)),
         ("cpu", cpu["model"]),
         (
             "usable cpus",

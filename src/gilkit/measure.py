@@ -21,6 +21,7 @@ from typing import Any
 from gilkit import memory
 from gilkit.contention import GilMonitor
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, run_task, run_task_counting_cpu
+from gilkit.metadata import gil_enabled
 from gilkit.plan import Cell, Plan
 from gilkit.results import CellRecord
 from gilkit.runners import RUNNERS, RunnerError
@@ -151,6 +152,9 @@ def _call_into(
     if record.result is not None and figures.result != record.result:
         record.error = f"calls disagree: {record.result!r} then {figures.result!r}"
     record.result = figures.result
+    # In this process for in-process runners, in the workers for the others: an extension
+    # imported on the way may have turned the GIL back on.
+    record.gil_enabled = gil_enabled() if runner.shares_interpreter else runner.gil_enabled
     if kind == "timed":
         record.times_s.append(figures.wall_s)
         record.cpu_parent_s.append(figures.cpu_parent_s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import subprocess
 import sys
 import sysconfig
 import time
@@ -26,6 +27,49 @@ def free_threaded_build() -> bool:
     return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
+def gil_forced() -> str | None:
+    """How the user forced the GIL's state, if they did (PYTHON_GIL or -X gil)."""
+    option = getattr(sys, "_xoptions", {}).get("gil")
+    if option is not None:
+        return f"-X gil={option}"
+    env = os.environ.get("PYTHON_GIL")
+    return f"PYTHON_GIL={env}" if env else None
+
+
+def loaded_extension_packages() -> list[str]:
+    """Top-level packages that have a compiled module loaded in this process."""
+    suffixes = (".so", ".pyd")
+    packages = {
+        name.partition(".")[0]
+        for name, module in list(sys.modules.items())
+        if str(getattr(module, "__file__", "") or "").endswith(suffixes)
+    }
+    return sorted(packages)
+
+
+def find_gil_reenablers() -> list[str]:
+    """On a free-threaded build whose GIL is on without being asked for: which packages did it.
+
+    An extension not declared free-threading compatible turns the GIL back on when it is
+    imported (with a RuntimeWarning that is easily missed). Each package with compiled modules
+    is imported alone in a fresh interpreter to see which one does.
+    """
+    if not free_threaded_build() or not gil_enabled() or gil_forced():
+        return []
+    culprits = []
+    for package in loaded_extension_packages():
+        probe = f"import sys, {package}; sys.exit(int(sys._is_gil_enabled()))"
+        done = subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", probe],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        if done.returncode == 1:
+            culprits.append(package)
+    return culprits
+
+
 def collect_python_metadata() -> dict[str, Any]:
     return {
         "executable": sys.executable,
@@ -33,6 +77,8 @@ def collect_python_metadata() -> dict[str, Any]:
         "version": platform.python_version(),
         "free_threaded_build": free_threaded_build(),
         "gil_enabled": gil_enabled(),
+        "gil_forced": gil_forced(),
+        "gil_reenabled_by": find_gil_reenablers(),
         "compiler": platform.python_compiler(),
     }
 

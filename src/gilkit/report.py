@@ -172,6 +172,8 @@ def format_header(result: RunResult) -> str:
     cpu = result.metadata["cpu"]
     build = "free-threaded" if python["free_threaded_build"] else "GIL"
     gil = "enabled" if python["gil_enabled"] else "disabled"
+    if python["free_threaded_build"] and python.get("gil_reenabled_by"):
+        gil += f" by {', '.join(python['gil_reenabled_by'])}"
     return (
         f"{python['implementation']} {python['version']} ({build} build, GIL {gil}) on "
         f"{cpu['model']}, {cpu['usable_cpus']} usable cpus: "

@@ -41,6 +41,7 @@ class CellRecord:
     # In-process runners: one more call with a GIL monitor thread running (not in times_s).
     gil_contention: float | None = None  # share of that call the monitor waited for the GIL
     monitored_time_s: float | None = None  # that call's wall time, to show the monitor's cost
+    gil_enabled: bool | None = None  # in the interpreter(s) that ran the cell, while it ran
     result: Any = None  # the combined result of the last call (all calls must agree)
     agrees: bool | None = None  # with the kernel's reference result; None until checked
     noisy: bool | None = None  # spread of times_s above the threshold (gilkit.stats)

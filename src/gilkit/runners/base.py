@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any, ClassVar
 
+from gilkit.metadata import gil_enabled
 from gilkit.threadpools import limit_in_worker
 
 # How long a pool may take to start all its workers before gilkit gives up on it.
@@ -35,6 +36,7 @@ class Runner(ABC):
         self.start_method: str | None = None
         self.n_workers = 0
         self.worker_pids: tuple[int, ...] = ()  # worker processes other than this one
+        self.gil_enabled = gil_enabled()  # in the workers: a child may differ (PYTHON_GIL)
 
     def start(self, n_workers: int) -> float:
         """Make `n_workers` workers ready; return the seconds that took."""
@@ -70,10 +72,10 @@ def _init_worker(barrier: Any) -> None:
     limit_in_worker()
 
 
-def _report_ready() -> int:
+def _report_ready() -> tuple[int, bool]:
     """Blocks its worker until every worker holds one: so each one ran on its own worker."""
     _start_barrier.wait(START_TIMEOUT_S)
-    return os.getpid()
+    return os.getpid(), gil_enabled()
 
 
 def _empty_task(_: object) -> None:
@@ -103,12 +105,13 @@ class PoolRunner(Runner):
         futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]
         try:
             barrier.wait(START_TIMEOUT_S)
-            pids = {future.result(START_TIMEOUT_S) for future in futures}
+            reports = [future.result(START_TIMEOUT_S) for future in futures]
         except Exception as error:
             self.close()
             message = f"{self.name} pool of {n_workers} failed to start: {error}"
             raise RunnerError(message) from error
-        self.worker_pids = tuple(sorted(pids - {os.getpid()}))
+        self.worker_pids = tuple(sorted({pid for pid, _ in reports} - {os.getpid()}))
+        self.gil_enabled = any(gil for _, gil in reports)
         return time.perf_counter() - began
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:

@@ -1,0 +1,110 @@
+"""`gilkit run --python PATH ...`: the same matrix under several interpreters.
+
+Each interpreter other than the running one gets a virtual environment of its own in gilkit's
+cache, with this checkout installed into it (`pip install -e`, which builds the extensions
+for that interpreter; NumPy only as a binary wheel, since building it takes minutes). The
+environment is reused until the sources of the extensions change. Each interpreter writes its
+own result file; the CLI then shows them side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+DESCRIBE = (
+    "import json, platform, sys, sysconfig; print(json.dumps({"
+    "'version': platform.python_version(), "
+    "'free_threaded_build': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
+    "'gil_enabled': getattr(sys, '_is_gil_enabled', lambda: True)()}))"
+)
+
+
+class InterpreterError(RuntimeError):
+    """An interpreter that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: Path
+    version: str
+    free_threaded_build: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.version}{'t' if self.free_threaded_build else ''}"
+
+
+def cache_dir() -> Path:
+    base = (
+        os.environ.get("GILKIT_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gilkit"
+    )
+    return Path(base)
+
+
+def describe(path: str) -> Interpreter:
+    found = shutil.which(path)
+    if found is None:
+        raise InterpreterError(f"{path!r} is not an executable Python")
+    try:
+        done = subprocess.run(
+            [found, "-c", DESCRIBE], capture_output=True, text=True, check=True, timeout=60
+        )
+        facts = json.loads(done.stdout)
+    except (subprocess.SubprocessError, ValueError, OSError) as error:
+        raise InterpreterError(f"{path!r} does not run as a Python 3 interpreter") from error
+    return Interpreter(Path(found), facts["version"], facts["free_threaded_build"])
+
+
+def project_root() -> Path:
+    """The checkout gilkit runs from: installing it elsewhere needs its sources."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").exists() or not (root / "ext").is_dir():
+        raise InterpreterError(
+            "--python needs gilkit installed from a source checkout (pip install -e .)"
+        )
+    return root
+
+
+def sources_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted([root / "pyproject.toml", root / "setup.py", *root.glob("ext/*")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def same_interpreter(interpreter: Interpreter) -> bool:
+    return Path(sys.executable).resolve() == interpreter.path.resolve()
+
+
+def environment_for(interpreter: Interpreter, log: Path) -> Path:
+    """The Python to run gilkit with under `interpreter`, made and installed if needed."""
+    if same_interpreter(interpreter):
+        return Path(sys.executable)
+    root = project_root()
+    key = hashlib.sha256(str(interpreter.path.resolve()).encode()).hexdigest()[:12]
+    venv = cache_dir() / "venvs" / f"{interpreter.label}-{key}"
+    python = venv / "bin" / "python"
+    stamp = venv / "gilkit-sources.txt"
+    digest = sources_digest(root)
+    if python.exists() and stamp.exists() and stamp.read_text() == digest:
+        return python
+    with log.open("a") as out:
+        steps = [
+            [str(interpreter.path), "-m", "venv", "--clear", str(venv)],
+            [str(python), "-m", "pip", "install", "--only-binary=numpy", "-e", str(root)],
+        ]
+        for step in steps:
+            if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:
+                raise InterpreterError(
+                    f"could not set up {interpreter.label} ({' '.join(step[-3:])}); see {log}"
+                )
+    stamp.write_text(digest)
+    return python

@@ -1,0 +1,91 @@
+"""Under a free-threaded interpreter (3.13t+): no GIL comes back, and threads stay correct.
+
+Skipped on a GIL build. CI builds a 3.13t (scripts/build-freethreaded-python.sh) and runs
+these there.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gilkit.kernels import KERNELS, Task, run_task
+from gilkit.runners import RUNNERS
+from gilkit.splitting import split
+
+from .conftest import impl_params, requires_free_threading
+
+pytestmark = requires_free_threading
+
+
+def test_importing_gilkit_and_its_extensions_keeps_the_gil_off() -> None:
+    probe = (
+        "import sys, numpy, gilkit.cli, gilkit.kernels; from gilkit import native; "
+        "[native.unavailable_reason(m) for m in ('_native', '_prange')]; "
+        "sys.exit(int(sys._is_gil_enabled()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "has been enabled" not in done.stderr
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("impl", impl_params(["python", "cython-nogil", "numpy"]))
+def test_threads_give_the_serial_result_under_real_parallelism(kernel: str, impl: str) -> None:
+    k = KERNELS[kernel]
+    n = 60 if kernel == "mandelbrot" else 200_000
+    with k.params_for(n, k.splits[0]) as params:
+        expected = k.combine([run_task(Task(kernel, impl, range(n), params))])
+        with RUNNERS["threads"]() as runner:
+            runner.start(4)
+            tasks = [Task(kernel, impl, p, params) for p in split(n, 8, k.splits[0])]
+            for _ in range(5):
+                assert k.combine(runner.map(run_task, tasks)) == expected
+
+
+UNDECLARED = textwrap.dedent(
+    """
+    #include <Python.h>
+    /* No Py_mod_gil slot: the module does not say it is safe without the GIL. */
+    static struct PyModuleDef_Slot slots[] = {{0, NULL}};
+    static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "undeclared", NULL, 0,
+                                     NULL, slots};
+    PyMODINIT_FUNC PyInit_undeclared(void) { return PyModuleDef_Init(&def); }
+    """
+)
+
+
+def test_an_undeclared_extension_turning_the_gil_on_is_named(tmp_path: Path) -> None:
+    (tmp_path / "undeclared.c").write_text(UNDECLARED)
+    (tmp_path / "setup.py").write_text(
+        "from setuptools import Extension, setup\n"
+        "setup(name='undeclared', ext_modules=[Extension('undeclared', ['undeclared.c'])])\n"
+    )
+    built = subprocess.run(
+        [sys.executable, "setup.py", "build_ext", "--inplace"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    probe = (
+        "import undeclared; from gilkit import metadata; "
+        "print(metadata.gil_enabled(), metadata.find_gil_reenablers())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True ['undeclared']"
