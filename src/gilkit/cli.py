@@ -148,14 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def plan_from(args: argparse.Namespace) -> Plan:
     kernels = options.parse_kernels(args.kernel)
     impls, unavailable = options.parse_impls(args.impl)
-    runners = options.parse_runners(args.runner, DEFAULT_RUNNERS)
-    workers = options.parse_workers(args.workers, default_workers(usable_cpus()))
+    runners = options.parse_runners(args.runner)
+    workers = options.parse_workers(args.workers)
     splits = options.parse_splits(args.split, kernels)
     if args.size == "auto":
         sizes = calibrated_sizes(kernels, impls, splits)
     else:
         sizes = options.parse_sizes(args.size, kernels, impls)
-    cells = cells_for(kernels, impls, runners, workers, sizes)
+    cells = cells_for(kernels, impls, runners, workers, sizes, usable_cpus())
     plan = Plan(
         cells=tuple(cells),
         checks=tuple(checks_for(cells)),

@@ -20,7 +20,14 @@ from typing import Any
 
 from gilkit import memory
 from gilkit.contention import GilMonitor
-from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, run_task, run_task_counting_cpu
+from gilkit.kernels import (
+    IN_CALL_PARALLEL,
+    KERNELS,
+    Task,
+    run_task,
+    run_task_async,
+    run_task_counting_cpu,
+)
 from gilkit.metadata import gil_enabled
 from gilkit.plan import Cell, Plan
 from gilkit.results import CellRecord
@@ -61,7 +68,8 @@ def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
     cpu_began = time.process_time()
     began = time.perf_counter()
     if in_process:
-        partials, cpu_workers = runner.map(run_task, tasks), 0.0
+        fn = run_task_async if runner.awaits else run_task
+        partials, cpu_workers = runner.map(fn, tasks), 0.0
     else:
         pairs = runner.map(run_task_counting_cpu, tasks)
         partials, cpu_workers = [p for p, _ in pairs], sum(cpu for _, cpu in pairs)

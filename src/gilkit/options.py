@@ -19,6 +19,7 @@ from gilkit.splitting import SPLITS
 
 T = TypeVar("T")
 BUILT_IN = [name for name, source in SOURCES.items() if source == "built-in"]
+DEFAULT_KERNELS = [name for name in BUILT_IN if KERNELS[name].in_default_run]
 
 
 class UsageError(ValueError):
@@ -75,7 +76,7 @@ def parse_kernel(item: str) -> str:
 
 def parse_kernels(text: str | None) -> list[str]:
     if text is None:
-        return list(BUILT_IN)
+        return list(DEFAULT_KERNELS)
     return comma_list("--kernel", text, parse_kernel)
 
 
@@ -97,15 +98,17 @@ def parse_impls(text: str | None) -> tuple[list[str], dict[str, str]]:
     return impls, {}
 
 
-def parse_runners(text: str | None, default: Sequence[str]) -> list[str]:
+def parse_runners(text: str | None) -> list[str] | None:
+    """The runners asked for, or None for each kernel's defaults."""
     if text is None:
-        return list(default)
+        return None
     return comma_list("--runner", text, one_of("--runner", list(RUNNERS)))
 
 
-def parse_workers(text: str | None, default: Sequence[int]) -> list[int]:
+def parse_workers(text: str | None) -> list[int] | None:
+    """The worker counts asked for, or None for each kernel's defaults."""
     if text is None:
-        return list(default)
+        return None
     return sorted(comma_list("--workers", text, lambda item: integer("--workers", item)))
 
 

@@ -68,26 +68,39 @@ def default_workers(n_cpus: int) -> list[int]:
 def cells_for(
     kernels: Sequence[str],
     impls: Sequence[str],
-    runners: Sequence[str],
-    workers: Sequence[int],
+    runners: Sequence[str] | None,
+    workers: Sequence[int] | None,
     sizes: Mapping[str, Mapping[str, int]],
+    n_cpus: int = 1,
 ) -> list[Cell]:
-    """Every requested cell, plus the serial baselines the speedups need, each once, in order."""
+    """Every requested cell, plus the serial baselines the speedups need, each once, in order.
+
+    Without runners or workers, each kernel's defaults apply: the asyncio runner for kernels
+    with coroutine impls, and worker counts far past the cpus for I/O-bound kernels.
+    """
     cells: dict[Cell, None] = {}
-    for kernel in kernels:
+    for name in kernels:
+        kernel = KERNELS[name]
+        its_runners = runners or [
+            *DEFAULT_RUNNERS,
+            *(["asyncio"] if kernel.async_chunk_fns else []),
+        ]
+        its_workers = workers or (kernel.default_workers or default_workers)(n_cpus)
         for impl in impls:
-            if impl not in KERNELS[kernel].chunk_fns:
+            if impl not in kernel.chunk_fns:
                 continue
-            size = sizes[kernel][impl]
-            cells[Cell(kernel, impl, "serial", 1, size)] = None
-            for n_workers in workers:
+            size = sizes[name][impl]
+            cells[Cell(name, impl, "serial", 1, size)] = None
+            for n_workers in its_workers:
                 if impl in IN_CALL_PARALLEL:
                     # Parallel inside one call: the serial runner, workers = OpenMP threads.
-                    cells[Cell(kernel, impl, "serial", n_workers, size)] = None
+                    cells[Cell(name, impl, "serial", n_workers, size)] = None
                     continue
-                for runner in runners:
+                for runner in its_runners:
+                    if runner == "asyncio" and impl not in kernel.async_chunk_fns:
+                        continue  # no coroutine impl to run
                     if runner != "serial":
-                        cells[Cell(kernel, impl, runner, n_workers, size)] = None
+                        cells[Cell(name, impl, runner, n_workers, size)] = None
     return list(cells)
 
 

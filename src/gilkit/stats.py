@@ -64,6 +64,14 @@ def work(kernel: str, size: int) -> float:
     return max(units, 1.0)
 
 
+def ideal_speedup(record: CellRecord, n_cpus: int) -> int:
+    """min(workers, usable cpus) for CPU-bound kernels; workers for waiting (I/O) ones."""
+    kernel = KERNELS.get(record.kernel)
+    if kernel is not None and not kernel.cpu_bound:
+        return max(1, record.n_workers)
+    return max(1, min(record.n_workers, n_cpus))
+
+
 def serial_key(kernel: str, impl: str) -> Key:
     return (kernel, impl, "serial", 1)
 
@@ -99,7 +107,7 @@ def cell_stats(records: Iterable[CellRecord], n_cpus: int) -> dict[Key, CellStat
     return {
         key: CellStats(
             time=spreads[key],
-            ideal=max(1, min(r.n_workers, n_cpus)),
+            ideal=ideal_speedup(r, n_cpus),
             speedup_vs_serial=ratio(serial_key(r.kernel, r.impl), key),
             speedup_vs_python=ratio(serial_key(r.kernel, "python"), key),
             cpu_utilisation=cpu_utilisation(r),

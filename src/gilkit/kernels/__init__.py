@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from gilkit.kernels import mandelbrot, squares, triad
+from gilkit.kernels import io, mandelbrot, squares, triad
 from gilkit.kernels.base import IMPLS, IN_CALL_PARALLEL, Kernel, impl_unavailable_reason
 
 ENTRY_POINT_GROUP = "gilkit.kernels"
 
-KERNELS: dict[str, Kernel] = {k.name: k for k in (squares.KERNEL, mandelbrot.KERNEL, triad.KERNEL)}
+KERNELS: dict[str, Kernel] = {
+    k.name: k for k in (squares.KERNEL, mandelbrot.KERNEL, triad.KERNEL, io.KERNEL)
+}
 SOURCES: dict[str, str] = dict.fromkeys(KERNELS, "built-in")  # name -> where it came from
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "load_entry_points",
     "load_kernel",
     "run_task",
+    "run_task_async",
     "run_task_counting_cpu",
 ]
 
@@ -123,6 +126,11 @@ def run_task(task: Task) -> Any:
     if task.impl in IN_CALL_PARALLEL:
         return chunk(task.part, task.params, task.n_threads)
     return chunk(task.part, task.params)
+
+
+async def run_task_async(task: Task) -> Any:
+    """run_task for the asyncio runner: the kernel's coroutine impl."""
+    return await get_kernel(task.kernel).async_chunk_fns[task.impl](task.part, task.params)
 
 
 def run_task_counting_cpu(task: Task) -> tuple[Any, float]:

@@ -63,6 +63,13 @@ class Kernel:
     prepare: Callable[[int, str], AbstractContextManager[Any]] | None = None
     splits: tuple[str, ...] = ("contiguous",)  # the first is the default
     rel_tol: float = 0.0  # impls must agree exactly unless a kernel states a tolerance
+    # Coroutine impls, `async chunk(part, params)`, for the asyncio runner.
+    async_chunk_fns: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    # CPU-bound work cannot beat one worker per cpu; waiting (I/O) can: ideal = workers.
+    cpu_bound: bool = True
+    in_default_run: bool = True
+    # Worker counts when none are asked for: None means gilkit.plan.default_workers.
+    default_workers: Callable[[int], list[int]] | None = None
 
     def renamed(self, name: str) -> Kernel:
         return replace(self, name=name)

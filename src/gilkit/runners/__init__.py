@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from gilkit.runners.asyncio_runner import AsyncioRunner
 from gilkit.runners.base import Runner, RunnerError
 from gilkit.runners.processes import START_METHODS, ProcessRunner, default_start_method
 from gilkit.runners.serial import SerialRunner
 from gilkit.runners.threads import ThreadRunner
 
-RUNNERS: dict[str, type[Runner]] = {r.name: r for r in (SerialRunner, ThreadRunner, ProcessRunner)}
+RUNNERS: dict[str, type[Runner]] = {
+    r.name: r for r in (SerialRunner, ThreadRunner, ProcessRunner, AsyncioRunner)
+}
 
 __all__ = ["RUNNERS", "START_METHODS", "Runner", "RunnerError", "default_start_method"]

@@ -30,6 +30,7 @@ class Runner(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     shares_interpreter: ClassVar[bool]  # workers share one interpreter, hence one GIL
+    awaits: ClassVar[bool] = False  # map() takes a coroutine function (asyncio)
 
     def __init__(self, start_method: str | None = None) -> None:
         """`start_method` matters to process runners only; the others ignore it."""
