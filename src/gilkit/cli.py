@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gilkit import metadata, native, options, results
+from gilkit import cli_claims, metadata, native, options, results
 from gilkit.calibrate import calibrated_sizes
 from gilkit.compare import format_comparison
+from gilkit.console import make_console, writable_path
 from gilkit.interpreters import InterpreterError, describe
 from gilkit.kernels import (
     IMPLS,
@@ -59,12 +58,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
-
-
-def make_console(stderr: bool = False, quiet: bool = False) -> Console:
-    """Wide enough when piped or logged that table rows and notes are not wrapped."""
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, quiet=quiet, width=None if stream.isatty() else 150)
 
 
 def build_parser() -> Parser:
@@ -123,6 +116,7 @@ def build_parser() -> Parser:
         metavar="MD",
         help="write here, with the plot beside it (default: print)",
     )
+    cli_claims.add_parser(commands)
     commands.add_parser("list", help="kernels, impls and runners, and why any is unavailable")
     commands.add_parser("info", help="the interpreter, its GIL, the cpus and the build")
     return parser
@@ -138,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "compare": cmd_compare,
             "plot": cmd_plot,
             "report": cmd_report,
+            "claims": cli_claims.cmd_claims,
         }
         return commands[args.command](args)
     except UsageError as error:
@@ -175,16 +170,6 @@ def json_path_from(path: Path | None) -> Path:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         return RESULTS_DIR / f"run-{stamp}.json"
     return writable_path("--json", path)
-
-
-def writable_path(option: str, path: Path) -> Path:
-    """Checked before any measuring, so that nothing measured is lost for want of a place."""
-    if path.is_dir():
-        raise UsageError(f"{option}: {str(path)!r} is a directory; valid: a file path")
-    parent = next((p for p in path.absolute().parents if p.exists()), Path("/"))
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"{option}: cannot write under {str(parent)!r}; valid: a writable path")
-    return path
 
 
 def require_matplotlib() -> None:

@@ -106,12 +106,16 @@ class RunResult:
 
 
 def write_atomically(result: RunResult, path: Path) -> None:
+    write_json_atomically(result.to_json(), path)
+
+
+def write_json_atomically(document: dict[str, Any], path: Path) -> None:
     """Write the JSON beside `path` and rename it over: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(result.to_json(), f, indent=1, sort_keys=True)
+            json.dump(document, f, indent=1, sort_keys=True)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())

@@ -1,0 +1,27 @@
+"""Consoles and output paths shared by the commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from gilkit.options import UsageError
+
+
+def make_console(stderr: bool = False, quiet: bool = False) -> Console:
+    """Wide enough when piped or logged that table rows and notes are not wrapped."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, quiet=quiet, width=None if stream.isatty() else 150)
+
+
+def writable_path(option: str, path: Path) -> Path:
+    """Checked before any measuring, so that nothing measured is lost for want of a place."""
+    if path.is_dir():
+        raise UsageError(f"{option}: {str(path)!r} is a directory; valid: a file path")
+    parent = next((p for p in path.absolute().parents if p.exists()), Path("/"))
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{option}: cannot write under {str(parent)!r}; valid: a writable path")
+    return path
