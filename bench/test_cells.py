@@ -24,6 +24,8 @@ def cells() -> list[object]:
     for kernel in KERNELS.values():
         for impl in kernel.impls:
             runners = ["serial"] if impl in IN_CALL_PARALLEL else ["serial", "threads", "processes"]
+            if impl in kernel.async_chunk_fns:
+                runners.append("asyncio")
             for runner in runners:
                 for n_workers in WORKERS:
                     if runner == "serial" and n_workers > 1 and impl not in IN_CALL_PARALLEL:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gilkit import native
-from gilkit.kernels import IMPLS, impl_unavailable_reason
+from gilkit.kernels import IMPLS, KERNELS, impl_unavailable_reason
 from gilkit.metadata import free_threaded_build
 
 requires_native = pytest.mark.skipif(
@@ -20,6 +20,10 @@ requires_openmp = pytest.mark.skipif(
     native.unavailable_reason("_prange") is not None,
     reason=f"OpenMP kernels: {native.unavailable_reason('_prange')}",
 )
+
+
+# The kernels that compute: io waits on a server and has tests of its own (test_io_kernel.py).
+CPU_KERNELS = [name for name, kernel in KERNELS.items() if kernel.cpu_bound]
 
 
 def impl_params(impls: list[str] | None = None) -> list[object]:

@@ -8,7 +8,7 @@ from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, mandelbrot, run_task
 from gilkit.shared_arrays import attach
 from gilkit.splitting import split
 
-from .conftest import impl_params, requires_native, requires_openmp
+from .conftest import CPU_KERNELS, impl_params, requires_native, requires_openmp
 
 # n = 0 and 1, n smaller than the parts, n not divisible by the parts.
 SIZES_AND_PARTS = [(0, 1), (1, 1), (1, 3), (2, 5), (17, 4), (1000, 3), (1001, 7)]
@@ -96,7 +96,7 @@ def test_mandelbrot_rows_cost_unevenly() -> None:
 
 
 @requires_openmp
-@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("kernel", CPU_KERNELS)
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
 def test_prange_thread_count_does_not_change_the_result(kernel: str, n_threads: int) -> None:
     n = 301 if kernel != "mandelbrot" else 30

@@ -9,14 +9,16 @@ from gilkit.runners import RUNNERS, START_METHODS, RunnerError
 from gilkit.runners.processes import ProcessRunner
 from gilkit.splitting import split
 
+from .conftest import CPU_KERNELS
+
 
 def tasks(kernel: str, n: int, n_parts: int, params: object) -> list[Task]:
     how = KERNELS[kernel].splits[0]
     return [Task(kernel, "python", part, params) for part in split(n, n_parts, how)]
 
 
-@pytest.mark.parametrize("kernel", list(KERNELS))
-@pytest.mark.parametrize("runner_name", list(RUNNERS))
+@pytest.mark.parametrize("kernel", CPU_KERNELS)
+@pytest.mark.parametrize("runner_name", [n for n, r in RUNNERS.items() if not r.awaits])
 @pytest.mark.parametrize("n_workers", [1, 3])
 def test_runners_agree_with_serial(kernel: str, runner_name: str, n_workers: int) -> None:
     n = 40 if kernel == "mandelbrot" else 5000
