@@ -11,11 +11,13 @@ from typing import Any
 
 from gilkit.kernels import IN_CALL_PARALLEL
 from gilkit.report import (
+    COLUMNS,
     format_bytes,
     format_percent,
     format_ratio,
     format_seconds,
     format_title,
+    row_values,
     runner_label,
 )
 from gilkit.results import CellRecord, RunResult
@@ -111,51 +113,8 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
         yield ""
         yield f"## {format_title(kernel, records).replace('[bold]', '').replace('[/]', '')}"
         yield ""
-        rows = []
-        for record in records:
-            s = stats.get(record.key)
-            if s is None:
-                rows.append(
-                    [
-                        record.impl,
-                        runner_label(record),
-                        str(record.n_workers),
-                        f"error: {record.error}",
-                        *[""] * 6,
-                    ]
-                )
-                continue
-            rows.append(
-                [
-                    record.impl,
-                    runner_label(record),
-                    str(record.n_workers),
-                    format_seconds(s.median_s),
-                    f"±{s.time.cv:.0%}{' noisy' if s.time.noisy else ''}",
-                    format_ratio(s.speedup_vs_serial),
-                    format_ratio(s.speedup_vs_python),
-                    format_percent(s.efficiency),
-                    format_percent(s.cpu_utilisation),
-                    "–" if s.gil_contention is None else f"{s.gil_contention:.2f}",
-                    "ok" if record.agrees else "**WRONG**",
-                ]
-            )
-        yield from markdown_table(
-            [
-                "impl",
-                "runner",
-                "workers",
-                "median",
-                "spread",
-                "vs serial",
-                "vs python",
-                "efficiency",
-                "cpu use",
-                "GIL wait",
-                "check",
-            ],
-            rows,
-        )
+        rows = [row_values(record, stats.get(record.key)) for record in records]
+        yield from markdown_table(COLUMNS, rows)
     pools = {
         (r.runner, r.n_workers): r
         for r in result.cells

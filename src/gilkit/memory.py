@@ -25,14 +25,22 @@ def reset_peaks(pids: Iterable[int]) -> bool:
     return True
 
 
-def peak_rss(pid: int) -> int | None:
-    """Peak RSS in bytes since the last reset (Linux), else the current RSS (psutil)."""
+def _status_bytes(pid: int, field: str) -> int | None:
+    """A size from /proc/PID/status (Linux), e.g. VmHWM (peak RSS) or VmRSS."""
     try:
         for line in _proc(pid, "status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
+    return None
+
+
+def peak_rss(pid: int) -> int | None:
+    """Peak RSS in bytes since the last reset (Linux), else the current RSS (psutil)."""
+    peak = _status_bytes(pid, "VmHWM")
+    if peak is not None:
+        return peak
     try:
         import psutil
 
@@ -55,13 +63,7 @@ def unique_memory(pid: int) -> int | None:
 
 
 def current_rss(pid: int) -> int | None:
-    try:
-        for line in _proc(pid, "status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    return _status_bytes(pid, "VmRSS")
 
 
 def peak_rss_total(pids: Iterable[int]) -> int | None:

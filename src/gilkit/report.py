@@ -98,28 +98,39 @@ def format_title(kernel: str, records: list[CellRecord]) -> str:
     return f"[bold]{kernel}[/]  {size_text}, split {records[0].split}"
 
 
-def _row(record: CellRecord, stats: CellStats | None) -> list[str | Text]:
+def row_values(record: CellRecord, stats: CellStats | None) -> list[str]:
+    """One cell's row as plain text, in COLUMNS order, for any output format."""
     head = [record.impl, runner_label(record), str(record.n_workers)]
     if record.error is not None or stats is None:
-        message = record.error or "not measured"
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
-        return [*head, Text(message[:70], style="red"), *blanks, Text("error", style="red")]
-    check = Text("ok", style="green") if record.agrees else Text("WRONG", style="bold red")
-    spread = Text(f"±{stats.time.cv:.0%}")
-    if stats.time.noisy:
-        spread = Text(f"±{stats.time.cv:.0%} noisy", style="yellow")
-    contention = None if stats.gil_contention is None else f"{stats.gil_contention:.2f}"
+        return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
+    noisy = " noisy" if stats.time.noisy else ""
     return [
         *head,
         format_seconds(stats.median_s),
-        spread,
+        f"±{stats.time.cv:.0%}{noisy}",
         format_ratio(stats.speedup_vs_serial),
         format_ratio(stats.speedup_vs_python),
         format_percent(stats.efficiency),
         format_percent(stats.cpu_utilisation),
-        contention or "–",
-        check,
+        "–" if stats.gil_contention is None else f"{stats.gil_contention:.2f}",
+        "ok" if record.agrees else "WRONG",
     ]
+
+
+STYLES = {"error": "red", "WRONG": "bold red", "ok": "green"}
+
+
+def _row(record: CellRecord, stats: CellStats | None) -> list[str | Text]:
+    """row_values, coloured: errors and wrong results red, noisy spreads yellow."""
+    values: list[str | Text] = list(row_values(record, stats))
+    spread, check = COLUMNS.index("spread"), len(COLUMNS) - 1
+    if values[check] == "error":
+        values[spread] = Text(str(values[spread]), style="red")
+    elif str(values[spread]).endswith("noisy"):
+        values[spread] = Text(str(values[spread]), style="yellow")
+    values[check] = Text(str(values[check]), style=STYLES[str(values[check])])
+    return values
 
 
 def format_pools_table(result: RunResult) -> Table | None:
