@@ -13,7 +13,7 @@ from typing import NoReturn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gilkit import cli_claims, metadata, native, options, results
+from gilkit import cli_claims, cli_probe, metadata, native, options, results
 from gilkit.calibrate import calibrated_sizes
 from gilkit.compare import format_comparison
 from gilkit.console import make_console, writable_path
@@ -117,6 +117,7 @@ def build_parser() -> Parser:
         help="write here, with the plot beside it (default: print)",
     )
     cli_claims.add_parser(commands)
+    cli_probe.add_parser(commands)
     commands.add_parser("list", help="kernels, impls and runners, and why any is unavailable")
     commands.add_parser("info", help="the interpreter, its GIL, the cpus and the build")
     return parser
@@ -133,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plot": cmd_plot,
             "report": cmd_report,
             "claims": cli_claims.cmd_claims,
+            "probe": cli_probe.cmd_probe,
         }
         return commands[args.command](args)
     except UsageError as error:

@@ -4,41 +4,51 @@ A pure-Python counter thread needs the GIL for every increment. One counter alon
 a call that releases the GIL from pure Python that takes turns with it, so each round measures
 two figures:
 
-- fraction: the counter's rate during the call / its rate alone (measured just before and
-  after the call). ~0 when the call holds the GIL; ~1 when it releases it (the counter runs on
-  another cpu); ~0.5 when the call is Python too and the two switch.
+- fraction: the counter's rate during the call / its rate alone. ~0 when the call holds the
+  GIL; ~1 when it releases it (the counter runs on another cpu); ~0.5 when the call is Python
+  too and the two take turns.
 - slowdown: the call's duration with the counter running / its duration alone. ~1 when the
-  call holds the GIL or releases it; ~2 when it shares the GIL with the counter.
+  call holds the GIL or releases it; ~2 when it takes turns with the counter.
 
 Threads that need the GIL can only take turns, so their two shares of solo speed,
-fraction + 1/slowdown, add up to at most 1; a call that releases the GIL adds up to ~2 on two
-idle cpus. The verdict comes from the medians over a few rounds, so that it repeats on a noisy
-machine.
+fraction + 1/slowdown, add up to about 1; a call that releases the GIL adds up to ~2. That
+needs two free cpus, which a shared machine does not always have, so every round also
+measures a call known to release the GIL, just before and just after the call: rounds where
+it did not run alongside the counter are not used. The verdict comes from medians over a few
+rounds, each timing the call alone next to the call with the counter, so that it repeats on
+a machine whose speed drifts.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import statistics
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from gilkit import native
 from gilkit.machine import usable_cpus
 from gilkit.metadata import free_threaded_build, gil_enabled
 
-# Rounds per probe; the figures are medians, so one disturbed round does not flip a verdict.
+# Rounds per probe. Each round gives a verdict; the probe's is the one that at least
+# MIN_AGREEMENT of the rounds gave (2 of 3: the median), and its figures are the medians over
+# those rounds. When the rounds disagree, or some found no free cpu, as many rounds again are
+# measured (once), so that the verdict rests on more rounds exactly when the machine is noisy.
 DEFAULT_REPEAT = 3
+MIN_AGREEMENT = 2 / 3
 
 # The switch interval during a probe (CPython's default: 5 ms). Where the probe is blurred, it
 # is by about one interval per call: a thread waiting for the GIL asks for it only after one
 # interval, and a call that ends a `nogil` block waits up to one interval to get it back. A
-# shorter interval makes that blur smaller, so shorter calls can be judged.
+# shorter interval makes that blur smaller, so that shorter calls can be judged.
 PROBE_SWITCH_INTERVAL_S = 0.001
 
 # Calls shorter than this many switch intervals are reported as too short: one interval of
@@ -46,22 +56,38 @@ PROBE_SWITCH_INTERVAL_S = 0.001
 MIN_CALL_INTERVALS = 20
 MIN_CALL_S = MIN_CALL_INTERVALS * PROBE_SWITCH_INTERVAL_S
 
-# How long the counter's solo rate is measured, just before and just after each call
-# (thousands of switch intervals' worth of increments: a precise rate, little run time).
-SOLO_WINDOW_S = 0.025
+# How long the counter's solo rate is measured, between the calls it runs alongside: many
+# thousands of increments (a precise rate) and many switch intervals, for little run time.
+SOLO_WINDOW_S = 0.02
 
 # The counter can count during a call that holds the GIL only at its edges (at most an
-# interval each: 0.1 of the shortest call judged, in practice ~0); taking turns gives it ~0.5.
+# interval each: 0.1 of the shortest call judged, ~0 in practice); taking turns gives it ~0.5.
 HOLDS_MAX_FRACTION = 0.15
 
-# A call that releases the GIL leaves the counter ~1.0 of its pace on two idle cpus, and ~0.67
-# when one other busy process also wants a cpu (three threads on two cpus); taking turns on
-# the GIL leaves it ~0.5.
+# With two free cpus, a call that releases the GIL leaves the counter ~1.0 of its pace (less
+# when the call takes the GIL back often: each time it waits up to a switch interval while
+# the counter runs); taking turns leaves it ~0.5 (+- 0.1 of noise).
 RELEASES_MIN_FRACTION = 0.6
 
-# fraction + 1/slowdown: at most 1 (+ noise) for threads that take turns on one GIL, ~2 on two
-# idle cpus when the call releases it, ~1.33 with one other busy process on a 2-cpu machine.
-RELEASES_MIN_PARALLELISM = 1.25
+# parallelism = fraction + 1/slowdown, how much of their solo speed the counter and the call
+# kept, summed: ~1 for threads that take turns on one GIL, ~2 for a release. The median over
+# rounds of this one figure is judged, not a sum of two medians that may come from different
+# rounds; the threshold is halfway.
+RELEASES_MIN_PARALLELISM = 1.5
+
+# On a busy machine the figures above do not hold: a release can read as sharing (both
+# threads kept on one cpu) and even sharing as a release (two threads that take turns, one
+# always waking up, get more of a contended cpu than one thread alone does). So each round
+# also measures a call known to release the GIL (as long as the call, at most
+# REFERENCE_MAX_S) just before and just after the call; a round where either fell short of
+# a parallelism of FREE_CPU_MIN_PARALLELISM (~2 with two free cpus, ~1 with one, ~1.4 when
+# two other busy processes share two cpus) gives no verdict, and counts against the
+# agreement. So does a round whose figures load distorted in a way the references missed:
+# loads that come and go can make single rounds of pure Python read as a release. A round
+# that reads as holding needs no free cpu: no load makes the counter run while the call holds
+# the GIL.
+REFERENCE_MAX_S = 0.05
+FREE_CPU_MIN_PARALLELISM = 1.6
 
 
 class Verdict(str, Enum):
@@ -70,7 +96,7 @@ class Verdict(str, Enum):
     SHARES = "shares"  # the call and other threads take turns on the GIL (pure Python)
     TOO_SHORT = "too-short"  # shorter than MIN_CALL_S: not judged
     NO_GIL = "no-gil"  # free-threaded interpreter with the GIL disabled: nothing to release
-    CANNOT_JUDGE = "cannot-judge"  # one usable cpu: releasing and sharing look alike
+    CANNOT_JUDGE = "cannot-judge"  # one usable (or free) cpu: releasing and sharing look alike
 
     def __str__(self) -> str:
         return self.value
@@ -80,20 +106,33 @@ class Verdict(str, Enum):
 class Round:
     alone_s: float  # the call with no other thread running
     with_counter_s: float  # the call while the counter thread runs
-    fraction: float  # counter rate during the call / counter rate alone
+    fraction: float  # counter rate during the call / its solo rate next to that call
+    references: tuple[Round, ...] = ()  # the reference call's, just before and just after
 
     @property
     def slowdown(self) -> float:
         return self.with_counter_s / self.alone_s
 
+    @property
+    def parallelism(self) -> float:
+        return parallelism(self.fraction, self.slowdown)
+
+    @property
+    def free_cpus(self) -> bool:
+        """Whether the references ran alongside the counter (True without references)."""
+        return all(ref.parallelism >= FREE_CPU_MIN_PARALLELISM for ref in self.references)
+
 
 @dataclass(frozen=True)
 class GilProbe:
     verdict: Verdict
+    reason: str  # why this verdict, in one sentence without the figures
     call_s: float  # median duration of the call alone
-    fraction: float | None  # median over rounds; None when not measured (too-short, no-gil)
-    slowdown: float | None  # median over rounds; None when not measured
-    rounds: tuple[Round, ...]
+    fraction: float | None  # median over the rounds used; None when not measured
+    slowdown: float | None  # median over the rounds used; None when not measured
+    parallelism: float | None  # median over the rounds used of fraction + 1/slowdown
+    rounds: tuple[Round, ...]  # every round measured
+    n_used: int  # how many of them the verdict and the medians come from
     gil_enabled: bool
     free_threaded_build: bool
     usable_cpus: int
@@ -103,27 +142,23 @@ class GilProbe:
         return self.verdict is Verdict.RELEASES
 
     @property
-    def parallelism(self) -> float | None:
-        """fraction + 1/slowdown: at most ~1 while the two threads take turns on the GIL."""
-        if self.fraction is None or self.slowdown is None:
-            return None
-        return parallelism(self.fraction, self.slowdown)
+    def reference_parallelism(self) -> float | None:
+        """Median parallelism of the call known to release the GIL: ~2 with two free cpus."""
+        seen = [ref.parallelism for r in self.rounds for ref in r.references]
+        return statistics.median(seen) if seen else None
 
     def figures(self) -> str:
         call = f"call {self.call_s * 1e3:,.1f} ms alone"
-        if self.fraction is None or self.slowdown is None:
-            return f"{call} (median of {max(1, len(self.rounds))})"
+        if self.fraction is None or self.slowdown is None or self.parallelism is None:
+            return call
         return (
             f"counter fraction {self.fraction:.2f}, slowdown {self.slowdown:.2f}×, "
-            f"{call} (medians of {len(self.rounds)} rounds)"
+            f"parallelism {self.parallelism:.2f}, {call} "
+            f"(medians of {self.n_used} of {len(self.rounds)} rounds)"
         )
 
-    def explain(self) -> str:
-        """Why this verdict, in one sentence without the figures."""
-        return explain(self.verdict, self.call_s, self.usable_cpus)
-
     def __str__(self) -> str:
-        return f"{self.verdict}: {self.explain()}; {self.figures()}"
+        return f"{self.verdict}: {self.reason}; {self.figures()}"
 
 
 def parallelism(fraction: float, slowdown: float) -> float:
@@ -131,32 +166,85 @@ def parallelism(fraction: float, slowdown: float) -> float:
     return fraction + 1 / slowdown
 
 
-def judge(fraction: float, slowdown: float) -> Verdict:
-    """The verdict from the median figures of an interpreter with a GIL, on 2+ cpus."""
+def judge(fraction: float, parallelism: float) -> Verdict:
+    """The verdict from the figures of an interpreter with a GIL, on two free cpus."""
     if fraction < HOLDS_MAX_FRACTION:
         return Verdict.HOLDS
-    if (
-        fraction >= RELEASES_MIN_FRACTION
-        and parallelism(fraction, slowdown) >= RELEASES_MIN_PARALLELISM
-    ):
+    if fraction >= RELEASES_MIN_FRACTION and parallelism >= RELEASES_MIN_PARALLELISM:
         return Verdict.RELEASES
     return Verdict.SHARES
 
 
-def explain(verdict: Verdict, call_s: float, cpus: int) -> str:
-    return {
-        Verdict.RELEASES: "the call releases the GIL: another Python thread kept running "
-        "at full pace without slowing the call",
-        Verdict.HOLDS: "the call holds the GIL: another Python thread stopped until it returned",
-        Verdict.SHARES: "the call and another Python thread took turns on the GIL, as pure "
-        "Python does (or a call that releases it only part of the time)",
-        Verdict.TOO_SHORT: f"the call lasted {call_s * 1e3:.1f} ms, too short to judge: "
-        f"give it at least {MIN_CALL_S * 1e3:.0f} ms of work (100 ms or more is safer)",
-        Verdict.NO_GIL: "this interpreter runs without a GIL (free-threaded build, GIL "
-        "disabled): every call runs alongside other threads, there is nothing to release",
-        Verdict.CANNOT_JUDGE: f"{cpus} usable cpu: a call that releases the GIL and one "
-        "that takes turns with it both leave another thread part of that cpu",
-    }[verdict]
+def medians(rounds: Sequence[Round]) -> tuple[float, float, float]:
+    """(fraction, slowdown, parallelism), each the median over rounds."""
+    return (
+        statistics.median(r.fraction for r in rounds),
+        statistics.median(r.slowdown for r in rounds),
+        statistics.median(r.parallelism for r in rounds),
+    )
+
+
+REASONS = {
+    Verdict.RELEASES: "the call releases the GIL: another Python thread ran alongside it, "
+    "and the two did more than one thread's worth of work at once",
+    Verdict.HOLDS: "the call holds the GIL: another Python thread stopped until it returned",
+    Verdict.SHARES: "the call and another Python thread took turns on the GIL, as pure Python "
+    "does (or a call that releases it only part of the time)",
+    Verdict.NO_GIL: "this interpreter runs without a GIL (free-threaded build, GIL disabled): "
+    "every call runs alongside other threads, there is nothing to release",
+}
+
+
+def too_short_reason(call_s: float) -> str:
+    return (
+        f"the call lasted {call_s * 1e3:.1f} ms, too short to judge: give it at least "
+        f"{MIN_CALL_S * 1e3:.0f} ms of work (100 ms or more is safer)"
+    )
+
+
+def one_cpu_reason(cpus: int) -> str:
+    return (
+        f"{cpus} usable cpu: a call that releases the GIL and one that takes turns with it "
+        "both leave another thread part of that cpu"
+    )
+
+
+def round_verdict(r: Round) -> Verdict | None:
+    """This round's verdict; None when it needed two free cpus and had none."""
+    verdict = judge(r.fraction, r.parallelism)
+    return verdict if verdict is Verdict.HOLDS or r.free_cpus else None
+
+
+def disagreement_reason(rounds: Sequence[Round]) -> str:
+    votes = Counter(round_verdict(r) for r in rounds)
+    counts = ", ".join(
+        f"{n} {'had no two free cpus' if verdict is None else f'read {verdict}'}"
+        for verdict, n in votes.most_common()
+    )
+    seen = [ref.parallelism for r in rounds for ref in r.references]
+    check = (
+        f"; a call known to release the GIL reached a parallelism of {statistics.median(seen):.2f}"
+        f" (~2 on two free cpus, {FREE_CPU_MIN_PARALLELISM} needed)"
+        if seen
+        else ""
+    )
+    return f"the rounds did not agree (a busy or noisy machine?): of {len(rounds)}, {counts}{check}"
+
+
+def decide(rounds: Sequence[Round], cpus: int) -> tuple[Verdict, str, Sequence[Round]]:
+    """The verdict, its reason and the rounds it rests on; see MIN_AGREEMENT."""
+    if cpus < 2:
+        return Verdict.CANNOT_JUDGE, one_cpu_reason(cpus), rounds
+    (verdict, n), *_ = Counter(round_verdict(r) for r in rounds).most_common(1)
+    if verdict is None or n < MIN_AGREEMENT * len(rounds):
+        return Verdict.CANNOT_JUDGE, disagreement_reason(rounds), rounds
+    return verdict, REASONS[verdict], [r for r in rounds if round_verdict(r) is verdict]
+
+
+def settled(rounds: Sequence[Round]) -> bool:
+    """Whether every round gave the same verdict (see round_verdict)."""
+    verdicts = {round_verdict(r) for r in rounds}
+    return len(verdicts) == 1 and None not in verdicts
 
 
 class _Counter(threading.Thread):
@@ -183,10 +271,18 @@ def switch_interval(seconds: float) -> Iterator[None]:
         sys.setswitchinterval(previous)
 
 
-def time_call(call: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    call()
-    return time.perf_counter() - began
+@contextmanager
+def _counting() -> Iterator[_Counter]:
+    """A counter thread, already counting; stopped and joined on exit."""
+    counter = _Counter()
+    counter.start()
+    try:
+        while counter.count == 0:
+            time.sleep(PROBE_SWITCH_INTERVAL_S)
+        yield counter
+    finally:
+        counter.running = False
+        counter.join()
 
 
 def _solo_window(counter: _Counter) -> tuple[int, float]:
@@ -196,47 +292,86 @@ def _solo_window(counter: _Counter) -> tuple[int, float]:
     return counter.count - first, time.perf_counter() - began
 
 
-def time_call_with_counter(call: Callable[[], object]) -> tuple[float, float]:
-    """(duration, fraction) of one call while a counter thread runs.
+def time_call(call: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    call()
+    return time.perf_counter() - began
 
-    The counter's solo rate is measured right before and right after the call, so that a
+
+def time_with_counter(*calls: Callable[[], object]) -> list[tuple[float, float]]:
+    """[(duration, fraction)] of each call, one after another, while a counter thread runs.
+
+    The counter's solo rate is measured before, between and after the calls, so that a
     machine whose speed drifts compares the counter with itself at the same moment.
     """
-    counter = _Counter()
-    counter.start()
-    try:
-        while counter.count == 0:
-            time.sleep(PROBE_SWITCH_INTERVAL_S)
-        before = _solo_window(counter)
-        first = counter.count
-        elapsed = time_call(call)
-        during = counter.count - first
-        after = _solo_window(counter)
-    finally:
-        counter.running = False
-        counter.join()
-    solo_rate = (before[0] + after[0]) / (before[1] + after[1])
-    return elapsed, during / elapsed / solo_rate
+    spans = []
+    with _counting() as counter:
+        windows = [_solo_window(counter)]
+        for call in calls:
+            first = counter.count
+            elapsed = time_call(call)
+            spans.append((elapsed, counter.count - first))
+            windows.append(_solo_window(counter))
+    solo = sum(n for n, _ in windows) / sum(seconds for _, seconds in windows)
+    return [(elapsed, during / elapsed / solo) for elapsed, during in spans]
 
 
-def measure_rounds(call: Callable[[], object], first_alone_s: float, repeat: int) -> list[Round]:
-    """`repeat` rounds, alone and with the counter, alternating the order (ABBA) to cancel drift.
+def measure_round(
+    call: Callable[[], object],
+    reference: Callable[[], object] | None,
+    alone_first: bool,
+    alone_s: float | None = None,
+) -> Round:
+    """One round: the call (and the reference) alone, and with the counter, in either order.
 
-    The first round reuses the call alone already timed (`first_alone_s`).
+    With the counter, the reference runs just before and just after the call. `alone_s`
+    reuses a call alone already timed.
     """
-    rounds = []
-    for index in range(repeat):
-        if index == 0:
-            alone = first_alone_s
-            with_counter, fraction = time_call_with_counter(call)
-        elif index % 2:
-            with_counter, fraction = time_call_with_counter(call)
-            alone = time_call(call)
-        else:
-            alone = time_call(call)
-            with_counter, fraction = time_call_with_counter(call)
-        rounds.append(Round(alone, with_counter, fraction))
-    return rounds
+
+    def time_alone() -> tuple[float, float]:
+        call_s = time_call(call) if alone_s is None else alone_s
+        return call_s, 0.0 if reference is None else time_call(reference)
+
+    alone = time_alone() if alone_first else None
+    spans = time_with_counter(*([call] if reference is None else [reference, call, reference]))
+    call_s, reference_s = alone or time_alone()
+    if reference is None:
+        return Round(call_s, *spans[0])
+    before, during, after = spans
+    return Round(call_s, *during, (Round(reference_s, *before), Round(reference_s, *after)))
+
+
+def measure_rounds(
+    call: Callable[[], object],
+    reference: Callable[[], object] | None,
+    repeat: int,
+    first_alone_s: float | None = None,
+) -> tuple[Round, ...]:
+    """`repeat` rounds, alone first then last (ABBA) against drift; the first may reuse a call
+    alone already timed."""
+    return tuple(
+        measure_round(call, reference, index % 2 == 0, first_alone_s if index == 0 else None)
+        for index in range(repeat)
+    )
+
+
+def _sized(make: Callable[[int], Callable[[], object]], seconds: float) -> Callable[[], object]:
+    """make(n), with n grown until a trial lasts 5 ms, then scaled to last about `seconds`."""
+    n = 1024
+    while (trial_s := time_call(make(n))) < 0.005:
+        n *= 4
+    return make(max(1, round(n * seconds / trial_s)))
+
+
+def reference_call(seconds: float) -> Callable[[], object] | None:
+    """A CPU-bound call known to release the GIL, lasting about `seconds`; None if none here."""
+    if native.unavailable_reason("_native") is None:
+        squares = native.module("_native").squares_nogil
+        return _sized(lambda n: functools.partial(squares, 0, 1024 * n, 1), seconds)
+    if getattr(hashlib.pbkdf2_hmac, "__module__", "") == "_hashlib":  # OpenSSL's releases it
+        pbkdf2 = hashlib.pbkdf2_hmac
+        return _sized(lambda n: functools.partial(pbkdf2, "sha256", b"gil", b"kit", n), seconds)
+    return None
 
 
 def probe(
@@ -246,7 +381,8 @@ def probe(
     *,
     repeat: int = DEFAULT_REPEAT,
 ) -> GilProbe:
-    """Does fn(*args, **kwargs) release the GIL? The call runs 2 * repeat times, in this thread.
+    """Does fn(*args, **kwargs) release the GIL? It is called in this thread, 2 * repeat times
+    (twice that on a noisy machine).
 
     Calls shorter than MIN_CALL_S are timed (repeat times) but not judged; on an interpreter
     without a GIL the call is only timed.
@@ -258,20 +394,29 @@ def probe(
     record = functools.partial(
         GilProbe, gil_enabled=gil, free_threaded_build=free_threaded_build(), usable_cpus=cpus
     )
+
+    def unjudged(
+        verdict: Verdict, reason: str, call_s: float, rounds: tuple[Round, ...] = ()
+    ) -> GilProbe:
+        return record(verdict, reason, call_s, None, None, None, rounds, 0)
+
     with switch_interval(PROBE_SWITCH_INTERVAL_S):
         first = time_call(call)
         if not gil or first < MIN_CALL_S:
             call_s = statistics.median([first] + [time_call(call) for _ in range(repeat - 1)])
             if not gil:
-                return record(Verdict.NO_GIL, call_s, None, None, ())
+                return unjudged(Verdict.NO_GIL, REASONS[Verdict.NO_GIL], call_s)
             if call_s < MIN_CALL_S:
-                return record(Verdict.TOO_SHORT, call_s, None, None, ())
-        rounds = tuple(measure_rounds(call, first, repeat))
-    fraction = statistics.median(r.fraction for r in rounds)
-    slowdown = statistics.median(r.slowdown for r in rounds)
-    verdict = judge(fraction, slowdown) if cpus >= 2 else Verdict.CANNOT_JUDGE
+                return unjudged(Verdict.TOO_SHORT, too_short_reason(call_s), call_s)
+        reference = reference_call(min(first, REFERENCE_MAX_S)) if cpus >= 2 else None
+        rounds = measure_rounds(call, reference, repeat, first)
+        if not settled(rounds):
+            rounds += measure_rounds(call, reference, repeat)
     call_s = statistics.median(r.alone_s for r in rounds)
-    return record(verdict, call_s, fraction, slowdown, rounds)
+    if call_s < MIN_CALL_S:  # only the first call was long enough (a cold start)
+        return unjudged(Verdict.TOO_SHORT, too_short_reason(call_s), call_s, rounds)
+    verdict, reason, used = decide(rounds, cpus)
+    return record(verdict, reason, call_s, *medians(used), rounds, len(used))
 
 
 def releases_gil(fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> GilProbe:

@@ -1,0 +1,205 @@
+"""`gilkit probe MODULE:FUNCTION [--arg VALUE ...]`: does that call release the GIL?
+
+Bad input (a module that does not import, a missing or uncallable attribute, a bad --arg, a
+call that raises) is a UsageError naming the bad value and what is valid: one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import os
+import platform
+import random
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gilkit import options
+from gilkit.options import UsageError
+from gilkit.probe import DEFAULT_REPEAT, FREE_CPU_MIN_PARALLELISM, MIN_CALL_S, GilProbe, probe
+from gilkit.threadpools import pin_native_threads
+
+EXAMPLES = "zlib:compress, hashlib:sha256, numpy:sort, gilkit._native:squares_nogil"
+ARG_HELP = (
+    "a positional argument for the call; repeat for more. A Python literal (5, 2.5, 'text', "
+    "b'raw', [1, 2], None), else taken as a string; bytes:N for N deterministic pseudo-random "
+    "bytes, array:N for a float64 NumPy array of N deterministic pseudo-random values in "
+    "[0, 1) (N may use _ or a k/M/G suffix: bytes:50M)"
+)
+SIZE_SUFFIXES = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9}
+SIZE_PATTERN = re.compile(r"(\d[\d_]*)([kMG]?)")
+SEED = 0  # bytes:N and array:N are the same on every run
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the `probe` command to the main CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "probe",
+        help="does a call release the GIL? (releases, holds, shares)",
+        description=(
+            "Call MODULE:FUNCTION with the given arguments, alone and while another Python "
+            "thread counts, and say whether it releases the GIL, holds it, or takes turns with "
+            "it (pure Python). Figures: the counter's pace during the call (~1 released, ~0 "
+            "held) and the call's slowdown with the counter running (~1 released or held, ~2 "
+            f"shared). The call should last {MIN_CALL_S * 1e3:.0f} ms or more (100 ms is "
+            "safer): pass a big input. Native thread pools (BLAS, OpenMP) are limited to one "
+            "thread, as in `gilkit run`."
+        ),
+    )
+    parser.add_argument("target", metavar="MODULE:FUNCTION", help=f"what to call, e.g. {EXAMPLES}")
+    parser.add_argument(
+        "--arg", action="append", default=[], metavar="VALUE", dest="args", help=ARG_HELP
+    )
+    parser.add_argument(
+        "--kwarg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="kwargs",
+        help="a keyword argument, VALUE as for --arg; repeat for more",
+    )
+    parser.add_argument(
+        "--repeat", help=f"rounds, each alone and with the counter (default: {DEFAULT_REPEAT})"
+    )
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    fn = resolve(args.target)
+    call_args = [parse_value("--arg", text) for text in args.args]
+    call_kwargs = dict(parse_kwarg(text) for text in args.kwargs)
+    repeat = options.parse_count("--repeat", args.repeat, DEFAULT_REPEAT, 1)
+    label = call_label(args.target, args.args, args.kwargs)
+    pin_native_threads()
+    check_call(label, fn, call_args, call_kwargs)  # also a warm-up: the first call is often slow
+    for line in format_probe(label, probe(fn, call_args, call_kwargs, repeat=repeat)):
+        print(line)
+    return 0
+
+
+def resolve(target: str) -> Callable[..., object]:
+    """The callable named MODULE:ATTR[.ATTR...], or a UsageError saying what is wrong."""
+    module_name, colon, path = target.partition(":")
+    if not colon or not module_name or not path:
+        module_guess, dot, name_guess = target.rpartition(".")
+        guess = f"{module_guess}:{name_guess}" if dot and not colon else EXAMPLES
+        raise UsageError(f"probe: {target!r} is not MODULE:FUNCTION; valid: e.g. {guess}")
+    if os.getcwd() not in sys.path:  # like `python -m`: the user's own modules, here
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as error:  # an import can raise anything; it is the user's module
+        raise UsageError(
+            f"probe: cannot import {module_name!r} ({type(error).__name__}: {error}); "
+            "valid: an importable module, e.g. zlib, numpy, or a module in this directory"
+        ) from None
+    owner = module_name
+    for name in path.split("."):
+        if not hasattr(obj, name):
+            raise UsageError(
+                f"probe: {owner!r} has no attribute {name!r}; valid: {public_callables(obj)}"
+            )
+        obj, owner = getattr(obj, name), f"{owner}.{name}"
+    if not callable(obj):
+        raise UsageError(
+            f"probe: {target!r} is not callable ({type(obj).__name__}); valid: "
+            f"{public_callables(sys.modules[module_name])}"
+        )
+    return obj
+
+
+def public_callables(obj: object, limit: int = 12) -> str:
+    names = sorted(n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n)))
+    shown = ", ".join(names[:limit])
+    more = f", … ({len(names) - limit} more)" if len(names) > limit else ""
+    return f"{shown}{more}" if names else "none (it has no public callables)"
+
+
+def parse_size(option: str, text: str, kind: str, size: str) -> int:
+    match = SIZE_PATTERN.fullmatch(size)
+    if match is None or match[1].endswith("_"):
+        raise UsageError(
+            f"{option}: {text!r} has no valid size; valid: {kind}:N with N an integer >= 0, "
+            f"with _ or a k/M/G suffix allowed ({kind}:5000000, {kind}:5_000_000, {kind}:5M)"
+        )
+    return int(match[1].replace("_", "")) * SIZE_SUFFIXES[match[2]]
+
+
+def parse_value(option: str, text: str) -> Any:
+    """bytes:N, array:N, a Python literal, or else the text itself."""
+    kind, colon, size = text.partition(":")
+    if colon and kind == "bytes":
+        return random.Random(SEED).randbytes(parse_size(option, text, kind, size))
+    if colon and kind == "array":
+        import numpy as np
+
+        return np.random.default_rng(SEED).random(parse_size(option, text, kind, size))
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def parse_kwarg(text: str) -> tuple[str, Any]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.isidentifier():
+        raise UsageError(
+            f"--kwarg: {text!r} is not NAME=VALUE; valid: a Python name, =, and a value as "
+            "for --arg (level=9, kind='stable')"
+        )
+    return name, parse_value("--kwarg", value)
+
+
+def call_label(target: str, args: Sequence[str], kwargs: Sequence[str]) -> str:
+    return f"{target.replace(':', '.')}({', '.join([*args, *kwargs])})"
+
+
+def check_call(
+    label: str, fn: Callable[..., object], args: Sequence[Any], kwargs: dict[str, Any]
+) -> None:
+    """Call once, so that arguments the function rejects are a usage error, not a traceback."""
+    try:
+        fn(*args, **kwargs)
+    except Exception as error:
+        raise UsageError(
+            f"probe: {label} raised {type(error).__name__}: {error}; valid: --arg and --kwarg "
+            "values that the function accepts"
+        ) from None
+
+
+def format_probe(label: str, result: GilProbe) -> list[str]:
+    """The verdict and the figures, one per line."""
+    lines = [label, f"verdict: {result.verdict}: {result.reason}"]
+    if result.fraction is not None and result.slowdown is not None:
+        rounds = result.rounds
+        lines += [
+            f"counter fraction: {result.fraction:.2f}  (counter's pace during the call / alone: "
+            "~1 released, ~0.5 shared, ~0 held)",
+            f"slowdown:         {result.slowdown:.2f}×  (call with the counter / alone: ~1 "
+            "released or held, ~2 shared)",
+            f"parallelism:      {result.parallelism:.2f}  (fraction + 1/slowdown: ~2 released, "
+            "~1 shared or held)",
+            f"rounds:           {result.n_used} of {len(rounds)} used; fraction "
+            f"{' '.join(f'{r.fraction:.2f}' for r in rounds)}; slowdown "
+            f"{' '.join(f'{r.slowdown:.2f}' for r in rounds)}",
+        ]
+    if result.reference_parallelism is not None:
+        lines.append(
+            f"free cpu check:   parallelism {result.reference_parallelism:.2f} of a call known "
+            f"to release the GIL (~2 on two free cpus; rounds under "
+            f"{FREE_CPU_MIN_PARALLELISM} are not used)"
+        )
+    lines += [
+        f"call alone:       {result.call_s * 1e3:,.1f} ms (median)",
+        f"interpreter:      {interpreter_line(result)}",
+    ]
+    return lines
+
+
+def interpreter_line(result: GilProbe) -> str:
+    build = "free-threaded build" if result.free_threaded_build else "GIL build"
+    state = "GIL enabled" if result.gil_enabled else "GIL disabled"
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"{python} ({build}, {state}); {result.usable_cpus} usable cpus"

@@ -1,0 +1,384 @@
+"""The GIL-release probe's logic, its test helpers and `gilkit probe`, on cheap calls.
+
+Which real calls release the GIL is tested in test_gil_release.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+import pytest
+
+import gilkit
+from gilkit import cli_probe, probe, testing
+from gilkit.options import UsageError
+from gilkit.probe import GilProbe, Round, Verdict, decide, judge, settled
+
+
+def make_probe(verdict: Verdict, fraction: float | None = 0.5, slowdown: float = 2.0) -> GilProbe:
+    return GilProbe(
+        verdict=verdict,
+        reason="canned",
+        call_s=0.2,
+        fraction=fraction,
+        slowdown=None if fraction is None else slowdown,
+        parallelism=None if fraction is None else probe.parallelism(fraction, slowdown),
+        rounds=(),
+        n_used=0,
+        gil_enabled=True,
+        free_threaded_build=False,
+        usable_cpus=2,
+    )
+
+
+FREE = (Round(0.1, 0.1, 1.0), Round(0.1, 0.11, 0.95))  # the reference ran alongside
+BUSY = (Round(0.1, 0.2, 0.5), Round(0.1, 0.1, 1.0))  # it took turns once: no free cpus
+
+
+def rounds_of(
+    fraction: float, slowdown: float, references: tuple[Round, ...] = (), n: int = 3
+) -> list[Round]:
+    return [Round(0.1, 0.1 * slowdown, fraction, references) for _ in range(n)]
+
+
+# --- the verdict from the figures ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fraction", "slowdown", "verdict"),
+    [
+        (0.0, 1.0, Verdict.HOLDS),  # the counter stopped
+        (0.05, 1.3, Verdict.HOLDS),  # ... even when the machine slowed the call
+        (1.0, 1.0, Verdict.RELEASES),  # both ran at full speed on two cpus
+        (0.85, 1.15, Verdict.RELEASES),  # a release that takes the GIL back now and then
+        (0.5, 2.0, Verdict.SHARES),  # took turns: half each
+        (0.6, 1.7, Verdict.SHARES),  # a noisy turn-taking reading
+        (0.5, 1.0, Verdict.SHARES),  # released only half of the time
+    ],
+)
+def test_judge_tells_the_three_cases_apart(
+    fraction: float, slowdown: float, verdict: Verdict
+) -> None:
+    assert judge(fraction, probe.parallelism(fraction, slowdown)) is verdict
+
+
+def test_one_cpu_cannot_judge_whatever_the_figures() -> None:
+    verdict, reason, _ = decide(rounds_of(0.5, 2.0, FREE), cpus=1)
+    assert verdict is Verdict.CANNOT_JUDGE
+    assert "1 usable cpu" in reason
+
+
+def test_a_busy_machine_cannot_judge() -> None:
+    """Sharing, while a call known to release the GIL took turns with the counter too."""
+    verdict, reason, _ = decide(rounds_of(0.5, 2.0, BUSY), cpus=2)
+    assert verdict is Verdict.CANNOT_JUDGE
+    assert "of 3, 3 had no two free cpus" in reason
+    assert "parallelism of 1.50" in reason  # the median of the reference's
+
+
+@pytest.mark.parametrize(
+    ("fraction", "slowdown", "references", "verdict"),
+    [
+        (0.5, 2.0, FREE, Verdict.SHARES),  # two cpus were free, yet the call took turns
+        (0.5, 2.0, (), Verdict.SHARES),  # no reference call to check with
+        (0.95, 1.05, FREE, Verdict.RELEASES),
+        (0.95, 1.05, BUSY, Verdict.CANNOT_JUDGE),  # a busy machine can fake a release...
+        (0.0, 1.0, BUSY, Verdict.HOLDS),  # ...but it cannot make the counter run
+    ],
+)
+def test_only_holding_needs_no_free_cpus(
+    fraction: float, slowdown: float, references: tuple[Round, ...], verdict: Verdict
+) -> None:
+    assert decide(rounds_of(fraction, slowdown, references), cpus=2)[0] is verdict
+
+
+def test_two_thirds_of_the_rounds_must_agree() -> None:
+    agreeing = rounds_of(1.0, 1.0, FREE, n=2)
+    verdict, _, used = decide([*agreeing, *rounds_of(0.5, 2.0, BUSY, n=1)], cpus=2)
+    assert verdict is Verdict.RELEASES
+    assert used == agreeing
+    verdict, reason, _ = decide([*agreeing, *rounds_of(0.5, 2.0, FREE, n=2)], cpus=2)
+    assert verdict is Verdict.CANNOT_JUDGE
+    assert "did not agree" in reason
+    assert "2 read releases, 2 read shares" in reason
+
+
+def test_more_rounds_are_needed_when_they_disagree_or_find_no_free_cpus() -> None:
+    assert settled(rounds_of(1.0, 1.0, FREE))
+    assert settled(rounds_of(0.0, 1.0, BUSY))  # holding needs no free cpus
+    assert not settled(rounds_of(1.0, 1.0, BUSY))
+    assert not settled([*rounds_of(1.0, 1.0, FREE, n=2), *rounds_of(0.5, 2.0, FREE, n=1)])
+
+
+def test_medians_ignore_one_disturbed_round() -> None:
+    rounds = [*rounds_of(1.0, 1.0, n=2), Round(0.1, 0.3, 0.2)]
+    assert probe.medians(rounds) == (1.0, pytest.approx(1.0), pytest.approx(2.0))
+    assert decide(rounds, cpus=2)[0] is Verdict.RELEASES
+
+
+# --- probe(): what is measured, and when it is not ----------------------------------------
+
+
+def test_too_short_calls_are_timed_not_judged() -> None:
+    calls = []
+    result = probe.probe(calls.append, (1,), repeat=3)
+    assert result.verdict is Verdict.TOO_SHORT
+    assert result.fraction is None
+    assert result.slowdown is None
+    assert result.rounds == ()
+    assert len(calls) == 3
+    assert "too short" in str(result)
+
+
+def test_a_slow_first_call_does_not_get_a_short_call_judged() -> None:
+    calls: list[int] = []
+
+    def cold_then_quick() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.05)
+
+    result = probe.probe(cold_then_quick)
+    assert result.verdict is Verdict.TOO_SHORT
+    assert result.fraction is None
+    assert len(calls) > 3  # rounds were measured before the median showed it
+
+
+def test_no_gil_is_said_instead_of_a_fraction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probe, "gil_enabled", lambda: False)
+    result = gilkit.releases_gil(time.sleep, 0.03)
+    assert result.verdict is Verdict.NO_GIL
+    assert result.fraction is None
+    assert result.slowdown is None
+    assert result.call_s > 0
+
+
+def test_one_cpu_is_measured_but_not_judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probe, "usable_cpus", lambda: 1)
+    result = gilkit.releases_gil(time.sleep, 0.03)
+    assert result.verdict is Verdict.CANNOT_JUDGE
+    assert result.fraction is not None
+    assert result.slowdown is not None
+    assert result.usable_cpus == 1
+
+
+def test_each_round_calls_once_alone_and_once_with_the_counter() -> None:
+    calls: list[float] = []
+
+    def nap(seconds: float, *, log: list[float]) -> None:
+        log.append(seconds)
+        time.sleep(seconds)
+
+    result = probe.probe(nap, (0.025,), {"log": calls}, repeat=2)
+    assert len(result.rounds) in (2, 4)  # 4 when the two rounds disagreed
+    assert calls == [0.025] * 2 * len(result.rounds)
+
+
+def test_sleeping_releases_the_gil() -> None:
+    """time.sleep releases the GIL: the counter keeps its pace and the call its length."""
+    result = gilkit.releases_gil(time.sleep, 0.05)
+    if result.verdict is Verdict.CANNOT_JUDGE:
+        pytest.skip(str(result))
+    assert result.verdict is Verdict.RELEASES, result
+    assert result.released
+    assert result.fraction is not None
+    assert result.fraction > probe.RELEASES_MIN_FRACTION
+
+
+def test_a_failing_call_stops_the_counter_and_restores_the_switch_interval() -> None:
+    threads, interval = threading.active_count(), sys.getswitchinterval()
+
+    def fails() -> NoReturn:
+        time.sleep(0.03)
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError, match="boom"):
+        probe.probe(fails)
+    assert threading.active_count() == threads
+    assert sys.getswitchinterval() == interval
+
+
+def test_repeat_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="repeat"):
+        probe.probe(time.sleep, (0.03,), repeat=0)
+
+
+# --- gilkit.testing --------------------------------------------------------------------------
+
+
+def canned(monkeypatch: pytest.MonkeyPatch, *verdicts: Verdict) -> list[tuple[Any, ...]]:
+    """Make testing's probe return `verdicts` in turn; the list records each call's args."""
+    seen: list[tuple[Any, ...]] = []
+
+    def fake(fn: object, /, *args: Any, **kwargs: Any) -> GilProbe:
+        seen.append((fn, args, kwargs))
+        return make_probe(verdicts[min(len(seen), len(verdicts)) - 1])
+
+    monkeypatch.setattr(testing, "releases_gil", fake)
+    return seen
+
+
+def test_assert_releases_gil_passes_and_forwards_the_arguments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = canned(monkeypatch, Verdict.RELEASES)
+    assert testing.assert_releases_gil(len, [1], key=2).verdict is Verdict.RELEASES
+    assert seen == [(len, ([1],), {"key": 2})]
+
+
+def test_a_wrong_verdict_fails_with_the_figures_after_a_second_try(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = canned(monkeypatch, Verdict.SHARES)
+    with pytest.raises(AssertionError) as failure:
+        testing.assert_releases_gil(len, [1])
+    assert len(seen) == testing.ATTEMPTS
+    message = str(failure.value)
+    assert "expected builtins.len to release the GIL, but it shares" in message
+    assert "counter fraction 0.50, slowdown 2.00×" in message
+
+
+def test_a_second_try_can_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    canned(monkeypatch, Verdict.CANNOT_JUDGE, Verdict.HOLDS)
+    assert testing.assert_holds_gil(len, [1]).verdict is Verdict.HOLDS
+
+
+def test_too_short_fails_with_advice(monkeypatch: pytest.MonkeyPatch) -> None:
+    canned(monkeypatch, Verdict.TOO_SHORT)
+    with pytest.raises(AssertionError, match="bigger input"):
+        testing.assert_holds_gil(len, [1])
+
+
+@pytest.mark.parametrize("verdict", [Verdict.NO_GIL, Verdict.CANNOT_JUDGE])
+def test_unjudgeable_skips(monkeypatch: pytest.MonkeyPatch, verdict: Verdict) -> None:
+    canned(monkeypatch, verdict)
+    with pytest.raises(pytest.skip.Exception, match=r"cannot tell whether builtins\.len releases"):
+        testing.assert_releases_gil(len, [1])
+
+
+def test_unjudgeable_returns_without_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
+    canned(monkeypatch, Verdict.NO_GIL)
+    monkeypatch.setitem(sys.modules, "pytest", None)  # `import pytest` now fails
+    assert testing.assert_releases_gil(len, [1]).verdict is Verdict.NO_GIL
+
+
+# --- gilkit probe ----------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def probe_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """(status, stdout, stderr) of `gilkit probe ...`, as the main CLI runs a command."""
+    parser = Parser(prog="gilkit")
+    cli_probe.add_parser(parser.add_subparsers(dest="command", parser_class=Parser))
+    try:
+        status = cli_probe.cmd_probe(parser.parse_args(["probe", *argv]))
+    except UsageError as error:
+        print(f"gilkit: error: {error}", file=sys.stderr)
+        status = 2
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["zlib.compress"], ["'zlib.compress'", "zlib:compress"]),
+        (["zlib:"], ["'zlib:'", "MODULE:FUNCTION"]),
+        (["no_such_module_here:f"], ["'no_such_module_here'", "importable module"]),
+        (["zlib:nope"], ["'nope'", "compress, compressobj"]),
+        (["os.path:nope.deeper"], ["'os.path' has no attribute 'nope'", "basename"]),
+        (["zlib:MAX_WBITS"], ["'zlib:MAX_WBITS' is not callable (int)", "compress"]),
+        (["zlib:compress", "--arg", "bytes:lots"], ["'bytes:lots'", "bytes:N", "integer >= 0"]),
+        (["zlib:compress", "--arg", "array:-3"], ["'array:-3'", "array:N"]),
+        (["zlib:compress", "--kwarg", "level"], ["'level'", "NAME=VALUE"]),
+        (["zlib:compress", "--repeat", "0"], ["'0'", "integers >= 1"]),
+        (["zlib:compress", "--arg", "5"], ["zlib.compress(5) raised TypeError", "accepts"]),
+        (["zlib:compress", "--bogus"], ["--bogus"]),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(
+    argv: list[str], names: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = probe_cli(argv, capsys)
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith("gilkit: error:")
+    for name in names:
+        assert name in err
+
+
+def test_a_module_that_fails_to_import_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken_ext_for_probe.py").write_text("raise RuntimeError('no luck')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    status, _, err = probe_cli(["broken_ext_for_probe:f"], capsys)
+    assert status == 2
+    assert "cannot import 'broken_ext_for_probe' (RuntimeError: no luck)" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("5", 5),
+        ("2.5", 2.5),
+        ("-3", -3),
+        ("'text'", "text"),
+        ("b'raw'", b"raw"),
+        ("[1, 2]", [1, 2]),
+        ("None", None),
+        ("plain words", "plain words"),
+        ("level=9", "level=9"),
+    ],
+)
+def test_arg_values_are_literals_or_strings(text: str, value: object) -> None:
+    assert cli_probe.parse_value("--arg", text) == value
+
+
+def test_bytes_and_array_args_are_big_and_deterministic() -> None:
+    data = cli_probe.parse_value("--arg", "bytes:1_000")
+    assert isinstance(data, bytes)
+    assert len(data) == 1000
+    assert data == cli_probe.parse_value("--arg", "bytes:1k")
+    assert len(set(data)) > 200  # not zeros: pseudo-random bytes
+    array = cli_probe.parse_value("--arg", "array:2k")
+    assert isinstance(array, np.ndarray)
+    assert array.dtype == np.float64
+    assert array.shape == (2000,)
+    assert np.array_equal(array, cli_probe.parse_value("--arg", "array:2000"))
+
+
+def test_kwargs_are_parsed_like_args() -> None:
+    assert cli_probe.parse_kwarg("level=9") == ("level", 9)
+    assert cli_probe.parse_kwarg("kind=stable") == ("kind", "stable")
+
+
+def test_probe_prints_the_verdict_and_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = probe_cli(["time:sleep", "--arg", "0.05", "--repeat", "1"], capsys)
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "time.sleep(0.05)"
+    assert lines[1].startswith(("verdict: releases: ", "verdict: cannot-judge: "))
+    for label in ("counter fraction:", "slowdown:", "rounds:", "call alone:", "interpreter:"):
+        assert any(line.startswith(label) for line in lines), out
+    assert "usable cpus" in lines[-1]
+
+
+def test_probe_says_too_short_without_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = probe_cli(["zlib:compress", "--arg", "b'tiny'", "--kwarg", "level=1"], capsys)
+    assert status == 0
+    assert "zlib.compress(b'tiny', level=1)" in out
+    assert "verdict: too-short: the call lasted" in out
+    assert "counter fraction" not in out
