@@ -45,8 +45,12 @@ def add_parser(subparsers: Any) -> None:
             "it (pure Python). Figures: the counter's pace during the call (~1 released, ~0 "
             "held) and the call's slowdown with the counter running (~1 released or held, ~2 "
             f"shared). The call should last {MIN_CALL_S * 1e3:.0f} ms or more (100 ms is "
-            "safer): pass a big input. Native thread pools (BLAS, OpenMP) are limited to one "
-            "thread, as in `gilkit run`."
+            "safer): pass a big input; shorter calls read too-short. It cannot judge on one "
+            "usable cpu, nor while other processes keep the cpus busy, and says so. Native "
+            "thread pools (BLAS, OpenMP) are limited to one thread, as in `gilkit run`. Exit "
+            "status 0 whatever the verdict, 2 for bad input. Examples: gilkit probe "
+            "zlib:compress --arg bytes:20M; gilkit probe numpy:sort --arg array:10M; gilkit "
+            "probe mymodule:kernel --arg 1000000 --kwarg threads=1"
         ),
     )
     parser.add_argument("target", metavar="MODULE:FUNCTION", help=f"what to call, e.g. {EXAMPLES}")
@@ -111,7 +115,7 @@ def resolve(target: str) -> Callable[..., object]:
 
 
 def public_callables(obj: object, limit: int = 12) -> str:
-    names = sorted(n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n)))
+    names = sorted(n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None)))
     shown = ", ".join(names[:limit])
     more = f", … ({len(names) - limit} more)" if len(names) > limit else ""
     return f"{shown}{more}" if names else "none (it has no public callables)"
@@ -172,7 +176,8 @@ def check_call(
 def format_probe(label: str, result: GilProbe) -> list[str]:
     """The verdict and the figures, one per line."""
     lines = [label, f"verdict: {result.verdict}: {result.reason}"]
-    if result.fraction is not None and result.slowdown is not None:
+    figures = (result.fraction, result.slowdown, result.parallelism)
+    if all(figure is not None for figure in figures):
         rounds = result.rounds
         lines += [
             f"counter fraction: {result.fraction:.2f}  (counter's pace during the call / alone: "

@@ -11,12 +11,13 @@ two figures:
   call holds the GIL or releases it; ~2 when it takes turns with the counter.
 
 Threads that need the GIL can only take turns, so their two shares of solo speed,
-fraction + 1/slowdown, add up to about 1; a call that releases the GIL adds up to ~2. That
-needs two free cpus, which a shared machine does not always have, so every round also
-measures a call known to release the GIL, just before and just after the call: rounds where
-it did not run alongside the counter are not used. The verdict comes from medians over a few
-rounds, each timing the call alone next to the call with the counter, so that it repeats on
-a machine whose speed drifts.
+fraction + 1/slowdown ("parallelism"), add up to about 1; a call that releases the GIL adds
+up to ~2. That needs two free cpus, which a shared machine does not always have, so every
+round also measures a call known to release the GIL, just before and just after the call; a
+round where it did not run alongside the counter gives no verdict. The probe's verdict is the
+one that two thirds of a few rounds give, each timing the call alone next to the call with
+the counter, and its figures are the medians over those rounds, so that it repeats on a
+machine whose speed drifts; otherwise it says that it cannot judge.
 """
 
 from __future__ import annotations
@@ -217,18 +218,20 @@ def round_verdict(r: Round) -> Verdict | None:
 
 def disagreement_reason(rounds: Sequence[Round]) -> str:
     votes = Counter(round_verdict(r) for r in rounds)
+    seen = [ref.parallelism for r in rounds for ref in r.references]
+    check = (
+        f"a call known to release the GIL reached a parallelism of {statistics.median(seen):.2f}"
+        f" (~2 on two free cpus, {FREE_CPU_MIN_PARALLELISM} needed)"
+    )
+    if votes[None] == len(rounds) and seen:
+        return f"two cpus were never free to tell (a busy machine?): {check}"
     counts = ", ".join(
         f"{n} {'had no two free cpus' if verdict is None else f'read {verdict}'}"
         for verdict, n in votes.most_common()
     )
-    seen = [ref.parallelism for r in rounds for ref in r.references]
-    check = (
-        f"; a call known to release the GIL reached a parallelism of {statistics.median(seen):.2f}"
-        f" (~2 on two free cpus, {FREE_CPU_MIN_PARALLELISM} needed)"
-        if seen
-        else ""
+    return f"the rounds did not agree (a busy or noisy machine?): of {len(rounds)}, {counts}" + (
+        f"; {check}" if seen else ""
     )
-    return f"the rounds did not agree (a busy or noisy machine?): of {len(rounds)}, {counts}{check}"
 
 
 def decide(rounds: Sequence[Round], cpus: int) -> tuple[Verdict, str, Sequence[Round]]:

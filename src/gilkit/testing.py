@@ -20,9 +20,9 @@ from typing import Any
 from gilkit.probe import MIN_CALL_S, GilProbe, Verdict, releases_gil
 
 # A verdict other than the expected one is probed once more before the test fails or is
-# skipped: a burst of load on a shared machine can make a release read as cannot-judge. No
-# load makes a call that holds the GIL read as releasing it, or the reverse, so a second try
-# cannot turn a real failure into a pass.
+# skipped: a burst of load on a shared machine makes the probe answer cannot-judge (it checks
+# every round for free cpus and wants two thirds of them to agree), which the second try may
+# not. Load does not make a call that holds the GIL read as releasing it, or the reverse.
 ATTEMPTS = 2
 
 UNJUDGEABLE = (Verdict.NO_GIL, Verdict.CANNOT_JUDGE)
