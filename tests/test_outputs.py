@@ -166,3 +166,13 @@ def test_size_auto_records_the_chosen_sizes(tmp_path: Path) -> None:
     recorded = {n for _, n in document["options"]["sizes"]}
     assert recorded == {c["size"] for c in document["cells"] + document["checks"]}
     assert all(c["agrees"] for c in document["cells"] + document["checks"])
+
+
+def test_report_reads_a_claims_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "claims.json"
+    assert cli.main(["claims", "--only", "8,9", "--json", str(path), "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["report", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| 8 | Threads increase the potential for race conditions" in out
+    assert "| 9 |" in out

@@ -27,7 +27,13 @@ from gilkit.kernels import (
     load_entry_points,
 )
 from gilkit.machine import usable_cpus
-from gilkit.markdown import format_benchmark_markdown, format_run_markdown, is_pytest_benchmark
+from gilkit.markdown import (
+    format_benchmark_markdown,
+    format_claims_markdown,
+    format_run_markdown,
+    is_claims,
+    is_pytest_benchmark,
+)
 from gilkit.measure import check_results, measure
 from gilkit.multirun import format_side_by_side, load_runs, run_each
 from gilkit.options import UsageError
@@ -318,6 +324,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         ) from error
     if is_pytest_benchmark(document):
         lines = list(format_benchmark_markdown(document))
+    elif is_claims(document):
+        lines = list(format_claims_markdown(document))
     else:
         try:
             result = results.RunResult.from_json(document)

@@ -178,3 +178,27 @@ def format_benchmark_markdown(document: dict[str, Any]) -> Iterator[str]:
         yield from markdown_table(
             ["benchmark", "median", "IQR", "rounds", "vs serial", "cpu use", "GIL on"], rows
         )
+
+
+def is_claims(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("schema") == "gilkit.claims"
+
+
+def format_claims_markdown(document: dict[str, Any]) -> Iterator[str]:
+    """`gilkit claims --json` as Markdown: each claim, what was measured, the verdict."""
+    python = document["metadata"]["python"]
+    cpu = document["metadata"]["cpu"]
+    yield "# gilkit report: the seed's claims, checked"
+    yield ""
+    yield (
+        f"{python['implementation']} {python['version']} "
+        f"({'free-threaded' if python['free_threaded_build'] else 'GIL'} build) on "
+        f"{cpu['model']}, {cpu['usable_cpus']} usable cpus, {document['metadata']['date']}"
+        f"{'' if document['complete'] else ' (interrupted: partial)'}."
+    )
+    yield ""
+    rows = [
+        [str(c["number"]), c["claim"], c["measured"], f"**{c['verdict']}**"]
+        for c in document["claims"]
+    ]
+    yield from markdown_table(["#", "claim", "measured here", "verdict"], rows)
