@@ -6,7 +6,7 @@ import pytest
 
 from gilkit import native
 from gilkit.kernels import IMPLS, KERNELS, impl_unavailable_reason
-from gilkit.metadata import free_threaded_build
+from gilkit.metadata import free_threaded_build, gil_enabled
 
 requires_native = pytest.mark.skipif(
     native.unavailable_reason("_native") is not None,
@@ -15,6 +15,9 @@ requires_native = pytest.mark.skipif(
 requires_free_threading = pytest.mark.skipif(
     not free_threaded_build(),
     reason="needs a free-threaded interpreter (3.13t+; scripts/build-freethreaded-python.sh)",
+)
+requires_gil = pytest.mark.skipif(
+    not gil_enabled(), reason="probes the GIL; this interpreter runs without one"
 )
 requires_openmp = pytest.mark.skipif(
     native.unavailable_reason("_prange") is not None,

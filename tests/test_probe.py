@@ -20,6 +20,8 @@ from gilkit import cli_probe, probe, testing
 from gilkit.options import UsageError
 from gilkit.probe import GilProbe, Round, Verdict, decide, judge, settled
 
+from .conftest import requires_gil
+
 
 def make_probe(verdict: Verdict, fraction: float | None = 0.5, slowdown: float = 2.0) -> GilProbe:
     return GilProbe(
@@ -125,6 +127,7 @@ def test_medians_ignore_one_disturbed_round() -> None:
 # --- probe(): what is measured, and when it is not ----------------------------------------
 
 
+@requires_gil
 def test_too_short_calls_are_timed_not_judged() -> None:
     calls = []
     result = probe.probe(calls.append, (1,), repeat=3)
@@ -136,6 +139,7 @@ def test_too_short_calls_are_timed_not_judged() -> None:
     assert "too short" in str(result)
 
 
+@requires_gil
 def test_a_slow_first_call_does_not_get_a_short_call_judged() -> None:
     calls: list[int] = []
 
@@ -159,6 +163,7 @@ def test_no_gil_is_said_instead_of_a_fraction(monkeypatch: pytest.MonkeyPatch) -
     assert result.call_s > 0
 
 
+@requires_gil
 def test_one_cpu_is_measured_but_not_judged(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(probe, "usable_cpus", lambda: 1)
     result = gilkit.releases_gil(time.sleep, 0.03)
@@ -168,6 +173,7 @@ def test_one_cpu_is_measured_but_not_judged(monkeypatch: pytest.MonkeyPatch) -> 
     assert result.usable_cpus == 1
 
 
+@requires_gil
 def test_each_round_calls_once_alone_and_once_with_the_counter() -> None:
     calls: list[float] = []
 
@@ -180,6 +186,7 @@ def test_each_round_calls_once_alone_and_once_with_the_counter() -> None:
     assert calls == [0.025] * 2 * len(result.rounds)
 
 
+@requires_gil
 def test_sleeping_releases_the_gil() -> None:
     """time.sleep releases the GIL: the counter keeps its pace and the call its length."""
     result = gilkit.releases_gil(time.sleep, 0.05)
@@ -365,6 +372,7 @@ def test_kwargs_are_parsed_like_args() -> None:
     assert cli_probe.parse_kwarg("kind=stable") == ("kind", "stable")
 
 
+@requires_gil
 def test_probe_prints_the_verdict_and_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = probe_cli(["time:sleep", "--arg", "0.05", "--repeat", "1"], capsys)
     assert status == 0, err
@@ -376,6 +384,7 @@ def test_probe_prints_the_verdict_and_the_figures(capsys: pytest.CaptureFixture[
     assert "usable cpus" in lines[-1]
 
 
+@requires_gil
 def test_probe_says_too_short_without_figures(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = probe_cli(["zlib:compress", "--arg", "b'tiny'", "--kwarg", "level=1"], capsys)
     assert status == 0
