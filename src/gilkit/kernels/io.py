@@ -10,6 +10,7 @@ dominates; `asyncio` does the same waiting in one thread.
 from __future__ import annotations
 
 import asyncio
+import select
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -49,9 +50,13 @@ def prepare(n: int, split: str) -> Iterator[Site]:
     )
     try:
         assert server.stdout is not None
-        base_url = server.stdout.readline().strip()
+        ready, _, _ = select.select([server.stdout], [], [], SERVER_START_TIMEOUT_S)
+        base_url = server.stdout.readline().strip() if ready else ""
         if not base_url:
-            raise RuntimeError("the local HTTP server for the io kernel did not start")
+            raise RuntimeError(
+                "the local HTTP server for the io kernel did not start "
+                f"within {SERVER_START_TIMEOUT_S:.0f} s"
+            )
         port_of(base_url)  # only ever 127.0.0.1
         yield Site(base_url, PAYLOAD_BYTES)
     finally:
