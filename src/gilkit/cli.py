@@ -67,7 +67,11 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="gilkit", description=__doc__)
+    parser = Parser(
+        prog="gilkit",
+        description="Measure, on this machine, the ways around CPython's GIL: threads and "
+        "processes, compiled code that releases the GIL, a free-threaded interpreter.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = commands.add_parser("run", help="measure the matrix and print a table per kernel")
     run.add_argument("--kernel", help=f"comma list of {', '.join(KERNELS)} (default: all)")
@@ -113,7 +117,9 @@ def build_parser() -> Parser:
     plot = commands.add_parser("plot", help="plot a run's speedups to a PNG (matplotlib)")
     plot.add_argument("result", type=Path, metavar="RESULT.json")
     plot.add_argument("-o", "--output", type=Path, metavar="PNG", required=True)
-    report = commands.add_parser("report", help="a run (or a pytest-benchmark file) as Markdown")
+    report = commands.add_parser(
+        "report", help="a run, a claims file or a pytest-benchmark file as Markdown"
+    )
     report.add_argument("result", type=Path, metavar="RESULT.json")
     report.add_argument(
         "-o",
