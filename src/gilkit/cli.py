@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gilkit import cli_claims, cli_probe, metadata, native, options, results
 from gilkit.calibrate import calibrated_sizes
 from gilkit.compare import format_comparison
-from gilkit.console import make_console, writable_path
+from gilkit.console import make_console, make_progress, writable_path
 from gilkit.interpreters import InterpreterError, describe
 from gilkit.kernels import (
     IMPLS,
@@ -260,15 +259,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = RunResult(metadata.collect_metadata(), options_record(plan, args))
     result.metadata["native_threads"] = pinned
     status = EXIT_OK
-    progress = Progress(
-        TextColumn("{task.description:<42}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        auto_refresh=False,
-    )
+    progress = make_progress(console, 42)
     try:
         with progress:  # no refresh thread: forking a process that has threads is unsafe
             task = progress.add_task("starting", total=plan.n_calls)

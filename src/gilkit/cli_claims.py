@@ -10,13 +10,11 @@ import argparse
 import time
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from gilkit.claims import ClaimResult
 from gilkit.claims.base import Claim
 from gilkit.claims.registry import NUMBERS, failed, iter_claims
 from gilkit.claims.report import claims_document, format_claims, format_header
-from gilkit.console import make_console, writable_path
+from gilkit.console import make_console, make_progress, writable_path
 from gilkit.options import UsageError, comma_list, integer
 from gilkit.results import write_json_atomically
 
@@ -63,15 +61,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     out = make_console()
     results: list[ClaimResult] = []
     status = EXIT_OK
-    progress = Progress(
-        TextColumn("{task.description:<60}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        auto_refresh=False,  # no refresh thread: forking a process that has threads is unsafe
-    )
+    progress = make_progress(err, 60)
     began = time.perf_counter()
     try:
         with progress:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gilkit.options import UsageError
 
@@ -25,3 +26,17 @@ def writable_path(option: str, path: Path) -> Path:
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{option}: cannot write under {str(parent)!r}; valid: a writable path")
     return path
+
+
+def make_progress(console: Console, description_width: int) -> Progress:
+    """A transient progress bar on `console`, refreshed by the caller: no refresh thread,
+    since forking a process that has threads is unsafe (process pools fork during runs)."""
+    return Progress(
+        TextColumn(f"{{task.description:<{description_width}}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        auto_refresh=False,
+    )
