@@ -88,6 +88,7 @@ def test_run_measures_checks_and_writes_json(
     runners = {c["runner"] for c in cells}
     assert runners == {"serial", "threads", "processes"}
     assert all(c["agrees"] is True and len(c["times_s"]) == 1 for c in cells)
+    assert all(len(c["host_reference_s"]) == 1 and c["host_reference_s"][0] > 0 for c in cells)
     assert {c["result"] for c in cells if c["kernel"] == "squares"} == {squares.reference(2000)}
     assert document["metadata"]["cpu"]["usable_cpus"] >= 1
     printed = capsys.readouterr().out

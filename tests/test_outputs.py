@@ -48,8 +48,28 @@ def test_compare_pairs_every_common_cell(
     assert len(matched) == len(a.cells)
     assert cli.main(["compare", *map(str, two_runs)]) == 0
     out = capsys.readouterr().out
-    assert "geometric mean over" in out
+    assert "geometric mean" in out
     assert "Mann-Whitney" in out
+    assert "Benjamini-Hochberg" in out
+
+
+def test_compare_counts_cells_that_differ_beyond_their_spread(
+    two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """B: A's run with one cell made 3x slower and 7 clearly separated repeats a side."""
+    a = json.loads(two_runs[0].read_text())
+    for cell in a["cells"]:
+        cell["times_s"] = [0.100 + i * 0.001 for i in range(7)]
+    b = json.loads(json.dumps(a))
+    b["cells"][0]["times_s"] = [3 * t for t in a["cells"][0]["times_s"]]
+    paths = tmp_path / "a.json", tmp_path / "b.json"
+    for path, document in zip(paths, (a, b), strict=True):
+        path.write_text(json.dumps(document))
+    assert cli.main(["compare", *map(str, paths)]) == 0
+    out = capsys.readouterr().out
+    n = len(a["cells"])
+    assert f"squares: {n - 1} of {n} cells agree, 1 differ" in out
+    assert "3.00× slower" in out
 
 
 def test_geometric_mean() -> None:

@@ -49,6 +49,16 @@ def test_json_round_trips(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["run.json"]  # no temporary left
 
 
+def test_version_1_files_are_still_read(tmp_path: Path) -> None:
+    document = sample().to_json()
+    document["version"] = 1
+    for cell in document["cells"] + document["checks"]:
+        del cell["host_reference_s"]  # version 2 added it
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(document))
+    assert load(path) == sample()
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from gilkit.results import CellRecord
-from gilkit.significance import p_value, significant, u_statistic
+from gilkit.significance import adjusted, p_value, significant, u_statistic
 from gilkit.stats import NOISY_CV, cell_stats, cpu_utilisation, flag_noisy, spread
 
 
@@ -49,6 +49,22 @@ def test_speedups_compare_time_per_unit_of_work_across_sizes() -> None:
     assert threads.speedup_vs_python == pytest.approx(40.0)
 
 
+def test_speedups_pair_the_calls_of_each_round_so_machine_drift_cancels() -> None:
+    # The machine ran 2x slower from round 3 on, and sped up again before the threads' last
+    # call. Round by round, threads took half the time; the ratio of medians would say 4x.
+    serial = record("numpy", "serial", 1, [1.0, 1.0, 2.0, 2.0, 2.0])
+    threads = record("numpy", "threads", 2, [0.5, 0.5, 1.0, 1.0, 0.5])
+    stats = cell_stats([serial, threads], n_cpus=2)
+    assert stats["squares", "numpy", "threads", 2].speedup_vs_serial == pytest.approx(2.0)
+
+
+def test_speedups_of_cells_with_unequal_rounds_use_the_ratio_of_medians() -> None:
+    serial = record("numpy", "serial", 1, [1.0, 1.2, 1.4])
+    threads = record("numpy", "threads", 2, [0.6, 0.6])
+    stats = cell_stats([serial, threads], n_cpus=2)
+    assert stats["squares", "numpy", "threads", 2].speedup_vs_serial == pytest.approx(2.0)
+
+
 def test_ideal_is_capped_by_the_usable_cpus() -> None:
     records = [record("numpy", "serial", 1, [1.0]), record("numpy", "threads", 8, [0.5])]
     cell = cell_stats(records, n_cpus=2)["squares", "numpy", "threads", 8]
@@ -72,3 +88,15 @@ def test_mann_whitney_u_exact_p_values() -> None:
     assert not significant([1, 2, 3], [4, 5, 6])  # 3 repeats a side can never reach 0.05
     assert significant([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])
     assert p_value([], [1.0]) == 1.0
+
+
+def test_benjamini_hochberg_keeps_a_chance_hit_out_but_finds_a_broad_change() -> None:
+    # One p of 0.03 among 31 cells is what chance gives: not significant once adjusted.
+    lone = adjusted([0.03] + [0.5] * 30)
+    assert lone[0] == pytest.approx(0.5)  # 0.03 x 31 = 0.93, capped by the larger p-values
+    assert min(lone) > 0.05
+    # The same p in every cell is a real change: each stays at 0.03.
+    assert adjusted([0.03] * 31) == pytest.approx([0.03] * 31)
+    # q-values keep the order of the p-values and never pass 1.
+    q = adjusted([0.04, 0.001, 0.9, 0.02])
+    assert q == pytest.approx([0.0533, 0.004, 0.9, 0.04], abs=1e-3)

@@ -35,7 +35,7 @@ from gilkit.markdown import (
 )
 from gilkit.measure import check_results, measure
 from gilkit.multirun import format_side_by_side, load_runs, run_each
-from gilkit.options import UsageError
+from gilkit.options import DEFAULT_KERNELS, UsageError
 from gilkit.plan import (
     DEFAULT_REPEATS,
     DEFAULT_RUNNERS,
@@ -73,7 +73,11 @@ def build_parser() -> Parser:
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = commands.add_parser("run", help="measure the matrix and print a table per kernel")
-    run.add_argument("--kernel", help=f"comma list of {', '.join(KERNELS)} (default: all)")
+    run.add_argument(
+        "--kernel",
+        help=f"comma list of {', '.join(KERNELS)} or module:attribute "
+        f"(default: {','.join(DEFAULT_KERNELS)})",
+    )
     run.add_argument("--impl", help=f"comma list of {', '.join(IMPLS)} (default: all built)")
     run.add_argument(
         "--runner",

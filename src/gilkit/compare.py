@@ -1,8 +1,9 @@
 """`gilkit compare A.json B.json`: the same cells of two runs side by side.
 
 For each cell found in both runs: the two medians, the ratio, and whether the difference is
-significant over the repeats (Mann-Whitney U, see gilkit.significance); then the geometric
-mean of the ratios per kernel. Typical uses: one matrix under two interpreters (GIL and
+significant over the repeats (Mann-Whitney U, adjusted for the number of cells compared: see
+gilkit.significance); then, per kernel, how many cells agree and the geometric mean of the
+ratios. Typical uses: one matrix under two interpreters (GIL and
 free-threaded), or before and after a change.
 """
 
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from rich.table import Table
 from rich.text import Text
 
+from gilkit.host_speed import host_speed
 from gilkit.report import format_seconds, runner_label, sort_key
 from gilkit.results import CellRecord, RunResult
-from gilkit.significance import ALPHA, p_value
+from gilkit.significance import ALPHA, adjusted, p_value
 
 Key = tuple[str, str, str, int]
 
@@ -63,6 +65,18 @@ def format_change(ratio: float) -> str:
     return f"{1 / ratio:.2f}× faster" if ratio < 1 else f"{ratio:.2f}× slower"
 
 
+def machine_difference(a: RunResult, b: RunResult) -> Iterator[str]:
+    """How much faster or slower the machine itself ran in B: a part of every ratio above."""
+    speed_a, speed_b = host_speed(a.cells), host_speed(b.cells)
+    if speed_a is None or speed_b is None:
+        return
+    change = format_change(speed_b.median_s / speed_a.median_s)
+    yield (
+        f"machine speed: B ran the reference loop {change} than A (median before each call); "
+        "a change of that size in a cell may be the machine's, not the code's"
+    )
+
+
 def format_comparison(
     a: RunResult, b: RunResult, a_name: str, b_name: str
 ) -> Iterator[str | Table]:
@@ -83,12 +97,14 @@ def format_comparison(
             "B median",
             "B vs A",
             "p",
+            "q",
             "significant",
         ):
             table.add_column(header, justify="left" if header in ("impl", "runner") else "right")
-        for pair in mine:
-            p = pair.p_value
-            verdict = Text("yes", style="bold") if p < ALPHA else Text("no", style="dim")
+        p_values = [pair.p_value for pair in mine]
+        q_values = adjusted(p_values)
+        for pair, p, q in zip(mine, p_values, q_values, strict=True):
+            verdict = Text("yes", style="bold") if q < ALPHA else Text("no", style="dim")
             table.add_row(
                 pair.a.impl,
                 runner_label(pair.a),
@@ -97,16 +113,21 @@ def format_comparison(
                 format_seconds(statistics.median(pair.b.times_s)),
                 format_change(pair.ratio),
                 f"{p:.3f}",
+                f"{q:.3f}",
                 verdict,
             )
         yield table
         mean = geometric_mean([p.ratio for p in mine])
-        n_significant = sum(p.p_value < ALPHA for p in mine)
+        n_differ = sum(q < ALPHA for q in q_values)
         yield (
-            f"{kernel}: B is {format_change(mean)} than A (geometric mean over "
-            f"{len(mine)} cells; {n_significant} significant at p < {ALPHA})"
+            f"{kernel}: {len(mine) - n_differ} of {len(mine)} cells agree, {n_differ} differ; "
+            f"B is {format_change(mean)} than A (geometric mean)"
         )
+    yield from machine_difference(a, b)
     only = len(a.cells) + len(b.cells) - 2 * len(matched)
     if only:
         yield f"{only} cell(s) appear in one run only, or at another size, and are not compared"
-    yield "p: two-sided Mann-Whitney U test over the repeats of each cell."
+    yield (
+        "p: two-sided Mann-Whitney U test over the repeats of each cell; q: p adjusted for the "
+        f"cells of the kernel (Benjamini-Hochberg); a cell differs where q < {ALPHA}."
+    )

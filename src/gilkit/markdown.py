@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from gilkit.host_speed import host_speed
 from gilkit.kernels import IN_CALL_PARALLEL
 from gilkit.report import (
     COLUMNS,
@@ -67,6 +68,17 @@ def verdict_cells(result: RunResult, stats: dict[Key, CellStats], kernel: str) -
     return list(chosen.values())
 
 
+def machine_speed(result: RunResult) -> str:
+    speed = host_speed(result.cells)
+    if speed is None:
+        return "not recorded"
+    state = "steady" if speed.steady else f"changed: {speed.slow_share:.0%} of calls slowed"
+    return (
+        f"reference loop {speed.fastest_s * 1e3:.2f} ms at best, "
+        f"{speed.slowest_s * 1e3:.2f} ms at the 95th percentile ({state})"
+    )
+
+
 def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iterator[str]:
     meta = result.metadata
     python, cpu = meta["python"], meta["cpu"]
@@ -93,6 +105,7 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
                 f"{(cpu.get('load_average_before') or ['?'])[0]}, "
                 f"{(cpu.get('load_average_after') or ['?'])[0]}",
             ],
+            ["machine speed", machine_speed(result)],
             ["extensions", str(meta["build"]["extensions"])],
         ],
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 from gilkit import memory
 from gilkit.contention import GilMonitor
+from gilkit.host_speed import time_reference
 from gilkit.kernels import (
     IN_CALL_PARALLEL,
     KERNELS,
@@ -146,6 +147,7 @@ def _call_into(
     record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task], kind: str = "check"
 ) -> None:
     """Make one call of `kind` (check, warmup, timed, monitored) and record what it showed."""
+    reference = time_reference() if kind == "timed" else None
     try:
         if kind == "monitored":
             with GilMonitor() as monitor:
@@ -163,8 +165,9 @@ def _call_into(
     # In this process for in-process runners, in the workers for the others: an extension
     # imported on the way may have turned the GIL back on.
     record.gil_enabled = gil_enabled() if runner.shares_interpreter else runner.gil_enabled
-    if kind == "timed":
+    if reference is not None:
         record.times_s.append(figures.wall_s)
+        record.host_reference_s.append(reference)
         record.cpu_parent_s.append(figures.cpu_parent_s)
         record.cpu_workers_s.append(figures.cpu_workers_s)
         record.peak_rss_parent_bytes = _max(

@@ -15,7 +15,9 @@ from gilkit.kernels import IN_CALL_PARALLEL, KERNELS
 from gilkit.runners import RUNNERS
 
 DEFAULT_RUNNERS = ("serial", "threads", "processes")
-DEFAULT_REPEATS = 5
+# Seven: the fewest repeats with which `gilkit compare` can show a single cell changed among
+# a kernel's 31 (see gilkit.significance); five can only show a change that several cells share.
+DEFAULT_REPEATS = 7
 DEFAULT_WARMUPS = 1
 
 

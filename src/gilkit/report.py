@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from rich.table import Table
 from rich.text import Text
 
+from gilkit.host_speed import describe, host_speed
 from gilkit.kernels import IMPLS, IN_CALL_PARALLEL, KERNELS
 from gilkit.results import CellRecord, RunResult
 from gilkit.runners import RUNNERS
@@ -206,6 +207,9 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         yield f"warning: the machine was busy before the run (load average {before[0]:.2f})"
     if after and before:
         yield f"load average (1 min) before and after: {before[0]:.2f}, {after[0]:.2f}"
+    speed = host_speed(result.cells)
+    if speed is not None:
+        yield describe(speed)
     costs = [s.monitor_cost for s in stats.values() if s.monitor_cost is not None]
     if costs:
         yield (

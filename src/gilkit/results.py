@@ -16,7 +16,9 @@ from typing import Any
 SCHEMA = "gilkit.run"
 # Version history:
 #   1: first format: metadata, options, one record per cell with raw times.
-SCHEMA_VERSION = 1
+#   2: host_reference_s per cell (gilkit.host_speed). Version 1 files are still read.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class ResultFileError(ValueError):
@@ -35,6 +37,8 @@ class CellRecord:
     # CPU seconds (user + sys) per timed repeat: this process, and its worker processes.
     cpu_parent_s: list[float] = field(default_factory=list)
     cpu_workers_s: list[float] = field(default_factory=list)
+    # The machine's speed just before each timed repeat: seconds for gilkit.host_speed's loop.
+    host_reference_s: list[float] = field(default_factory=list)
     # Peak resident memory over the timed repeats, this process and the pool's workers.
     peak_rss_parent_bytes: int | None = None
     peak_rss_workers_bytes: int | None = None
@@ -86,9 +90,10 @@ class RunResult:
         if not isinstance(document, dict) or document.get("schema") != SCHEMA:
             raise ResultFileError("not a gilkit run result (no 'schema': 'gilkit.run')")
         version = document.get("version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ResultFileError(
-                f"unsupported result version {version!r}; this gilkit reads {SCHEMA_VERSION}"
+                f"unsupported result version {version!r}; this gilkit reads "
+                f"{', '.join(map(str, READABLE_VERSIONS))}"
             )
         try:
             cells = [CellRecord(**cell) for cell in document["cells"]]

@@ -76,6 +76,22 @@ def serial_key(kernel: str, impl: str) -> Key:
     return (kernel, impl, "serial", 1)
 
 
+def paired_speedup(baseline: CellRecord, record: CellRecord) -> float | None:
+    """How many times faster `record` does a unit of work than `baseline`.
+
+    The median of the ratios taken round by round: the two calls of a round ran seconds
+    apart, so a drift in the machine's speed that outlasts a round hits both and cancels.
+    Per unit of work, so that cells of different sizes compare (Python runs a smaller n).
+    Records with unequal rounds (one was added later) fall back to the ratio of medians.
+    """
+    scale = work(record.kernel, record.size) / work(baseline.kernel, baseline.size)
+    pairs = list(zip(baseline.times_s, record.times_s, strict=False))
+    if len(baseline.times_s) != len(record.times_s):
+        pairs = [(statistics.median(baseline.times_s), statistics.median(record.times_s))]
+    ratios = [base * scale / time for base, time in pairs if time > 0]
+    return statistics.median(ratios) if ratios else None
+
+
 def cpu_utilisation(record: CellRecord) -> float | None:
     """How busy the workers were: ~1 when all compute, ~1/workers when the GIL serialises."""
     ratios = [
@@ -92,12 +108,10 @@ def cell_stats(records: Iterable[CellRecord], n_cpus: int) -> dict[Key, CellStat
     """Stats of every record that has times."""
     timed = {r.key: r for r in records if r.times_s and r.error is None}
     spreads = {key: spread(r.times_s) for key, r in timed.items()}
-    # Seconds per unit of work, so cells of different sizes compare (Python runs a smaller n).
-    unit_times = {key: spreads[key].median / work(r.kernel, r.size) for key, r in timed.items()}
 
     def ratio(baseline: Key, key: Key) -> float | None:
-        base = unit_times.get(baseline)
-        return base / unit_times[key] if base is not None and unit_times[key] > 0 else None
+        base = timed.get(baseline)
+        return None if base is None else paired_speedup(base, timed[key])
 
     def monitor_cost(key: Key, record: CellRecord) -> float | None:
         if record.monitored_time_s is None or spreads[key].median <= 0:

@@ -1,0 +1,45 @@
+"""The machine-speed reference: recorded per call, summarised per run, and explained."""
+
+from __future__ import annotations
+
+import pytest
+
+from gilkit.host_speed import SLOW_FACTOR, describe, host_speed, reference_loop, time_reference
+from gilkit.results import CellRecord
+
+
+def cell(references: list[float]) -> CellRecord:
+    return CellRecord(
+        "squares", "python", "serial", 1, 100, "contiguous", host_reference_s=references
+    )
+
+
+def test_reference_loop_does_fixed_work_and_takes_measurable_time() -> None:
+    assert reference_loop(4) == 0 + 1 + 4 + 9
+    assert 0 < time_reference() < 1.0
+
+
+def test_a_steady_machine_is_called_steady() -> None:
+    speed = host_speed([cell([1.00e-3, 1.02e-3, 1.01e-3]), cell([1.00e-3, 1.03e-3])])
+    assert speed is not None
+    assert speed.steady
+    assert speed.slow_share == 0
+    assert describe(speed).endswith(": steady")
+
+
+def test_a_machine_that_halved_its_speed_is_reported_with_its_share_of_slow_calls() -> None:
+    references = [0.5e-3] * 6 + [1.0e-3] * 4
+    speed = host_speed([cell(references)])
+    assert speed is not None
+    assert not speed.steady
+    assert speed.fastest_s == pytest.approx(0.5e-3)
+    assert speed.swing == pytest.approx(2.0)
+    assert speed.slow_share == pytest.approx(0.4)
+    text = describe(speed)
+    assert text.startswith("warning: ")
+    assert "40% of calls" in text
+    assert f"{SLOW_FACTOR}×" in text
+
+
+def test_no_figure_without_references() -> None:
+    assert host_speed([cell([]), cell([1e-3])]) is None
