@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 
 import pytest
 
-from gilkit.contention import GilMonitor
+from gilkit.contention import GilMonitor, run_queue_wait_s
 from gilkit.metadata import gil_enabled
 
 from .conftest import requires_native
@@ -38,3 +40,23 @@ def test_gil_held_work_reads_high() -> None:
     with GilMonitor() as monitor:
         _native.squares(0, N, 1)
     assert monitor.fraction > 0.6
+
+
+@requires_native
+def test_oversubscribed_gil_free_work_counts_as_cpu_wait_not_gil_wait() -> None:
+    """Four threads per cpu of nogil work: the monitor waits for a cpu, not for the GIL."""
+    from gilkit import _native
+
+    n_threads = 4 * (os.cpu_count() or 1)
+    threads = [
+        threading.Thread(target=_native.squares_nogil, args=(0, N // 2, 1))
+        for _ in range(n_threads)
+    ]
+    with GilMonitor() as monitor:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert monitor.fraction < 0.2
+    if run_queue_wait_s() is not None:  # Linux: the kernel says how long it waited for a cpu
+        assert monitor.cpu_wait_s > 0

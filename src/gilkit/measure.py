@@ -37,6 +37,8 @@ from gilkit.runners.base import Runner
 from gilkit.splitting import split
 
 OnCall = Callable[[Cell], None]
+# The GIL monitor watches each in-process cell for at least this long (50 of its intervals).
+MIN_MONITORED_S = 0.25
 
 
 def tasks_for(cell: Cell, split_how: str, params: Any) -> list[Task]:
@@ -150,10 +152,7 @@ def _call_into(
     reference = time_reference() if kind == "timed" else None
     try:
         if kind == "monitored":
-            with GilMonitor() as monitor:
-                figures = call(runner, cell, tasks)
-            record.gil_contention = monitor.fraction
-            record.monitored_time_s = figures.wall_s
+            figures = _monitored_calls(record, runner, cell, tasks)
         else:
             figures = call(runner, cell, tasks)
     except Exception as error:  # recorded in the cell; the run goes on
@@ -176,6 +175,26 @@ def _call_into(
         record.peak_rss_workers_bytes = _max(
             record.peak_rss_workers_bytes, figures.peak_rss_workers_bytes
         )
+
+
+def _monitored_calls(
+    record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task]
+) -> CallFigures:
+    """Call the cell with the GIL monitor on, again and again until it has watched long enough.
+
+    A 10 ms call gives the monitor two wakes, too few to tell waiting from jitter; at least
+    MIN_MONITORED_S of calls give it dozens. The record keeps the fraction and the mean call
+    time, which shows what watching cost.
+    """
+    walls = []
+    with GilMonitor() as monitor:
+        began = time.perf_counter()
+        while not walls or time.perf_counter() - began < MIN_MONITORED_S:
+            figures = call(runner, cell, tasks)
+            walls.append(figures.wall_s)
+    record.gil_contention = monitor.fraction
+    record.monitored_time_s = sum(walls) / len(walls)
+    return figures
 
 
 def _max(a: int | None, b: int | None) -> int | None:

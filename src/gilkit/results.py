@@ -42,9 +42,9 @@ class CellRecord:
     # Peak resident memory over the timed repeats, this process and the pool's workers.
     peak_rss_parent_bytes: int | None = None
     peak_rss_workers_bytes: int | None = None
-    # In-process runners: one more call with a GIL monitor thread running (not in times_s).
-    gil_contention: float | None = None  # share of that call the monitor waited for the GIL
-    monitored_time_s: float | None = None  # that call's wall time, to show the monitor's cost
+    # In-process runners: more calls, >= 0.25 s, with a GIL monitor thread running (untimed).
+    gil_contention: float | None = None  # share of those calls the monitor waited for the GIL
+    monitored_time_s: float | None = None  # their mean wall time, to show the monitor's cost
     gil_enabled: bool | None = None  # in the interpreter(s) that ran the cell, while it ran
     result: Any = None  # the combined result of the last call (all calls must agree)
     agrees: bool | None = None  # with the kernel's reference result; None until checked
