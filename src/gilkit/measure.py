@@ -37,8 +37,10 @@ from gilkit.runners.base import Runner
 from gilkit.splitting import split
 
 OnCall = Callable[[Cell], None]
-# The GIL monitor watches each in-process cell for at least this long (50 of its intervals).
-MIN_MONITORED_S = 0.25
+# The GIL monitor watches each in-process cell for at least this long (40 of its intervals),
+# or this many calls, whichever comes first, so that tiny cells (tests) stay quick.
+MIN_MONITORED_S = 0.2
+MAX_MONITORED_CALLS = 20
 
 
 def tasks_for(cell: Cell, split_how: str, params: Any) -> list[Task]:
@@ -182,14 +184,16 @@ def _monitored_calls(
 ) -> CallFigures:
     """Call the cell with the GIL monitor on, again and again until it has watched long enough.
 
-    A 10 ms call gives the monitor two wakes, too few to tell waiting from jitter; at least
-    MIN_MONITORED_S of calls give it dozens. The record keeps the fraction and the mean call
+    A 10 ms call gives the monitor two wakes, too few to tell waiting from jitter; 0.2 s of
+    calls give it forty. The record keeps the fraction and the mean call
     time, which shows what watching cost.
     """
     walls = []
     with GilMonitor() as monitor:
         began = time.perf_counter()
-        while not walls or time.perf_counter() - began < MIN_MONITORED_S:
+        while not walls or (
+            time.perf_counter() - began < MIN_MONITORED_S and len(walls) < MAX_MONITORED_CALLS
+        ):
             figures = call(runner, cell, tasks)
             walls.append(figures.wall_s)
     record.gil_contention = monitor.fraction

@@ -237,7 +237,7 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
         "vs python: over pure-Python serial, per unit of work where n differs; "
         "efficiency = vs serial / ideal; cpu use = CPU time / (wall time × workers); "
-        "GIL wait: share of extra calls (0.25 s at least) during which a monitor thread "
+        "GIL wait: share of extra calls (about 0.2 s) during which a monitor thread "
         "waited for the GIL, not counting its waits for a cpu."
     )
     if any(r.impl in IN_CALL_PARALLEL for r in result.cells):

@@ -42,7 +42,7 @@ class CellRecord:
     # Peak resident memory over the timed repeats, this process and the pool's workers.
     peak_rss_parent_bytes: int | None = None
     peak_rss_workers_bytes: int | None = None
-    # In-process runners: more calls, >= 0.25 s, with a GIL monitor thread running (untimed).
+    # In-process runners: more calls, ~0.2 s, with a GIL monitor thread running (untimed).
     gil_contention: float | None = None  # share of those calls the monitor waited for the GIL
     monitored_time_s: float | None = None  # their mean wall time, to show the monitor's cost
     gil_enabled: bool | None = None  # in the interpreter(s) that ran the cell, while it ran
