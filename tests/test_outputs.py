@@ -51,6 +51,7 @@ def test_compare_pairs_every_common_cell(
     assert "geometric mean" in out
     assert "Mann-Whitney" in out
     assert "Benjamini-Hochberg" in out
+    assert "too few repeats for any difference to show" in out  # the runs have 3 repeats
 
 
 def test_compare_counts_cells_that_differ_beyond_their_spread(
@@ -113,6 +114,7 @@ def test_report_writes_markdown_with_verdicts_and_plot(
     assert cli.main(["report", str(two_runs[0]), "-o", str(out)]) == 0
     text = out.read_text()
     assert "## Verdicts" in text
+    assert "| machine speed | reference loop " in text
     assert "python × threads: " in text
     assert "![speedups](report.png)" in text
     assert (tmp_path / "report.png").exists()

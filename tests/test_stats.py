@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from gilkit.results import CellRecord
-from gilkit.significance import adjusted, p_value, significant, u_statistic
+from gilkit.significance import (
+    adjusted,
+    p_value,
+    repeats_needed,
+    significant,
+    smallest_p,
+    u_statistic,
+)
 from gilkit.stats import NOISY_CV, cell_stats, cpu_utilisation, flag_noisy, spread
 
 
@@ -100,3 +107,10 @@ def test_benjamini_hochberg_keeps_a_chance_hit_out_but_finds_a_broad_change() ->
     # q-values keep the order of the p-values and never pass 1.
     q = adjusted([0.04, 0.001, 0.9, 0.02])
     assert q == pytest.approx([0.0533, 0.004, 0.9, 0.04], abs=1e-3)
+
+
+def test_repeats_needed_to_show_a_change_in_one_cell() -> None:
+    assert smallest_p(5, 5) == pytest.approx(2 / 252)
+    assert repeats_needed(1) == 4  # 2/70 < 0.05; 3 a side give at best 0.1
+    assert repeats_needed(31) == 7  # a kernel of the default run
+    assert smallest_p(7, 7) * 31 < 0.05 <= smallest_p(6, 6) * 31

@@ -20,7 +20,7 @@ from rich.text import Text
 from gilkit.host_speed import host_speed
 from gilkit.report import format_seconds, runner_label, sort_key
 from gilkit.results import CellRecord, RunResult
-from gilkit.significance import ALPHA, adjusted, p_value
+from gilkit.significance import ALPHA, adjusted, p_value, repeats_needed, smallest_p
 
 Key = tuple[str, str, str, int]
 
@@ -63,6 +63,23 @@ def describe_interpreter(result: RunResult) -> str:
 
 def format_change(ratio: float) -> str:
     return f"{1 / ratio:.2f}× faster" if ratio < 1 else f"{ratio:.2f}× slower"
+
+
+def power_hint(mine: list[Pair]) -> str | None:
+    """Say so when the repeats are too few for the test to show a difference at all."""
+    best = min(smallest_p(len(p.a.times_s), len(p.b.times_s)) for p in mine)
+    needed = repeats_needed(len(mine))
+    if best >= ALPHA:
+        return (
+            "too few repeats for any difference to show (even completely separated times "
+            f"give p = {best:.2f}): run both with --repeat {needed} or more"
+        )
+    if best * len(mine) >= ALPHA:
+        return (
+            "with these repeats a change shows only where several cells share it; "
+            f"--repeat {needed} or more would show it in a single cell of {len(mine)}"
+        )
+    return None
 
 
 def machine_difference(a: RunResult, b: RunResult) -> Iterator[str]:
@@ -123,6 +140,9 @@ def format_comparison(
             f"{kernel}: {len(mine) - n_differ} of {len(mine)} cells agree, {n_differ} differ; "
             f"B is {format_change(mean)} than A (geometric mean)"
         )
+        hint = power_hint(mine)
+        if hint:
+            yield f"{kernel}: {hint}"
     yield from machine_difference(a, b)
     only = len(a.cells) + len(b.cells) - 2 * len(matched)
     if only:

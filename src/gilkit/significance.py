@@ -63,3 +63,16 @@ def adjusted(p_values: Sequence[float]) -> list[float]:
         running = min(running, p_values[i] * m / rank)
         q[i] = min(1.0, running)
     return q
+
+
+def smallest_p(n_a: int, n_b: int) -> float:
+    """The smallest two-sided p-value that n_a and n_b repeats can give: complete separation."""
+    return min(1.0, 2 / comb(n_a + n_b, n_a)) if n_a and n_b else 1.0
+
+
+def repeats_needed(n_cells: int) -> int:
+    """Repeats a side with which a change in one cell of n_cells can show once adjusted."""
+    n = 2
+    while smallest_p(n, n) * n_cells >= ALPHA:
+        n += 1
+    return n
