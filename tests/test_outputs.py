@@ -71,6 +71,21 @@ def test_compare_counts_cells_that_differ_beyond_their_spread(
     n = len(a["cells"])
     assert f"squares: {n - 1} of {n} cells agree, 1 differ" in out
     assert "3.00× slower" in out
+    assert "machine speed: B ran the reference loop" in out
+
+
+def test_compare_does_not_compare_machine_speed_across_interpreters(
+    two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reference is a Python loop: a free-threaded build runs it at its own speed."""
+    b = json.loads(two_runs[1].read_text())
+    b["metadata"]["python"]["free_threaded_build"] = True
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(b))
+    assert cli.main(["compare", str(two_runs[0]), str(other)]) == 0
+    assert "machine speed: not compared, the runs used different interpreters" in (
+        capsys.readouterr().out
+    )
 
 
 def test_geometric_mean() -> None:

@@ -87,6 +87,10 @@ def machine_difference(a: RunResult, b: RunResult) -> Iterator[str]:
     speed_a, speed_b = host_speed(a.cells), host_speed(b.cells)
     if speed_a is None or speed_b is None:
         return
+    if describe_interpreter(a) != describe_interpreter(b):
+        # The reference is a Python loop: another interpreter runs it at another speed.
+        yield "machine speed: not compared, the runs used different interpreters"
+        return
     change = format_change(speed_b.median_s / speed_a.median_s)
     yield (
         f"machine speed: B ran the reference loop {change} than A (median before each call); "
