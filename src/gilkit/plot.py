@@ -44,27 +44,27 @@ def _way(impl: str, runner: str) -> str:
 
 def _series(
     stats: dict[Key, CellStats], kernel: str
-) -> dict[tuple[str, str], list[tuple[int, float]]]:
-    """(impl, runner) -> [(workers, speedup over the same impl serial)], parallel ways only."""
-    series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+) -> dict[tuple[str, str], list[tuple[int, float, bool]]]:
+    """(impl, runner) -> [(workers, speedup over the same impl serial, noisy)], parallel ways."""
+    series: dict[tuple[str, str], list[tuple[int, float, bool]]] = {}
     for (k, impl, runner, n_workers), cell in sorted(stats.items()):
         if k != kernel or cell.speedup_vs_serial is None:
             continue
         if runner == "serial" and impl not in IN_CALL_PARALLEL:
             continue
         series.setdefault((impl, _way(impl, runner)), []).append(
-            (n_workers, cell.speedup_vs_serial)
+            (n_workers, cell.speedup_vs_serial, cell.time.noisy)
         )
     return series
 
 
-def _best_per_way(stats: dict[Key, CellStats], kernel: str) -> dict[str, float]:
-    """impl × runner -> its best speedup over pure-Python serial."""
-    best: dict[str, float] = {}
+def _best_per_way(stats: dict[Key, CellStats], kernel: str) -> dict[tuple[str, str], float]:
+    """(impl, way) -> its best speedup over pure-Python serial, slowest first."""
+    best: dict[tuple[str, str], float] = {}
     for (k, impl, runner, _), cell in stats.items():
         if k == kernel and cell.speedup_vs_python is not None:
-            label = f"{impl} × {_way(impl, runner)}"
-            best[label] = max(best.get(label, 0.0), cell.speedup_vs_python)
+            way = (impl, _way(impl, runner))
+            best[way] = max(best.get(way, 0.0), cell.speedup_vs_python)
     return dict(sorted(best.items(), key=lambda item: item[1]))
 
 
@@ -73,11 +73,11 @@ def plot_run(result: RunResult, path: Path) -> Path:
     n_cpus = result.metadata["cpu"]["usable_cpus"]
     stats = cell_stats(result.cells, n_cpus)
     kernels = list(dict.fromkeys(r.kernel for r in result.cells))
-    figure, axes = plt.subplots(2, len(kernels), figsize=(6 * len(kernels), 9), squeeze=False)
+    figure, axes = plt.subplots(2, len(kernels), figsize=(6 * len(kernels) + 3, 9), squeeze=False)
     for column, kernel in enumerate(kernels):
         top, bottom = axes[0][column], axes[1][column]
         series = _series(stats, kernel)
-        workers = sorted({w for points in series.values() for w, _ in points} | {1})
+        workers = sorted({w for points in series.values() for w, _, _ in points} | {1})
         top.plot(
             workers,
             [min(w, n_cpus) for w in workers],
@@ -86,15 +86,20 @@ def plot_run(result: RunResult, path: Path) -> Path:
             label=f"ideal: min(workers, {n_cpus})",
         )
         for (impl, way), points in series.items():
-            xs, ys = zip(*sorted(points), strict=True)
+            points.sort()
+            colour, style = IMPL_COLOURS.get(impl), RUNNER_STYLES.get(way, "-")
             top.plot(
-                xs,
-                ys,
+                [w for w, _, _ in points],
+                [y for _, y, _ in points],
+                color=colour,
+                linestyle=style,
                 marker="o",
+                markerfacecolor=colour,
                 label=f"{impl} × {way}",
-                color=IMPL_COLOURS.get(impl),
-                linestyle=RUNNER_STYLES.get(way, "-"),
             )
+            noisy = [(w, y) for w, y, is_noisy in points if is_noisy]
+            if noisy:  # hollow markers: cells whose times spread over the noisy threshold
+                top.plot(*zip(*noisy, strict=True), "o", color=colour, markerfacecolor="white")
         top.set(
             title=f"{kernel}: speedup over the same impl, serial",
             xlabel="workers",
@@ -103,9 +108,10 @@ def plot_run(result: RunResult, path: Path) -> Path:
         )
         top.set_ylim(bottom=0)
         top.grid(alpha=0.3)
-        top.legend(fontsize=7)
         best = _best_per_way(stats, kernel)
-        bottom.barh(list(best), list(best.values()), color="tab:blue")
+        labels = [f"{impl} × {way}" for impl, way in best]
+        colours = [IMPL_COLOURS.get(impl, "tab:blue") for impl, _ in best]
+        bottom.barh(labels, list(best.values()), color=colours)
         bottom.set_xscale("log")
         bottom.axvline(1.0, color="k", lw=1)
         bottom.set(
@@ -115,12 +121,21 @@ def plot_run(result: RunResult, path: Path) -> Path:
         bottom.tick_params(axis="y", labelsize=8)
         for y, value in enumerate(best.values()):
             bottom.text(value, y, f" {value:.1f}×", va="center", fontsize=7)
+    # One legend for the whole row, outside the plots, so that no line hides behind it.
+    legend: dict[str, Any] = {}
+    for ax in axes[0]:
+        handles, names = ax.get_legend_handles_labels()
+        legend.update(zip(names, handles, strict=True))
+    legend["noisy cell (spread over 10%)"] = plt.Line2D(
+        [], [], marker="o", color="k", markerfacecolor="white", linestyle="none"
+    )
+    figure.legend(legend.values(), legend.keys(), loc="upper right", fontsize=8)
     python = result.metadata["python"]
     figure.suptitle(
         f"gilkit: {python['implementation']} {python['version']}, "
         f"{result.metadata['cpu']['model']}, {n_cpus} usable cpus"
     )
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1 - 2.8 / (6 * len(kernels) + 3), 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
