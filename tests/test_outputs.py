@@ -130,6 +130,7 @@ def test_report_writes_markdown_with_verdicts_and_plot(
     text = out.read_text()
     assert "## Verdicts" in text
     assert "| machine speed | reference loop " in text
+    assert "| median | min | IQR | spread |" in text
     assert "python × threads: " in text
     assert "![speedups](report.png)" in text
     assert (tmp_path / "report.png").exists()

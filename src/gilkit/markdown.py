@@ -22,7 +22,7 @@ from gilkit.report import (
     runner_label,
 )
 from gilkit.results import CellRecord, RunResult
-from gilkit.stats import CellStats, Key, cell_stats
+from gilkit.stats import CellStats, Key, cell_stats, serial_key
 
 # Verdict thresholds: efficiency from which a way "scales", speedup under which it gains
 # nothing, and GIL wait above which the GIL is named as the reason.
@@ -66,6 +66,22 @@ def verdict_cells(result: RunResult, stats: dict[Key, CellStats], kernel: str) -
         if way not in chosen or record.n_workers > chosen[way].n_workers:
             chosen[way] = record
     return list(chosen.values())
+
+
+def with_min_and_iqr(record: CellRecord, stats: CellStats | None) -> list[str]:
+    """The terminal's row with the fastest call and the interquartile range after the median;
+    a report has the room that a terminal lacks."""
+    values = row_values(record, stats)
+    at = COLUMNS.index("median") + 1
+    extra = (
+        ["", ""]
+        if stats is None or record.error
+        else [
+            format_seconds(stats.time.minimum),
+            format_seconds(stats.time.iqr),
+        ]
+    )
+    return [*values[:at], *extra, *values[at:]]
 
 
 def machine_speed(result: RunResult) -> str:
@@ -117,7 +133,13 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
         yield f"**{kernel}**"
         yield ""
         for record in verdict_cells(result, stats, kernel):
-            yield f"- {record.impl} × {runner_label(record)}: {verdict(stats[record.key], record)}"
+            baseline = stats.get(serial_key(record.kernel, record.impl))
+            noisy = stats[record.key].time.noisy or (baseline is not None and baseline.time.noisy)
+            caveat = "; noisy, rerun to confirm" if noisy else ""
+            yield (
+                f"- {record.impl} × {runner_label(record)}: "
+                f"{verdict(stats[record.key], record)}{caveat}"
+            )
     if plot_file:
         yield ""
         yield f"![speedups]({plot_file})"
@@ -126,8 +148,9 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
         yield ""
         yield f"## {format_title(kernel, records).replace('[bold]', '').replace('[/]', '')}"
         yield ""
-        rows = [row_values(record, stats.get(record.key)) for record in records]
-        yield from markdown_table(COLUMNS, rows)
+        rows = [with_min_and_iqr(record, stats.get(record.key)) for record in records]
+        at = COLUMNS.index("median") + 1
+        yield from markdown_table([*COLUMNS[:at], "min", "IQR", *COLUMNS[at:]], rows)
     pools = {
         (r.runner, r.n_workers): r
         for r in result.cells
