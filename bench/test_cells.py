@@ -1,7 +1,8 @@
 """The gilkit matrix through pytest-benchmark: `pytest bench/ --benchmark-only`.
 
 One benchmark per cell (kernel x impl x runner x workers), grouped per kernel; a round is one
-complete call over the kernel's whole index space. extra_info records the GIL state and, once
+complete call over the kernel's whole index space. extra_info records the GIL state, CPU use,
+peak memory, the pool's cost per task, the GIL wait of in-process cells and, once
 the serial cell of the same impl has run, the speedup over it. `--benchmark-disable` runs each
 cell once and still checks its result: the smoke test CI runs.
 """
@@ -12,7 +13,7 @@ import pytest
 
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, impl_unavailable_reason
 from gilkit.machine import usable_cpus
-from gilkit.measure import call, tasks_for
+from gilkit.measure import call, monitored_calls, tasks_for
 from gilkit.metadata import free_threaded_build, gil_enabled
 from gilkit.plan import Cell
 
@@ -67,6 +68,8 @@ def test_cell(benchmark, session, cell: Cell) -> None:
         peak_rss_workers_bytes=figures.peak_rss_workers_bytes,
         pool_dispatch_s=runner.dispatch_overhead(20),
     )
+    if runner.shares_interpreter and benchmark.enabled:  # the monitor sees this process only
+        benchmark.extra_info["gil_contention"] = monitored_calls(runner, cell, tasks).gil_contention
 
     expected = session.first_results.setdefault((cell.kernel, cell.size), result)
     assert result == expected

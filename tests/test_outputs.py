@@ -147,7 +147,11 @@ def test_report_reads_pytest_benchmark_json(
                 "name": "test_cell[squares-numpy-threads-2]",
                 "group": "squares",
                 "stats": {"median": 0.05, "iqr": 0.001, "rounds": 3},
-                "extra_info": {"speedup_vs_serial": 1.8, "gil_enabled": True},
+                "extra_info": {
+                    "speedup_vs_serial": 1.8,
+                    "gil_enabled": True,
+                    "gil_contention": 0.03,
+                },
             }
         ],
     }
@@ -156,7 +160,7 @@ def test_report_reads_pytest_benchmark_json(
     assert cli.main(["report", str(path)]) == 0
     out = capsys.readouterr().out
     assert "## squares" in out
-    assert "1.80×" in out
+    assert "| 1.80× | – | 0.03 | True |" in out
 
 
 @pytest.mark.parametrize(

@@ -199,7 +199,7 @@ def format_benchmark_markdown(document: dict[str, Any]) -> Iterator[str]:
         rows = []
         for bench in benches:
             info, stats = bench.get("extra_info", {}), bench.get("stats", {})
-            speedup = info.get("speedup_vs_serial")
+            speedup, wait = info.get("speedup_vs_serial"), info.get("gil_contention")
             rows.append(
                 [
                     bench["name"],
@@ -208,11 +208,13 @@ def format_benchmark_markdown(document: dict[str, Any]) -> Iterator[str]:
                     str(stats.get("rounds", "")),
                     format_ratio(speedup),
                     format_percent(info.get("cpu_utilisation")),
+                    "–" if wait is None else f"{wait:.2f}",
                     str(info.get("gil_enabled", "")),
                 ]
             )
         yield from markdown_table(
-            ["benchmark", "median", "IQR", "rounds", "vs serial", "cpu use", "GIL on"], rows
+            ["benchmark", "median", "IQR", "rounds", "vs serial", "cpu use", "GIL wait", "GIL on"],
+            rows,
         )
 
 

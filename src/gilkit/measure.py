@@ -154,7 +154,10 @@ def _call_into(
     reference = time_reference() if kind == "timed" else None
     try:
         if kind == "monitored":
-            figures = _monitored_calls(record, runner, cell, tasks)
+            monitored = monitored_calls(runner, cell, tasks)
+            record.gil_contention = monitored.gil_contention
+            record.monitored_time_s = monitored.mean_wall_s
+            figures = monitored.last
         else:
             figures = call(runner, cell, tasks)
     except Exception as error:  # recorded in the cell; the run goes on
@@ -179,14 +182,18 @@ def _call_into(
         )
 
 
-def _monitored_calls(
-    record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task]
-) -> CallFigures:
+@dataclass(frozen=True)
+class Monitored:
+    gil_contention: float  # share of the watched time the monitor waited for the GIL
+    mean_wall_s: float  # mean time of the watched calls, to show what watching cost
+    last: CallFigures
+
+
+def monitored_calls(runner: Runner, cell: Cell, tasks: list[Task]) -> Monitored:
     """Call the cell with the GIL monitor on, again and again until it has watched long enough.
 
     A 10 ms call gives the monitor two wakes, too few to tell waiting from jitter; 0.2 s of
-    calls give it forty. The record keeps the fraction and the mean call
-    time, which shows what watching cost.
+    calls give it forty.
     """
     walls = []
     with GilMonitor() as monitor:
@@ -196,9 +203,7 @@ def _monitored_calls(
         ):
             figures = call(runner, cell, tasks)
             walls.append(figures.wall_s)
-    record.gil_contention = monitor.fraction
-    record.monitored_time_s = sum(walls) / len(walls)
-    return figures
+    return Monitored(monitor.fraction, sum(walls) / len(walls), figures)
 
 
 def _max(a: int | None, b: int | None) -> int | None:
