@@ -11,6 +11,7 @@ from gilkit import cli
 from gilkit.compare import geometric_mean, pairs
 from gilkit.markdown import verdict
 from gilkit.results import CellRecord, load
+from gilkit.significance import sign_test_p
 from gilkit.stats import cell_stats
 
 RUN = [
@@ -70,6 +71,7 @@ def test_compare_counts_cells_that_differ_beyond_their_spread(
     out = capsys.readouterr().out
     n = len(a["cells"])
     assert f"squares: {n - 1} of {n} cells agree, 1 differ" in out
+    assert f"slower in 1 cells: sign test p = {sign_test_p(0, 1):.3f}" in out
     assert "3.00× slower" in out
     assert "machine speed: B ran the reference loop" in out
 

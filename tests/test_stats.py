@@ -7,6 +7,7 @@ from gilkit.significance import (
     adjusted,
     p_value,
     repeats_needed,
+    sign_test_p,
     significant,
     smallest_p,
     u_statistic,
@@ -114,3 +115,11 @@ def test_repeats_needed_to_show_a_change_in_one_cell() -> None:
     assert repeats_needed(1) == 4  # 2/70 < 0.05; 3 a side give at best 0.1
     assert repeats_needed(31) == 7  # a kernel of the default run
     assert smallest_p(7, 7) * 31 < 0.05 <= smallest_p(6, 6) * 31
+
+
+def test_sign_test_over_the_cells_of_a_kernel() -> None:
+    assert sign_test_p(3, 3) == 1.0
+    assert sign_test_p(5, 0) == pytest.approx(2 / 32)  # 5 of 5 faster: p = 0.0625, not < 0.05
+    assert sign_test_p(28, 3) < 0.001  # the whole kernel moved
+    assert sign_test_p(20, 11) > 0.05
+    assert sign_test_p(0, 0) == 1.0

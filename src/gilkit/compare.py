@@ -20,7 +20,14 @@ from rich.text import Text
 from gilkit.host_speed import host_speed
 from gilkit.report import format_seconds, runner_label, sort_key
 from gilkit.results import CellRecord, RunResult
-from gilkit.significance import ALPHA, adjusted, p_value, repeats_needed, smallest_p
+from gilkit.significance import (
+    ALPHA,
+    adjusted,
+    p_value,
+    repeats_needed,
+    sign_test_p,
+    smallest_p,
+)
 
 Key = tuple[str, str, str, int]
 
@@ -59,6 +66,10 @@ def describe_interpreter(result: RunResult) -> str:
     build = "free-threaded" if python["free_threaded_build"] else "GIL"
     gil = "on" if python["gil_enabled"] else "off"
     return f"{python['implementation']} {python['version']} ({build} build, GIL {gil})"
+
+
+def format_p(p: float, equals: str = "") -> str:
+    return f"{equals}{p:.3f}" if p >= 0.001 else "< 0.001"
 
 
 def format_change(ratio: float) -> str:
@@ -133,16 +144,19 @@ def format_comparison(
                 format_seconds(statistics.median(pair.a.times_s)),
                 format_seconds(statistics.median(pair.b.times_s)),
                 format_change(pair.ratio),
-                f"{p:.3f}",
-                f"{q:.3f}",
+                format_p(p),
+                format_p(q),
                 verdict,
             )
         yield table
         mean = geometric_mean([p.ratio for p in mine])
         n_differ = sum(q < ALPHA for q in q_values)
+        n_faster = sum(p.ratio < 1 for p in mine)
+        n_slower = sum(p.ratio > 1 for p in mine)
         yield (
             f"{kernel}: {len(mine) - n_differ} of {len(mine)} cells agree, {n_differ} differ; "
-            f"B is {format_change(mean)} than A (geometric mean)"
+            f"B is {format_change(mean)} than A (geometric mean; faster in {n_faster}, slower "
+            f"in {n_slower} cells: sign test p {format_p(sign_test_p(n_faster, n_slower), '= ')})"
         )
         hint = power_hint(mine)
         if hint:

@@ -76,3 +76,16 @@ def repeats_needed(n_cells: int) -> int:
     while smallest_p(n, n) * n_cells >= ALPHA:
         n += 1
     return n
+
+
+def sign_test_p(n_faster: int, n_slower: int) -> float:
+    """Two-sided exact sign test: are the cells of a kernel faster in one run than chance?
+
+    Cells of one run share the machine's state, so a small p here says that the runs as a
+    whole differ, by a change in the code or in the machine, not that each cell does.
+    """
+    n = n_faster + n_slower
+    if n == 0:
+        return 1.0
+    extreme = max(n_faster, n_slower)
+    return min(1.0, 2 * sum(comb(n, k) for k in range(extreme, n + 1)) / 2**n)
