@@ -1,10 +1,11 @@
-"""The machine-speed reference: recorded per call, summarised per run, and explained."""
+"""What explains noise: the machine-speed reference per call, and the hypervisor's steal time."""
 
 from __future__ import annotations
 
 import pytest
 
 from gilkit.host_speed import SLOW_FACTOR, describe, host_speed, reference_loop, time_reference
+from gilkit.metadata import cpu_seconds, steal_share
 from gilkit.results import CellRecord
 
 
@@ -43,3 +44,20 @@ def test_a_machine_that_halved_its_speed_is_reported_with_its_share_of_slow_call
 
 def test_no_figure_without_references() -> None:
     assert host_speed([cell([]), cell([1e-3])]) is None
+
+
+def test_steal_share_is_the_stolen_part_of_the_runs_cpu_time() -> None:
+    cpu = {
+        "cpu_seconds_before": {"total": 1000.0, "steal": 10.0},
+        "cpu_seconds_after": {"total": 1200.0, "steal": 16.0},
+    }
+    assert steal_share(cpu) == pytest.approx(0.03)
+    assert steal_share({"cpu_seconds_before": None, "cpu_seconds_after": None}) is None
+    assert steal_share({}) is None  # files written before gilkit recorded it
+
+
+def test_cpu_seconds_are_counted_where_the_system_says() -> None:
+    seconds = cpu_seconds()
+    if seconds is not None:  # Linux
+        assert seconds["total"] > 0
+        assert 0 <= seconds["steal"] <= seconds["total"]

@@ -281,6 +281,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result.references = check_results(result.cells, result.checks)
         flag_noisy(result.cells)
         result.metadata["cpu"]["load_average_after"] = metadata.load_average()
+        result.metadata["cpu"]["cpu_seconds_after"] = metadata.cpu_seconds()
         write_atomically(result, json_path)
     if result.cells:
         for renderable in format_run(result):

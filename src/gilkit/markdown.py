@@ -11,6 +11,7 @@ from typing import Any
 
 from gilkit.host_speed import host_speed
 from gilkit.kernels import IN_CALL_PARALLEL
+from gilkit.metadata import steal_share
 from gilkit.report import (
     COLUMNS,
     format_bytes,
@@ -122,6 +123,7 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
                 f"{(cpu.get('load_average_after') or ['?'])[0]}",
             ],
             ["machine speed", machine_speed(result)],
+            ["cpu time stolen by the hypervisor", format_percent(steal_share(cpu))],
             ["extensions", str(meta["build"]["extensions"])],
         ],
     )

@@ -13,6 +13,8 @@ from importlib import metadata as dist_metadata
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from gilkit import machine, native
 
 
@@ -91,8 +93,31 @@ def collect_cpu_metadata() -> dict[str, Any]:
         "last_level_cache_bytes": machine.last_level_cache_bytes(),
         "platform": platform.platform(),
         "load_average_before": load_average(),
+        "cpu_seconds_before": cpu_seconds(),
         "frequency": collect_frequency_metadata(),
     }
+
+
+def cpu_seconds() -> dict[str, float] | None:
+    """All cpus' seconds so far: in total, and stolen by the hypervisor (where it says so).
+
+    A virtual machine's cpu may be taken away by its host; Linux counts that as steal time.
+    Read before and after a run, the two give the share of the run's cpu time that was stolen.
+    """
+    times = psutil.cpu_times()
+    steal = getattr(times, "steal", None)
+    if steal is None:
+        return None
+    guest = getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)  # in user already
+    return {"total": round(sum(times) - guest, 2), "steal": round(steal, 2)}
+
+
+def steal_share(cpu: dict[str, Any]) -> float | None:
+    """The share of the run's cpu time the hypervisor took, from the cpu metadata of a run."""
+    before, after = cpu.get("cpu_seconds_before"), cpu.get("cpu_seconds_after")
+    if not before or not after or after["total"] <= before["total"]:
+        return None
+    return (after["steal"] - before["steal"]) / (after["total"] - before["total"])
 
 
 def _read(path: str) -> str | None:

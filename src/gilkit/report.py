@@ -13,11 +13,13 @@ from rich.text import Text
 
 from gilkit.host_speed import describe, host_speed
 from gilkit.kernels import IMPLS, IN_CALL_PARALLEL, KERNELS
+from gilkit.metadata import steal_share
 from gilkit.results import CellRecord, RunResult
 from gilkit.runners import RUNNERS
 from gilkit.stats import CellStats, Key, cell_stats, fastest
 
 RUNNER_ORDER = list(RUNNERS)
+STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
 IMPL_ORDER = list(IMPLS)
 
 
@@ -207,6 +209,12 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         yield f"warning: the machine was busy before the run (load average {before[0]:.2f})"
     if after and before:
         yield f"load average (1 min) before and after: {before[0]:.2f}, {after[0]:.2f}"
+    stolen = steal_share(cpu)
+    if stolen is not None and stolen >= STEAL_WARNING:
+        yield (
+            f"warning: the hypervisor took {stolen:.1%} of the cpu time during the run "
+            "(steal time): the machine is shared, and its figures move with its neighbours"
+        )
     speed = host_speed(result.cells)
     if speed is not None:
         yield describe(speed)
