@@ -166,18 +166,36 @@ def test_report_reads_pytest_benchmark_json(
 
 
 @pytest.mark.parametrize(
-    ("times", "wait", "expected"),
+    ("times", "wait", "cpu", "expected"),
     [
-        ([0.5], 0.05, "scales"),
-        ([1.0], 0.6, "the GIL serialises it"),
-        ([1.0], 0.0, "no gain, though the GIL is not the limit"),
-        ([0.7], None, "partial gain"),
+        ([0.5], 0.05, 1.0, "scales"),
+        ([1.0], 0.6, 1.0, "no gain, the GIL serialises it (GIL wait 0.60)"),
+        ([1.0], 0.0, 2.0, "no gain, not the GIL: every worker was busy (cpu use 100%)"),
+        (
+            [1.0],
+            0.0,
+            1.0,
+            "no gain, the workers sat idle part of the time (cpu use 50%)",
+        ),
+        ([0.7], None, 1.8, "partial gain, not the GIL: every worker was busy (cpu use 90%)"),
     ],
 )
-def test_verdicts_in_words(times: list[float], wait: float | None, expected: str) -> None:
+def test_verdicts_in_words(
+    times: list[float], wait: float | None, cpu: float, expected: str
+) -> None:
+    """cpu: CPU seconds per wall second of the 2-worker call; 2.0 is a fully busy pool."""
     serial = CellRecord("squares", "python", "serial", 1, 10, "contiguous", times_s=[1.0])
     cell = CellRecord(
-        "squares", "python", "threads", 2, 10, "contiguous", times_s=times, gil_contention=wait
+        "squares",
+        "python",
+        "threads",
+        2,
+        10,
+        "contiguous",
+        times_s=times,
+        cpu_parent_s=[cpu * times[0]],
+        cpu_workers_s=[0.0],
+        gil_contention=wait,
     )
     stats = cell_stats([serial, cell], n_cpus=2)
     assert expected in verdict(stats[cell.key], cell)

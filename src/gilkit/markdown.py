@@ -26,10 +26,12 @@ from gilkit.results import CellRecord, RunResult
 from gilkit.stats import CellStats, Key, cell_stats, serial_key
 
 # Verdict thresholds: efficiency from which a way "scales", speedup under which it gains
-# nothing, and GIL wait above which the GIL is named as the reason.
+# nothing, GIL wait above which the GIL is named as the reason, and cpu use from which the
+# workers count as busy all along.
 SCALES_EFFICIENCY = 0.8
 NO_GAIN_SPEEDUP = 1.15
 GIL_BOUND_WAIT = 0.3
+BUSY_CPU_USE = 0.8
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -39,18 +41,29 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> lis
 
 
 def verdict(stats: CellStats, record: CellRecord) -> str:
-    """One cell's outcome in words, with the figure that supports it."""
+    """One cell's outcome in words, with the figures that support it."""
     speedup, ideal = stats.speedup_vs_serial or 0.0, stats.ideal
     figure = f"{speedup:.2f}× on {record.n_workers} workers (ideal {ideal}×)"
-    wait = stats.gil_contention
     if (stats.efficiency or 0.0) >= SCALES_EFFICIENCY:
         return f"{figure}: scales"
-    if speedup < NO_GAIN_SPEEDUP:
-        if wait is not None and wait >= GIL_BOUND_WAIT:
-            return f"{figure}: the GIL serialises it (GIL wait {wait:.2f})"
-        use = format_percent(stats.cpu_utilisation)
-        return f"{figure}: no gain, though the GIL is not the limit (cpu use {use})"
-    return f"{figure}: partial gain"
+    outcome = "no gain" if speedup < NO_GAIN_SPEEDUP else "partial gain"
+    return f"{figure}: {outcome}, {limit(stats)}"
+
+
+def limit(stats: CellStats) -> str:
+    """What held a cell below its ideal, told apart by its GIL wait and its cpu use."""
+    wait, use = stats.gil_contention, stats.cpu_utilisation
+    if wait is not None and wait >= GIL_BOUND_WAIT:
+        return f"the GIL serialises it (GIL wait {wait:.2f})"
+    if use is not None and use >= BUSY_CPU_USE:
+        return (
+            f"not the GIL: every worker was busy (cpu use {use:.0%}) yet slower than alone, "
+            "so the cpus, the memory or the host are the limit"
+        )
+    return (
+        f"the workers sat idle part of the time (cpu use {format_percent(use)}) with little GIL "
+        "wait: dispatch, uneven parts or brief GIL holds between calls are the limit"
+    )
 
 
 def verdict_cells(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> list[CellRecord]:
