@@ -81,7 +81,8 @@ def test_compare_does_not_compare_machine_speed_across_interpreters(
 ) -> None:
     """The reference is a Python loop: a free-threaded build runs it at its own speed."""
     b = json.loads(two_runs[1].read_text())
-    b["metadata"]["python"]["free_threaded_build"] = True
+    python = b["metadata"]["python"]
+    python["free_threaded_build"] = not python["free_threaded_build"]
     other = tmp_path / "other.json"
     other.write_text(json.dumps(b))
     assert cli.main(["compare", str(two_runs[0]), str(other)]) == 0
