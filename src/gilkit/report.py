@@ -19,8 +19,8 @@ from gilkit.runners import RUNNERS
 from gilkit.stats import CellStats, Key, cell_stats, fastest
 
 RUNNER_ORDER = list(RUNNERS)
-STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
 IMPL_ORDER = list(IMPLS)
+STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
 
 
 def format_seconds(seconds: float | None) -> str:
