@@ -8,8 +8,12 @@ import time
 
 import pytest
 
+from gilkit import measure
 from gilkit.contention import GilMonitor, run_queue_wait_s
+from gilkit.kernels import KERNELS
 from gilkit.metadata import gil_enabled
+from gilkit.plan import Cell
+from gilkit.runners import RUNNERS
 
 from .conftest import requires_native
 
@@ -60,3 +64,26 @@ def test_oversubscribed_gil_free_work_counts_as_cpu_wait_not_gil_wait() -> None:
     assert monitor.fraction < 0.2
     if run_queue_wait_s() is not None:  # Linux: the kernel says how long it waited for a cpu
         assert monitor.cpu_wait_s > 0
+
+
+@pytest.mark.parametrize(("size", "expect_calls"), [(100, 20), (3_000_000, None)])
+def test_monitored_calls_watch_tiny_cells_20_times_and_long_ones_about_0_2_s(
+    monkeypatch: pytest.MonkeyPatch, size: int, expect_calls: int | None
+) -> None:
+    """Tiny cells stop at MAX_MONITORED_CALLS; longer ones once MIN_MONITORED_S has passed."""
+    calls = []
+    real_call = measure.call
+    monkeypatch.setattr(measure, "call", lambda *a: calls.append(1) or real_call(*a))
+    cell = Cell("squares", "python", "serial", 1, size)
+    with KERNELS["squares"].params_for(size, "contiguous") as params:
+        tasks = measure.tasks_for(cell, "contiguous", params)
+        monitored = measure.monitored_calls(RUNNERS["serial"](), cell, tasks)
+    assert monitored.last.result == KERNELS["squares"].reference(size)
+    assert 0.0 <= monitored.gil_contention <= 1.0
+    assert monitored.mean_wall_s > 0
+    if expect_calls is not None:
+        assert len(calls) == expect_calls
+    else:  # each call well over 10 ms: fewer than 20 calls reach 0.2 s
+        assert 1 <= len(calls) < measure.MAX_MONITORED_CALLS
+        # The calls filled the watch (their gaps count toward it too, hence the margin).
+        assert monitored.mean_wall_s * len(calls) >= 0.9 * measure.MIN_MONITORED_S
