@@ -228,3 +228,39 @@ def test_a_checkout_without_built_extensions_runs_the_rest(tmp_path: Path) -> No
     assert done.stderr.count("pip install -e .") == 1
     impls = {c["impl"] for c in json.loads((tmp_path / "run.json").read_text())["cells"]}
     assert impls == {"python", "numpy"}
+
+
+def test_a_results_file_that_cannot_be_written_is_one_line_after_the_tables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The path passed the check, but the disk was full: the tables still show what was
+    measured, then one line says why nothing was saved; exit status 2."""
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "write_atomically", disk_full)
+    argv = ["run", "--kernel", "squares", "--impl", "python", *TINY, "--quiet"]
+    assert cli.main([*argv, "--json", str(tmp_path / "run.json")]) == 2
+    captured = capsys.readouterr()
+    assert "squares: fastest is" in captured.out
+    assert captured.err.strip().splitlines() == [
+        f"gilkit: error: --json: cannot write {str(tmp_path / 'run.json')!r} "
+        "(No space left on device); valid: a writable path"
+    ]
+
+
+def test_a_plot_that_cannot_be_written_is_one_line_and_keeps_the_results(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "plot_run", disk_full)
+    out, png = tmp_path / "run.json", tmp_path / "run.png"
+    argv = ["run", "--kernel", "squares", "--impl", "python", *TINY, "--quiet"]
+    assert cli.main([*argv, "--json", str(out), "--plot", str(png)]) == 2
+    assert json.loads(out.read_text())["complete"] is True
+    assert capsys.readouterr().err.count("\n") == 1
+    assert cli.main(["plot", str(out), "-o", str(png)]) == 2
+    assert "--output: cannot write" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from rich.table import Table
 from gilkit import cli_claims, cli_probe, metadata, native, options, results
 from gilkit.calibrate import calibrated_sizes
 from gilkit.compare import format_comparison
-from gilkit.console import make_console, make_progress, writable_path
+from gilkit.console import make_console, make_progress, writable_path, writing
 from gilkit.interpreters import InterpreterError, describe
 from gilkit.kernels import (
     IMPLS,
@@ -282,17 +282,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         flag_noisy(result.cells)
         result.metadata["cpu"]["load_average_after"] = metadata.load_average()
         result.metadata["cpu"]["cpu_seconds_after"] = metadata.cpu_seconds()
-        write_atomically(result, json_path)
+        unwritten = None
+        try:
+            with writing("--json", json_path):
+                write_atomically(result, json_path)
+        except UsageError as error:
+            unwritten = error  # said after the tables, which keep what was measured on screen
     if result.cells:
         for renderable in format_run(result):
             out.print(renderable, markup=isinstance(renderable, Table), highlight=False)
+    if unwritten is not None:
+        raise unwritten
     bad = [r for r in result.cells if not r.ok]
     if bad and status == EXIT_OK:
         console.print(f"[red]{len(bad)} cell(s) failed or disagree with the reference result[/]")
         status = EXIT_WRONG
     out.print(f"results: {json_path}", markup=False, highlight=False)
     if args.plot is not None and result.cells:
-        out.print(f"plot: {plot_run(result, args.plot)}", markup=False, highlight=False)
+        with writing("--plot", args.plot):  # the results are written already
+            out.print(f"plot: {plot_run(result, args.plot)}", markup=False, highlight=False)
     return status
 
 
@@ -308,7 +316,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     result = load_result(args.result)
     writable_path("--output", args.output)
     try:
-        print(f"plot: {plot_run(result, args.output)}")
+        with writing("--output", args.output):
+            print(f"plot: {plot_run(result, args.output)}")
     except PlotUnavailable as error:
         raise UsageError(str(error)) from error
     return EXIT_OK
@@ -340,7 +349,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.output is not None:
             writable_path("--output", args.output)
             try:
-                plot_file = plot_run(result, args.output.with_suffix(".png")).name
+                with writing("--output", args.output.with_suffix(".png")):
+                    plot_file = plot_run(result, args.output.with_suffix(".png")).name
             except PlotUnavailable as error:
                 print(f"note: no plot in the report: {error}", file=sys.stderr)
         lines = list(format_run_markdown(result, plot_file))
@@ -348,7 +358,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text)
+        with writing("--output", args.output):
+            args.output.write_text(text)
         print(f"report: {args.output}")
     return EXIT_OK
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -26,6 +28,19 @@ def writable_path(option: str, path: Path) -> Path:
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{option}: cannot write under {str(parent)!r}; valid: a writable path")
     return path
+
+
+@contextmanager
+def writing(option: str, path: Path) -> Iterator[None]:
+    """A write that fails anyway (a full disk, a path like /proc that passes the check) ends
+    in one line naming the path, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        raise UsageError(
+            f"{option}: cannot write {str(path)!r} ({error.strerror or error}); "
+            "valid: a writable path"
+        ) from error
 
 
 def make_progress(console: Console, description_width: int) -> Progress:
