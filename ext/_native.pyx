@@ -11,6 +11,7 @@
 
 from libc.stdint cimport int64_t, uint64_t
 
+from _build_info cimport built_with
 from _cores cimport escape_counts, stream_triad, sum_of_squares
 
 
@@ -86,11 +87,4 @@ def triad_nogil(double[::1] a, const double[::1] b, const double[::1] c, double 
 
 # --- how this module was built (macros defined by setup.py) ---------------------------------
 
-cdef extern from *:
-    const char* GILKIT_CYTHON_VERSION
-    const char* GILKIT_COMPILE_ARGS
-
-BUILT_WITH = {
-    "cython": GILKIT_CYTHON_VERSION.decode(),
-    "compile_args": GILKIT_COMPILE_ARGS.decode(),
-}
+BUILT_WITH = built_with()

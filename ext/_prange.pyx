@@ -16,6 +16,7 @@ from libc.stdint cimport int64_t, uint64_t
 
 cimport openmp
 
+from _build_info cimport built_with
 from _cores cimport escape_counts_of_row
 
 
@@ -79,11 +80,4 @@ def triad(double[::1] a, const double[::1] b, const double[::1] c, double scalar
 
 # --- how this module was built (macros defined by setup.py) ---------------------------------
 
-cdef extern from *:
-    const char* GILKIT_CYTHON_VERSION
-    const char* GILKIT_COMPILE_ARGS
-
-BUILT_WITH = {
-    "cython": GILKIT_CYTHON_VERSION.decode(),
-    "compile_args": GILKIT_COMPILE_ARGS.decode(),
-}
+BUILT_WITH = built_with()
