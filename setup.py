@@ -41,9 +41,7 @@ COMPILER_DIRECTIVES = {
 # that differed only in where the loop landed, took 20 and 40 ms). Without it, speedups would
 # depend on how an unrelated edit shifted the code.
 COMPILE_ARGS = (
-    ["-O3", "-ffp-contract=off", "-falign-loops=32"]
-    if os.name != "nt"
-    else ["/O2", "/fp:precise"]
+    ["-O3", "-ffp-contract=off", "-falign-loops=32"] if os.name != "nt" else ["/O2", "/fp:precise"]
 )
 OPENMP_FLAGS = ["-fopenmp"] if os.name != "nt" else ["/openmp"]
 

@@ -26,7 +26,7 @@ requires_openmp = pytest.mark.skipif(
 
 
 # The kernels that compute: io waits on a server and has tests of its own (test_io_kernel.py).
-CPU_KERNELS = [name for name, kernel in KERNELS.items() if kernel.cpu_bound]
+CPU_KERNELS = [name for name, kernel in KERNELS.items() if kernel.bound != "io"]
 
 
 def impl_params(impls: list[str] | None = None) -> list[object]:

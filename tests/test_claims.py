@@ -12,7 +12,6 @@ from typing import NoReturn
 import psutil
 import pytest
 
-from gilkit import cli_claims
 from gilkit.claims import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -35,7 +34,8 @@ from gilkit.claims.killable import kill_process, processes_killable, try_to_stop
 from gilkit.claims.races import Counter, lost_updates, read_yield_write, threads_race
 from gilkit.claims.startup import thread_starts_faster
 from gilkit.claims.timing import interleaved
-from gilkit.options import UsageError
+from gilkit.cli import claims as cli_claims
+from gilkit.cli.options import UsageError
 
 DEFAULT_METHOD = multiprocessing.get_start_method(allow_none=False)
 
@@ -258,7 +258,7 @@ def test_cli_runs_the_chosen_claims_and_writes_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "sub" / "claims.json"
-    assert cli_claims.cmd_claims(parse(["claims", "--only", "9,8", "--json", str(out)])) == 0
+    assert cli_claims.handle(parse(["claims", "--only", "9,8", "--json", str(out)])) == 0
     document = json.loads(out.read_text())
     assert document["schema"] == "gilkit.claims"
     assert document["complete"] is True
@@ -285,14 +285,14 @@ def test_cli_runs_the_chosen_claims_and_writes_json(
 )
 def test_cli_bad_input_is_a_usage_error(argv: list[str], names: list[str]) -> None:
     with pytest.raises(UsageError) as caught:
-        cli_claims.cmd_claims(parse(["claims", *argv]))
+        cli_claims.handle(parse(["claims", *argv]))
     for name in names:
         assert name in str(caught.value)
 
 
 def test_cli_json_into_a_directory_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="is a directory"):
-        cli_claims.cmd_claims(parse(["claims", "--only", "8", "--json", str(tmp_path)]))
+        cli_claims.handle(parse(["claims", "--only", "8", "--json", str(tmp_path)]))
 
 
 def test_cli_interrupted_keeps_what_it_checked(
@@ -308,7 +308,7 @@ def test_cli_interrupted_keeps_what_it_checked(
     )
     monkeypatch.setattr(registry, "EXPERIMENTS", experiments)
     out = tmp_path / "claims.json"
-    assert cli_claims.cmd_claims(parse(["claims", "--only", "8,9", "--json", str(out)])) == 130
+    assert cli_claims.handle(parse(["claims", "--only", "8,9", "--json", str(out)])) == 130
     document = json.loads(out.read_text())
     assert document["complete"] is False
     assert [c["number"] for c in document["claims"]] == [8]
@@ -323,7 +323,7 @@ def test_cli_a_broken_experiment_gives_status_1(
 
     experiments = (registry.Experiment(Claim(8, "broken"), broken),)
     monkeypatch.setattr(registry, "EXPERIMENTS", experiments)
-    assert cli_claims.cmd_claims(parse(["claims", "--only", "8"])) == 1
+    assert cli_claims.handle(parse(["claims", "--only", "8"])) == 1
     printed = capsys.readouterr().out
     assert "no such thing" in printed
     assert DOES_NOT_HOLD not in printed

@@ -50,7 +50,7 @@ def test_bad_input_is_one_line_and_status_2(
 def test_unbuilt_impl_names_the_reason_and_the_available(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gilkit import options
+    from gilkit.cli import options
 
     monkeypatch.setattr(
         options,
@@ -239,7 +239,7 @@ def test_a_results_file_that_cannot_be_written_is_one_line_after_the_tables(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli, "write_atomically", disk_full)
+    monkeypatch.setattr(cli.run, "write_atomically", disk_full)
     argv = ["run", "--kernel", "squares", "--impl", "python", *TINY, "--quiet"]
     assert cli.main([*argv, "--json", str(tmp_path / "run.json")]) == 2
     captured = capsys.readouterr()
@@ -256,7 +256,8 @@ def test_a_plot_that_cannot_be_written_is_one_line_and_keeps_the_results(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli, "plot_run", disk_full)
+    monkeypatch.setattr(cli.run, "plot_run", disk_full)
+    monkeypatch.setattr(cli.plot, "plot_run", disk_full)
     out, png = tmp_path / "run.json", tmp_path / "run.png"
     argv = ["run", "--kernel", "squares", "--impl", "python", *TINY, "--quiet"]
     assert cli.main([*argv, "--json", str(out), "--plot", str(png)]) == 2

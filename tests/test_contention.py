@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gilkit import measure
-from gilkit.contention import GilMonitor, run_queue_wait_s
+from gilkit.gil_monitor import GilMonitor, run_queue_wait_s
 from gilkit.kernels import KERNELS
 from gilkit.metadata import gil_enabled
 from gilkit.plan import Cell

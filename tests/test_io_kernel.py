@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from gilkit.io_server import port_of
 from gilkit.kernels import KERNELS, Task, run_task, run_task_async
+from gilkit.kernels.io_server import port_of
 from gilkit.plan import cells_for
 from gilkit.runners import RUNNERS
 from gilkit.splitting import split

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from gilkit.io_server import HOST, fetch, port_of, serve
+from gilkit.kernels.io_server import HOST, fetch, port_of, serve
 
 
 def refuses(port: int) -> bool:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gilkit import cli
-from gilkit.compare import geometric_mean, pairs
-from gilkit.markdown import verdict
-from gilkit.results import CellRecord, load
+from gilkit.present.compare import geometric_mean, pairs
+from gilkit.present.report import verdict
+from gilkit.results import CellRecord, RunResult, load
 from gilkit.significance import sign_test_p
 from gilkit.stats import cell_stats
 
@@ -198,7 +198,7 @@ def test_verdicts_in_words(
         cpu_workers_s=[0.0],
         gil_contention=wait,
     )
-    stats = cell_stats([serial, cell], n_cpus=2)
+    stats = cell_stats(RunResult({"cpu": {"usable_cpus": 2}}, {}, [serial, cell]))
     assert expected in verdict(stats[cell.key], cell)
 
 

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 import gilkit
-from gilkit import cli_probe, probe, testing
-from gilkit.options import UsageError
+from gilkit import probe, testing
+from gilkit.cli import probe as cli_probe
+from gilkit.cli.options import UsageError
 from gilkit.probe import GilProbe, Round, Verdict, decide, judge, settled
 
 from .conftest import requires_gil
@@ -288,7 +289,7 @@ def probe_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int,
     parser = Parser(prog="gilkit")
     cli_probe.add_parser(parser.add_subparsers(dest="command", parser_class=Parser))
     try:
-        status = cli_probe.cmd_probe(parser.parse_args(["probe", *argv]))
+        status = cli_probe.handle(parser.parse_args(["probe", *argv]))
     except UsageError as error:
         print(f"gilkit: error: {error}", file=sys.stderr)
         status = 2

@@ -52,11 +52,29 @@ def test_json_round_trips(tmp_path: Path) -> None:
 def test_version_1_files_are_still_read(tmp_path: Path) -> None:
     document = sample().to_json()
     document["version"] = 1
+    del document["kernels"], document["impls"]  # version 3 added them
     for cell in document["cells"] + document["checks"]:
         del cell["host_reference_s"]  # version 2 added it
+        cell["noisy"] = False  # versions 1 and 2 stored it
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(document))
-    assert load(path) == sample()
+    result = load(path)
+    assert result.cells == sample().cells
+    assert result.checks == sample().checks
+    # Described from the kernels installed here, as version 3 files describe themselves.
+    assert result.kernels["squares"]["unit"] == "integers"
+    assert result.kernels["squares"]["work"] == {"10": 10.0, "1000": 1000.0}
+    assert list(result.impls) == ["cython-nogil"]
+
+
+def test_version_3_files_describe_their_kernels(tmp_path: Path) -> None:
+    result = sample()
+    result.kernels = {"squares": {"unit": "widgets", "ideal": "workers", "work": {"10": 5}}}
+    result.impls = {"cython-nogil": {"what": "the nogil core", "in_call_parallel": False}}
+    write_atomically(result, tmp_path / "v3.json")
+    again = load(tmp_path / "v3.json")
+    assert again.kernels == result.kernels
+    assert again.impls == result.impls
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gilkit.results import CellRecord
+from gilkit.results import CellRecord, RunResult
 from gilkit.significance import (
     adjusted,
     p_value,
@@ -12,7 +12,17 @@ from gilkit.significance import (
     smallest_p,
     u_statistic,
 )
-from gilkit.stats import NOISY_CV, cell_stats, cpu_utilisation, flag_noisy, spread
+from gilkit.stats import (
+    IDEAL_CPUS,
+    IDEAL_WORKERS,
+    NOISY_CV,
+    cell_stats,
+    cpu_utilisation,
+    fastest,
+    ideal_rule,
+    ideal_speedup,
+    spread,
+)
 
 
 def record(
@@ -34,13 +44,54 @@ def test_spread_of_steady_and_noisy_times() -> None:
     assert spread([3.0]).cv == 0.0
 
 
-def test_flag_noisy_marks_records_for_the_json() -> None:
+def run_of(records: list[CellRecord], n_cpus: int = 2, **kernels: dict[str, object]) -> RunResult:
+    """A result of these cells on `n_cpus`, the kernels described as given."""
+    return RunResult({"cpu": {"usable_cpus": n_cpus}}, {}, records, kernels=kernels)
+
+
+def test_noisy_is_computed_when_read() -> None:
     records = [
         record("python", "serial", 1, [1.0, 1.0, 1.01]),
         record("numpy", "serial", 1, [1.0, 3.0, 1.0]),
     ]
-    flag_noisy(records)
-    assert [r.noisy for r in records] == [False, True]
+    stats = cell_stats(run_of(records))
+    assert [stats[r.key].time.noisy for r in records] == [False, True]
+
+
+def test_one_rule_gives_the_ideal_speedup() -> None:
+    assert ideal_rule("cpu") == ideal_rule("memory") == IDEAL_CPUS
+    assert ideal_rule("io") == IDEAL_WORKERS
+    assert ideal_speedup(IDEAL_CPUS, 8, 2) == 2
+    assert ideal_speedup(IDEAL_CPUS, 1, 16) == 1
+    assert ideal_speedup(IDEAL_WORKERS, 32, 2) == 32
+
+
+def test_an_io_kernel_described_in_the_file_is_ideal_at_every_worker_count() -> None:
+    records = [record("python", "serial", 1, [1.0]), record("python", "threads", 8, [0.125])]
+    stats = cell_stats(run_of(records, squares={"ideal": IDEAL_WORKERS}))
+    assert stats["squares", "python", "threads", 8].ideal == 8
+    assert stats["squares", "python", "threads", 8].efficiency == pytest.approx(1.0)
+
+
+def test_work_per_n_comes_from_the_file() -> None:
+    # Work grows as n squared here: twice the n is four times the work.
+    records = [
+        record("python", "serial", 1, [1.0], size=100),
+        record("numpy", "serial", 1, [1.0], size=200),
+    ]
+    stats = cell_stats(run_of(records, squares={"work": {"100": 10_000, "200": 40_000}}))
+    assert stats["squares", "numpy", "serial", 1].speedup_vs_python == pytest.approx(4.0)
+
+
+def test_fastest_is_the_highest_vs_python_not_the_smallest_median() -> None:
+    # Python runs a smaller n: its 0.1 s call does 100x less work than numpy's 0.5 s one.
+    records = [
+        record("python", "serial", 1, [0.1], size=1_000),
+        record("python", "processes", 2, [0.06], size=1_000),
+        record("numpy", "serial", 1, [0.5], size=100_000),
+    ]
+    stats = cell_stats(run_of(records))
+    assert fastest(stats, "squares") == ("squares", "numpy", "serial", 1)
 
 
 def test_speedups_compare_time_per_unit_of_work_across_sizes() -> None:
@@ -49,7 +100,7 @@ def test_speedups_compare_time_per_unit_of_work_across_sizes() -> None:
         record("numpy", "serial", 1, [1.0], size=1000),
         record("numpy", "threads", 2, [0.5], size=1000),
     ]
-    stats = cell_stats(records, n_cpus=2)
+    stats = cell_stats(run_of(records))
     threads = stats["squares", "numpy", "threads", 2]
     assert threads.speedup_vs_serial == pytest.approx(2.0)
     assert threads.efficiency == pytest.approx(1.0)
@@ -62,20 +113,20 @@ def test_speedups_pair_the_calls_of_each_round_so_machine_drift_cancels() -> Non
     # call. Round by round, threads took half the time; the ratio of medians would say 4x.
     serial = record("numpy", "serial", 1, [1.0, 1.0, 2.0, 2.0, 2.0])
     threads = record("numpy", "threads", 2, [0.5, 0.5, 1.0, 1.0, 0.5])
-    stats = cell_stats([serial, threads], n_cpus=2)
+    stats = cell_stats(run_of([serial, threads]))
     assert stats["squares", "numpy", "threads", 2].speedup_vs_serial == pytest.approx(2.0)
 
 
 def test_speedups_of_cells_with_unequal_rounds_use_the_ratio_of_medians() -> None:
     serial = record("numpy", "serial", 1, [1.0, 1.2, 1.4])
     threads = record("numpy", "threads", 2, [0.6, 0.6])
-    stats = cell_stats([serial, threads], n_cpus=2)
+    stats = cell_stats(run_of([serial, threads]))
     assert stats["squares", "numpy", "threads", 2].speedup_vs_serial == pytest.approx(2.0)
 
 
 def test_ideal_is_capped_by_the_usable_cpus() -> None:
     records = [record("numpy", "serial", 1, [1.0]), record("numpy", "threads", 8, [0.5])]
-    cell = cell_stats(records, n_cpus=2)["squares", "numpy", "threads", 8]
+    cell = cell_stats(run_of(records))["squares", "numpy", "threads", 8]
     assert cell.ideal == 2
     assert cell.efficiency == pytest.approx(1.0)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS
 from gilkit.runners import RUNNERS
@@ -43,6 +44,14 @@ class Plan:
     n_warmups: int = DEFAULT_WARMUPS
     start_method: str | None = None
     unavailable: Mapping[str, str] = field(default_factory=dict)  # impl -> why it was left out
+    monitor_gil: bool = True  # a last round of in-process calls with the GIL monitor on
+
+    @classmethod
+    def of(cls, cells: Sequence[Cell], **options: Any) -> Plan:
+        """A plan of exactly these cells, each kernel on its default split, checks added."""
+        splits = {c.kernel: KERNELS[c.kernel].splits[0] for c in cells}
+        options["splits"] = {**splits, **options.get("splits", {})}
+        return cls(cells=tuple(cells), checks=tuple(checks_for(cells)), **options)
 
     @property
     def sizes(self) -> set[tuple[str, int]]:
@@ -54,7 +63,7 @@ class Plan:
         """Calls the run will make: checks, every round, and the monitored round."""
         in_process = [c for c in self.cells if RUNNERS[c.runner].shares_interpreter]
         rounds = len(self.cells) * (self.n_repeats + self.n_warmups)
-        return len(self.checks) + rounds + len(in_process)
+        return len(self.checks) + rounds + (len(in_process) if self.monitor_gil else 0)
 
 
 def default_workers(n_cpus: int) -> list[int]:

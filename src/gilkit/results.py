@@ -16,9 +16,13 @@ from typing import Any
 SCHEMA = "gilkit.run"
 # Version history:
 #   1: first format: metadata, options, one record per cell with raw times.
-#   2: host_reference_s per cell (gilkit.host_speed). Version 1 files are still read.
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+#   2: host_reference_s per cell (gilkit.host_speed).
+#   3: the file describes itself: `kernels` (unit, what bounds it, its ideal-speedup rule,
+#      work per n) and `impls` (in table order, which are parallel inside one call), so it
+#      reads without the kernels importable; cells no longer store `noisy` (a statistic).
+# Versions 1 and 2 are still read: their descriptions come from the kernels installed here.
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 class ResultFileError(ValueError):
@@ -48,7 +52,6 @@ class CellRecord:
     gil_enabled: bool | None = None  # in the interpreter(s) that ran the cell, while it ran
     result: Any = None  # the combined result of the last call (all calls must agree)
     agrees: bool | None = None  # with the kernel's reference result; None until checked
-    noisy: bool | None = None  # spread of times_s above the threshold (gilkit.stats)
     pool_startup_s: float | None = None  # starting this cell's pool, apart from the work
     pool_memory_bytes: int | None = None  # what starting the pool added: this process + workers
     dispatch_s: float | None = None  # the pool's cost per empty task
@@ -72,6 +75,18 @@ class RunResult:
     checks: list[CellRecord] = field(default_factory=list)  # untimed calls at a common size
     references: dict[str, Any] = field(default_factory=dict)  # kernel -> {size: result}
     complete: bool = False  # False when the run was interrupted or failed midway
+    # kernel -> {unit, bound, ideal, work: {n: units}, ...}: gilkit.kernels.Kernel.describe
+    kernels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # impl -> {what, in_call_parallel}, in table order
+    impls: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def usable_cpus(self) -> int:
+        return int(self.metadata["cpu"]["usable_cpus"])
+
+    def in_call_parallel(self, impl: str) -> bool:
+        """Whether `impl` parallelises inside one call (OpenMP): workers are its threads."""
+        return bool(self.impls.get(impl, {}).get("in_call_parallel"))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +96,8 @@ class RunResult:
             "options": self.options,
             "references": self.references,
             "complete": self.complete,
+            "kernels": self.kernels,
+            "impls": self.impls,
             "cells": [asdict(cell) for cell in self.cells],
             "checks": [asdict(check) for check in self.checks],
         }
@@ -96,18 +113,41 @@ class RunResult:
                 f"{', '.join(map(str, READABLE_VERSIONS))}"
             )
         try:
-            cells = [CellRecord(**cell) for cell in document["cells"]]
-            checks = [CellRecord(**check) for check in document["checks"]]
-            return cls(
+            cells = [_record(cell) for cell in document["cells"]]
+            checks = [_record(check) for check in document["checks"]]
+            result = cls(
                 document["metadata"],
                 document["options"],
                 cells,
                 checks,
                 document["references"],
                 document["complete"],
+                document.get("kernels", {}),
+                document.get("impls", {}),
             )
         except (KeyError, TypeError) as error:
             raise ResultFileError(f"malformed gilkit result: {error}") from error
+        if version < 3:
+            _describe_from_installed(result)
+        return result
+
+
+def _record(fields: dict[str, Any]) -> CellRecord:
+    fields = dict(fields)
+    fields.pop("noisy", None)  # versions 1 and 2 stored it; it is computed when read now
+    return CellRecord(**fields)
+
+
+def _describe_from_installed(result: RunResult) -> None:
+    """Versions 1 and 2 did not describe their kernels: take what the kernels here say."""
+    from gilkit.kernels import KERNELS, describe_impls  # only for old files
+
+    records = [*result.cells, *result.checks]
+    for name in dict.fromkeys(r.kernel for r in records):
+        sizes = {r.size for r in records if r.kernel == name}
+        if name in KERNELS:
+            result.kernels[name] = KERNELS[name].describe(sizes)
+    result.impls = describe_impls(r.impl for r in records)
 
 
 def write_atomically(result: RunResult, path: Path) -> None:

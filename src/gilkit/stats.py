@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from gilkit.kernels import KERNELS
-from gilkit.results import CellRecord
+from gilkit.results import CellRecord, RunResult
 
 Key = tuple[str, str, str, int]  # kernel, impl, runner, workers
 
@@ -58,25 +58,37 @@ class CellStats:
         return None if self.speedup_vs_serial is None else self.speedup_vs_serial / self.ideal
 
 
-def work(kernel: str, size: int) -> float:
-    """Units of work in a call; max(1, ...) keeps an empty call from dividing by zero."""
-    units = KERNELS[kernel].work(size) if kernel in KERNELS else float(size)
-    return max(units, 1.0)
+# The two rules for the best speedup possible, as result files name them.
+IDEAL_CPUS = "min(workers, usable cpus)"  # busy work: one worker per cpu at most
+IDEAL_WORKERS = "workers"  # waiting (I/O): every worker waits at once
 
 
-def ideal_speedup(record: CellRecord, n_cpus: int) -> int:
-    """min(workers, usable cpus) for CPU-bound kernels; workers for waiting (I/O) ones."""
-    kernel = KERNELS.get(record.kernel)
-    if kernel is not None and not kernel.cpu_bound:
-        return max(1, record.n_workers)
-    return max(1, min(record.n_workers, n_cpus))
+def ideal_rule(bound: str) -> str:
+    """The rule for a kernel bound by "cpu", "memory" or "io"."""
+    return IDEAL_WORKERS if bound == "io" else IDEAL_CPUS
+
+
+def ideal_speedup(rule: str, n_workers: int, n_cpus: int) -> int:
+    """The best speedup `n_workers` can reach under `rule` (IDEAL_CPUS or IDEAL_WORKERS)."""
+    if rule == IDEAL_WORKERS:
+        return max(1, n_workers)
+    return max(1, min(n_workers, n_cpus))
+
+
+def work(kernel: dict[str, Any] | None, size: int) -> float:
+    """Units of work in a call of `size`, from the file's kernel description (n without one);
+    max(1, ...) keeps an empty call from dividing by zero."""
+    units = (kernel or {}).get("work", {}).get(str(size), size)
+    return max(float(units), 1.0)
 
 
 def serial_key(kernel: str, impl: str) -> Key:
     return (kernel, impl, "serial", 1)
 
 
-def paired_speedup(baseline: CellRecord, record: CellRecord) -> float | None:
+def paired_speedup(
+    baseline: CellRecord, record: CellRecord, kernel: dict[str, Any] | None = None
+) -> float | None:
     """How many times faster `record` does a unit of work than `baseline`.
 
     The median of the ratios taken round by round: the two calls of a round ran seconds
@@ -84,7 +96,7 @@ def paired_speedup(baseline: CellRecord, record: CellRecord) -> float | None:
     Per unit of work, so that cells of different sizes compare (Python runs a smaller n).
     Records with unequal rounds (one was added later) fall back to the ratio of medians.
     """
-    scale = work(record.kernel, record.size) / work(baseline.kernel, baseline.size)
+    scale = work(kernel, record.size) / work(kernel, baseline.size)
     pairs = list(zip(baseline.times_s, record.times_s, strict=False))
     if len(baseline.times_s) != len(record.times_s):
         pairs = [(statistics.median(baseline.times_s), statistics.median(record.times_s))]
@@ -104,14 +116,19 @@ def cpu_utilisation(record: CellRecord) -> float | None:
     return statistics.median(ratios) if ratios else None
 
 
-def cell_stats(records: Iterable[CellRecord], n_cpus: int) -> dict[Key, CellStats]:
-    """Stats of every record that has times."""
-    timed = {r.key: r for r in records if r.times_s and r.error is None}
+def cell_stats(result: RunResult) -> dict[Key, CellStats]:
+    """Stats of every cell of a run that has times."""
+    timed = {r.key: r for r in result.cells if r.times_s and r.error is None}
     spreads = {key: spread(r.times_s) for key, r in timed.items()}
 
     def ratio(baseline: Key, key: Key) -> float | None:
         base = timed.get(baseline)
-        return None if base is None else paired_speedup(base, timed[key])
+        kernel = result.kernels.get(key[0])
+        return None if base is None else paired_speedup(base, timed[key], kernel)
+
+    def ideal(record: CellRecord) -> int:
+        rule = result.kernels.get(record.kernel, {}).get("ideal", IDEAL_CPUS)
+        return ideal_speedup(rule, record.n_workers, result.usable_cpus)
 
     def monitor_cost(key: Key, record: CellRecord) -> float | None:
         if record.monitored_time_s is None or spreads[key].median <= 0:
@@ -121,7 +138,7 @@ def cell_stats(records: Iterable[CellRecord], n_cpus: int) -> dict[Key, CellStat
     return {
         key: CellStats(
             time=spreads[key],
-            ideal=ideal_speedup(r, n_cpus),
+            ideal=ideal(r),
             speedup_vs_serial=ratio(serial_key(r.kernel, r.impl), key),
             speedup_vs_python=ratio(serial_key(r.kernel, "python"), key),
             cpu_utilisation=cpu_utilisation(r),
@@ -132,13 +149,10 @@ def cell_stats(records: Iterable[CellRecord], n_cpus: int) -> dict[Key, CellStat
     }
 
 
-def flag_noisy(records: Iterable[CellRecord]) -> None:
-    """Mark each timed record noisy or not, so the JSON says it too."""
-    for record in records:
-        if len(record.times_s) >= 2:
-            record.noisy = spread(record.times_s).noisy
-
-
 def fastest(stats: dict[Key, CellStats], kernel: str) -> Key | None:
+    """The cell that does a unit of the kernel's work fastest: the highest "vs python", the
+    basis that compares cells of different sizes (pure Python runs a smaller n)."""
     keys = [key for key in stats if key[0] == kernel]
+    if any(stats[key].speedup_vs_python is not None for key in keys):
+        return max(keys, key=lambda key: stats[key].speedup_vs_python or 0.0, default=None)
     return min(keys, key=lambda key: stats[key].median_s, default=None)

@@ -11,7 +11,7 @@ from functools import partial
 
 from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult, ratio, scales, seconds
 from gilkit.claims.timing import interleaved, medians
-from gilkit.io_server import fetch, serve
+from gilkit.kernels.io_server import fetch, serve
 from gilkit.runners import RUNNERS
 from gilkit.splitting import split
 

@@ -16,7 +16,13 @@ from importlib import metadata
 from typing import Any
 
 from gilkit.kernels import io, mandelbrot, squares, triad
-from gilkit.kernels.base import IMPLS, IN_CALL_PARALLEL, Kernel, impl_unavailable_reason
+from gilkit.kernels.base import (
+    IMPLS,
+    IN_CALL_PARALLEL,
+    Kernel,
+    describe_impls,
+    impl_unavailable_reason,
+)
 
 ENTRY_POINT_GROUP = "gilkit.kernels"
 
@@ -34,6 +40,7 @@ __all__ = [
     "Kernel",
     "KernelLoadError",
     "Task",
+    "describe_impls",
     "get_kernel",
     "impl_unavailable_reason",
     "load_entry_points",

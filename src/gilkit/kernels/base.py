@@ -8,12 +8,13 @@ result, which every impl must reproduce exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gilkit import native
+from gilkit.stats import ideal_rule
 
 # impl -> what it shows. Order is the order of the tables.
 IMPLS: Mapping[str, str] = {
@@ -65,8 +66,9 @@ class Kernel:
     rel_tol: float = 0.0  # impls must agree exactly unless a kernel states a tolerance
     # Coroutine impls, `async chunk(part, params)`, for the asyncio runner.
     async_chunk_fns: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    # CPU-bound work cannot beat one worker per cpu; waiting (I/O) can: ideal = workers.
-    cpu_bound: bool = True
+    # What limits one worker: "cpu", "memory" (bandwidth) or "io" (waiting). It decides the
+    # ideal speedup: busy work cannot beat one worker per cpu; waiting can (ideal = workers).
+    bound: str = "cpu"
     in_default_run: bool = True
     # Worker counts when none are asked for: None means gilkit.plan.default_workers.
     default_workers: Callable[[int], list[int]] | None = None
@@ -85,6 +87,27 @@ class Kernel:
     @property
     def impls(self) -> tuple[str, ...]:
         return tuple(impl for impl in IMPLS if impl in self.chunk_fns)
+
+    def describe(self, sizes: Iterable[int]) -> dict[str, Any]:
+        """What a result file needs to be read without this kernel: its unit, what bounds
+        it and so its ideal speedup, and the units of work in a call of each size run."""
+        return {
+            "summary": self.summary,
+            "unit": self.unit,
+            "bound": self.bound,
+            "ideal": ideal_rule(self.bound),
+            "work": {str(n): self.work(n) for n in sorted(sizes)},
+            "rel_tol": self.rel_tol,
+        }
+
+
+def describe_impls(impls: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The impls a run used, in table order, as a result file records them."""
+    order = {impl: index for index, impl in enumerate(IMPLS)}
+    return {
+        impl: {"what": IMPLS.get(impl, impl), "in_call_parallel": impl in IN_CALL_PARALLEL}
+        for impl in sorted(set(impls), key=lambda impl: (order.get(impl, len(order)), impl))
+    }
 
 
 def define_kernel(

@@ -1,7 +1,7 @@
 """`io`: fetch n URLs from a local HTTP server that answers each after a fixed latency.
 
 The seed's "download website information from multiple sites", without the network: the
-server (gilkit.io_server) runs in a process of its own on 127.0.0.1, so its request threads
+server (gilkit.kernels.io_server) runs in a process of its own on 127.0.0.1, so its request threads
 do not compete for this process's GIL, and it stops with the run. Waiting on a socket
 releases the GIL, so threads should scale far past the cpu count until the latency no longer
 dominates; `asyncio` does the same waiting in one thread.
@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from gilkit.io_server import HOST, fetch, port_of
 from gilkit.kernels.base import Kernel
+from gilkit.kernels.io_server import HOST, fetch, port_of
 
 LATENCY_S = 0.01
 PAYLOAD_BYTES = 1024
@@ -26,7 +26,7 @@ SERVER_START_TIMEOUT_S = 30.0
 
 _SERVER = """
 import sys
-from gilkit.io_server import serve
+from gilkit.kernels.io_server import serve
 with serve(float(sys.argv[1]), int(sys.argv[2])) as url:
     print(url, flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin (or dies)
@@ -116,7 +116,7 @@ KERNEL = Kernel(
     native_size=lambda: 64,
     reference=lambda n: n * PAYLOAD_BYTES,
     prepare=prepare,
-    cpu_bound=False,
+    bound="io",
     in_default_run=False,
     default_workers=io_workers,
 )

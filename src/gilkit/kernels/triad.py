@@ -111,4 +111,5 @@ KERNEL = Kernel(
     native_floor=native_size,
     reference=reference,
     prepare=prepare,
+    bound="memory",
 )

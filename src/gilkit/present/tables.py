@@ -12,50 +12,22 @@ from rich.table import Table
 from rich.text import Text
 
 from gilkit.host_speed import describe, host_speed
-from gilkit.kernels import IMPLS, IN_CALL_PARALLEL, KERNELS
 from gilkit.metadata import steal_share
+from gilkit.present.formatting import (
+    DASH,
+    cell_order,
+    format_bytes,
+    format_percent,
+    format_python,
+    format_ratio,
+    format_seconds,
+    format_workers,
+    runner_label,
+)
 from gilkit.results import CellRecord, RunResult
-from gilkit.runners import RUNNERS
 from gilkit.stats import CellStats, Key, cell_stats, fastest
 
-RUNNER_ORDER = list(RUNNERS)
-IMPL_ORDER = list(IMPLS)
 STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
-
-
-def format_ratio(ratio: float | None) -> str:
-    return "–" if ratio is None else f"{ratio:.2f}×"
-
-
-def format_percent(fraction: float | None) -> str:
-    return "–" if fraction is None else f"{fraction:.0%}"
-
-
-def format_bytes(n_bytes: int | None) -> str:
-    return "–" if n_bytes is None else f"{n_bytes / 2**20:.0f} MiB"
-
-
-def runner_label(record: CellRecord) -> str:
-    if record.impl in IN_CALL_PARALLEL:
-        return "serial (OpenMP)"
-    if record.runner == "processes" and record.start_method:
-        return f"processes ({record.start_method})"
-    return record.runner
-
-
-def sort_key(record: CellRecord) -> tuple[int, int, int]:
-    impl = IMPL_ORDER.index(record.impl) if record.impl in IMPL_ORDER else len(IMPL_ORDER)
-    return (impl, RUNNER_ORDER.index(record.runner), record.n_workers)
 
 
 COLUMNS = (
@@ -74,8 +46,8 @@ COLUMNS = (
 
 
 def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> Table:
-    records = sorted((r for r in result.cells if r.kernel == kernel), key=sort_key)
-    table = Table(title=format_title(kernel, records), title_justify="left")
+    records = sorted((r for r in result.cells if r.kernel == kernel), key=cell_order(result))
+    table = Table(title=format_title(result, kernel, records), title_justify="left")
     for header in COLUMNS:
         table.add_column(header, justify="left" if header in ("impl", "runner") else "right")
     previous_impl = None
@@ -83,12 +55,12 @@ def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellSta
         if previous_impl is not None and record.impl != previous_impl:
             table.add_section()
         previous_impl = record.impl
-        table.add_row(*_row(record, stats.get(record.key)))
+        table.add_row(*_row(result, record, stats.get(record.key)))
     return table
 
 
-def format_title(kernel: str, records: list[CellRecord]) -> str:
-    unit = KERNELS[kernel].unit if kernel in KERNELS else "items"
+def format_title(result: RunResult, kernel: str, records: list[CellRecord]) -> str:
+    unit = result.kernels.get(kernel, {}).get("unit", "items")
     sizes: dict[int, list[str]] = {}
     for record in records:
         if record.impl not in sizes.setdefault(record.size, []):
@@ -101,9 +73,9 @@ def format_title(kernel: str, records: list[CellRecord]) -> str:
     return f"[bold]{kernel}[/]  {size_text}, split {records[0].split}"
 
 
-def row_values(record: CellRecord, stats: CellStats | None) -> list[str]:
+def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str]:
     """One cell's row as plain text, in COLUMNS order, for any output format."""
-    head = [record.impl, runner_label(record), str(record.n_workers)]
+    head = [record.impl, runner_label(result, record), str(record.n_workers)]
     if record.error is not None or stats is None:
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
@@ -116,7 +88,7 @@ def row_values(record: CellRecord, stats: CellStats | None) -> list[str]:
         format_ratio(stats.speedup_vs_python),
         format_percent(stats.efficiency),
         format_percent(stats.cpu_utilisation),
-        "–" if stats.gil_contention is None else f"{stats.gil_contention:.2f}",
+        DASH if stats.gil_contention is None else f"{stats.gil_contention:.2f}",
         "ok" if record.agrees else "WRONG",
     ]
 
@@ -124,9 +96,9 @@ def row_values(record: CellRecord, stats: CellStats | None) -> list[str]:
 STYLES = {"error": "red", "WRONG": "bold red", "ok": "green"}
 
 
-def _row(record: CellRecord, stats: CellStats | None) -> list[str | Text]:
+def _row(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str | Text]:
     """row_values, coloured: errors and wrong results red, noisy spreads yellow."""
-    values: list[str | Text] = list(row_values(record, stats))
+    values: list[str | Text] = list(row_values(result, record, stats))
     spread, check = COLUMNS.index("spread"), len(COLUMNS) - 1
     if values[check] == "error":
         values[spread] = Text(str(values[spread]), style="red")
@@ -136,30 +108,43 @@ def _row(record: CellRecord, stats: CellStats | None) -> list[str | Text]:
     return values
 
 
-def format_pools_table(result: RunResult) -> Table | None:
+POOL_COLUMNS = ("runner", "workers", "start-up", "per empty task", "memory added", "per worker")
+
+
+def pool_rows(result: RunResult) -> list[list[str]]:
     """Start-up, per-task cost and memory of each pool: what using a runner costs by itself."""
     pools: dict[tuple[str, int], CellRecord] = {}
     for record in result.cells:
         if record.runner != "serial" and record.pool_startup_s is not None:
             pools.setdefault((record.runner, record.n_workers), record)
-    if not pools:
-        return None
-    table = Table(title="[bold]pools[/]", title_justify="left")
-    for header in ("runner", "workers", "start-up", "per empty task", "memory added", "per worker"):
-        table.add_column(header, justify="left" if header == "runner" else "right")
+    runners = list(dict.fromkeys(r.runner for r in result.cells))
+    rows = []
     for (_, n_workers), record in sorted(
-        pools.items(), key=lambda item: (RUNNER_ORDER.index(item[0][0]), item[0][1])
+        pools.items(), key=lambda item: (runners.index(item[0][0]), item[0][1])
     ):
         added = record.pool_memory_bytes
-        per_worker = None if added is None else added // n_workers
-        table.add_row(
-            runner_label(record),
-            str(n_workers),
-            format_seconds(record.pool_startup_s),
-            format_seconds(record.dispatch_s),
-            format_bytes(added),
-            "–" if per_worker is None else f"{per_worker / 2**20:.1f} MiB",
+        rows.append(
+            [
+                runner_label(result, record),
+                str(n_workers),
+                format_seconds(record.pool_startup_s),
+                format_seconds(record.dispatch_s),
+                format_bytes(added),
+                format_bytes(None if added is None else added / n_workers),
+            ]
         )
+    return rows
+
+
+def format_pools_table(result: RunResult) -> Table | None:
+    rows = pool_rows(result)
+    if not rows:
+        return None
+    table = Table(title="[bold]pools[/]", title_justify="left")
+    for header in POOL_COLUMNS:
+        table.add_column(header, justify="left" if header == "runner" else "right")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
@@ -176,22 +161,16 @@ def format_fastest(result: RunResult, kernel: str, stats: dict[Key, CellStats]) 
         else ""
     )
     return (
-        f"{kernel}: fastest is {impl} × {runner_label(record)} × {n_workers} workers, "
-        f"{format_seconds(best.median_s)}{vs_python}"
+        f"{kernel}: fastest is {impl} × {runner_label(result, record)} × "
+        f"{format_workers(n_workers)}, {format_seconds(best.median_s)}{vs_python}"
     )
 
 
 def format_header(result: RunResult) -> str:
-    python = result.metadata["python"]
     cpu = result.metadata["cpu"]
-    build = "free-threaded" if python["free_threaded_build"] else "GIL"
-    gil = "enabled" if python["gil_enabled"] else "disabled"
-    if python["free_threaded_build"] and python.get("gil_reenabled_by"):
-        gil += f" by {', '.join(python['gil_reenabled_by'])}"
     return (
-        f"{python['implementation']} {python['version']} ({build} build, GIL {gil}) on "
-        f"{cpu['model']}, {cpu['usable_cpus']} usable cpus: "
-        f"ideal speedup = min(workers, {cpu['usable_cpus']})"
+        f"{format_python(result.metadata['python'])} on {cpu['model']}, "
+        f"{cpu['usable_cpus']} usable cpus: ideal speedup = min(workers, {cpu['usable_cpus']})"
     )
 
 
@@ -224,7 +203,7 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
             f"the GIL monitor's own cost: monitored calls took {statistics.median(costs):.2f}x "
             "the median call (median over cells)"
         )
-    noisy = [r for r in result.cells if r.noisy]
+    noisy = [key for key, cell in stats.items() if cell.time.noisy]
     if noisy:
         yield (
             f"{len(noisy)} of {len(result.cells)} cells are noisy (spread, the coefficient "
@@ -232,15 +211,8 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         )
 
 
-def format_run(result: RunResult) -> Iterator[str | Table]:
-    kernels = list(dict.fromkeys(r.kernel for r in result.cells))
-    stats = cell_stats(result.cells, result.metadata["cpu"]["usable_cpus"])
-    yield format_header(result)
-    for kernel in kernels:
-        yield format_kernel_table(result, kernel, stats)
-    pools = format_pools_table(result)
-    if pools is not None:
-        yield pools
+def format_legend(result: RunResult) -> Iterator[str]:
+    """What the columns mean."""
     yield (
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
         "vs python: over pure-Python serial, per unit of work where n differs; "
@@ -248,8 +220,22 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
         "GIL wait: share of extra calls (about 0.2 s) during which a monitor thread "
         "waited for the GIL, not counting its waits for a cpu."
     )
-    if any(r.impl in IN_CALL_PARALLEL for r in result.cells):
-        yield "cython-prange: one call on the serial runner; workers = OpenMP threads in it."
+    in_call = sorted({r.impl for r in result.cells if result.in_call_parallel(r.impl)})
+    if in_call:
+        impls = ", ".join(in_call)
+        yield f"{impls}: one call on the serial runner; workers = OpenMP threads in it."
+
+
+def format_run(result: RunResult) -> Iterator[str | Table]:
+    kernels = list(dict.fromkeys(r.kernel for r in result.cells))
+    stats = cell_stats(result)
+    yield format_header(result)
+    for kernel in kernels:
+        yield format_kernel_table(result, kernel, stats)
+    pools = format_pools_table(result)
+    if pools is not None:
+        yield pools
+    yield from format_legend(result)
     yield from format_warnings(result, stats)
     for kernel in kernels:
         yield format_fastest(result, kernel, stats)

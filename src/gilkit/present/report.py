@@ -10,17 +10,22 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gilkit.host_speed import host_speed
-from gilkit.kernels import IN_CALL_PARALLEL
 from gilkit.metadata import steal_share
-from gilkit.report import (
-    COLUMNS,
-    format_bytes,
+from gilkit.present.formatting import (
     format_percent,
+    format_python,
     format_ratio,
     format_seconds,
-    format_title,
-    row_values,
     runner_label,
+)
+from gilkit.present.tables import (
+    COLUMNS,
+    POOL_COLUMNS,
+    format_fastest,
+    format_legend,
+    format_title,
+    pool_rows,
+    row_values,
 )
 from gilkit.results import CellRecord, RunResult
 from gilkit.stats import CellStats, Key, cell_stats, serial_key
@@ -68,24 +73,24 @@ def limit(stats: CellStats) -> str:
 
 def verdict_cells(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> list[CellRecord]:
     """Per parallel way (impl × runner), the cell with the most workers within the cpus."""
-    n_cpus = result.metadata["cpu"]["usable_cpus"]
+    n_cpus = result.usable_cpus
     chosen: dict[tuple[str, str], CellRecord] = {}
     for record in result.cells:
-        parallel = record.runner != "serial" or record.impl in IN_CALL_PARALLEL
+        parallel = record.runner != "serial" or result.in_call_parallel(record.impl)
         if record.kernel != kernel or not parallel or record.key not in stats:
             continue
         if record.n_workers > max(n_cpus, 2):
             continue
-        way = (record.impl, runner_label(record))
+        way = (record.impl, runner_label(result, record))
         if way not in chosen or record.n_workers > chosen[way].n_workers:
             chosen[way] = record
     return list(chosen.values())
 
 
-def with_min_and_iqr(record: CellRecord, stats: CellStats | None) -> list[str]:
+def with_min_and_iqr(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str]:
     """The terminal's row with the fastest call and the interquartile range after the median;
     a report has the room that a terminal lacks."""
-    values = row_values(record, stats)
+    values = row_values(result, record, stats)
     at = COLUMNS.index("median") + 1
     extra = (
         ["", ""]
@@ -111,23 +116,18 @@ def machine_speed(result: RunResult) -> str:
 
 def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iterator[str]:
     meta = result.metadata
-    python, cpu = meta["python"], meta["cpu"]
-    stats = cell_stats(result.cells, cpu["usable_cpus"])
+    cpu = meta["cpu"]
+    stats = cell_stats(result)
     yield "# gilkit report"
     yield ""
     yield f"Run of {meta['date']}{'' if result.complete else ' (interrupted: partial)'}."
     yield ""
     yield "## Machine"
     yield ""
-    build = "free-threaded" if python["free_threaded_build"] else "with GIL"
     yield from markdown_table(
         ["", ""],
         [
-            [
-                "interpreter",
-                f"{python['implementation']} {python['version']}, {build}, "
-                f"GIL {'enabled' if python['gil_enabled'] else 'disabled'}",
-            ],
+            ["interpreter", format_python(meta["python"])],
             ["cpu", f"{cpu['model']}, {cpu['usable_cpus']} usable of {cpu['logical_cpus']}"],
             ["ideal speedup", f"min(workers, {cpu['usable_cpus']})"],
             [
@@ -152,42 +152,31 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
             noisy = stats[record.key].time.noisy or (baseline is not None and baseline.time.noisy)
             caveat = "; noisy, rerun to confirm" if noisy else ""
             yield (
-                f"- {record.impl} × {runner_label(record)}: "
+                f"- {record.impl} × {runner_label(result, record)}: "
                 f"{verdict(stats[record.key], record)}{caveat}"
             )
+        yield ""
+        yield f"{format_fastest(result, kernel, stats)}."
     if plot_file:
         yield ""
         yield f"![speedups]({plot_file})"
     for kernel in kernels:
         records = [r for r in result.cells if r.kernel == kernel]
+        title = format_title(result, kernel, records).replace("[bold]", "").replace("[/]", "")
         yield ""
-        yield f"## {format_title(kernel, records).replace('[bold]', '').replace('[/]', '')}"
+        yield f"## {title}"
         yield ""
-        rows = [with_min_and_iqr(record, stats.get(record.key)) for record in records]
+        rows = [with_min_and_iqr(result, record, stats.get(record.key)) for record in records]
         at = COLUMNS.index("median") + 1
         yield from markdown_table([*COLUMNS[:at], "min", "IQR", *COLUMNS[at:]], rows)
-    pools = {
-        (r.runner, r.n_workers): r
-        for r in result.cells
-        if r.runner != "serial" and r.pool_startup_s is not None
-    }
+    yield ""
+    yield from (f"{line}  " for line in format_legend(result))
+    pools = pool_rows(result)
     if pools:
         yield ""
         yield "## Pools"
         yield ""
-        yield from markdown_table(
-            ["runner", "workers", "start-up", "per empty task", "memory added"],
-            [
-                [
-                    runner_label(r),
-                    str(w),
-                    format_seconds(r.pool_startup_s),
-                    format_seconds(r.dispatch_s),
-                    format_bytes(r.pool_memory_bytes),
-                ]
-                for (_, w), r in pools.items()
-            ],
-        )
+        yield from markdown_table(POOL_COLUMNS, pools)
 
 
 def is_pytest_benchmark(document: Any) -> bool:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gilkit.kernels import IN_CALL_PARALLEL
 from gilkit.results import RunResult
-from gilkit.stats import CellStats, Key, cell_stats
+from gilkit.stats import IDEAL_CPUS, CellStats, Key, cell_stats, ideal_speedup
 
 
 class PlotUnavailable(RuntimeError):
@@ -38,52 +37,55 @@ IMPL_COLOURS = {
 RUNNER_STYLES = {"threads": "-", "processes": "--", "OpenMP": ":"}
 
 
-def _way(impl: str, runner: str) -> str:
-    return "OpenMP" if impl in IN_CALL_PARALLEL else runner
+def _way(result: RunResult, impl: str, runner: str) -> str:
+    return "OpenMP" if result.in_call_parallel(impl) else runner
 
 
 def _series(
-    stats: dict[Key, CellStats], kernel: str
+    result: RunResult, stats: dict[Key, CellStats], kernel: str
 ) -> dict[tuple[str, str], list[tuple[int, float, bool]]]:
     """(impl, runner) -> [(workers, speedup over the same impl serial, noisy)], parallel ways."""
     series: dict[tuple[str, str], list[tuple[int, float, bool]]] = {}
     for (k, impl, runner, n_workers), cell in sorted(stats.items()):
         if k != kernel or cell.speedup_vs_serial is None:
             continue
-        if runner == "serial" and impl not in IN_CALL_PARALLEL:
+        if runner == "serial" and not result.in_call_parallel(impl):
             continue
-        series.setdefault((impl, _way(impl, runner)), []).append(
+        series.setdefault((impl, _way(result, impl, runner)), []).append(
             (n_workers, cell.speedup_vs_serial, cell.time.noisy)
         )
     return series
 
 
-def _best_per_way(stats: dict[Key, CellStats], kernel: str) -> dict[tuple[str, str], float]:
+def _best_per_way(
+    result: RunResult, stats: dict[Key, CellStats], kernel: str
+) -> dict[tuple[str, str], float]:
     """(impl, way) -> its best speedup over pure-Python serial, slowest first."""
     best: dict[tuple[str, str], float] = {}
     for (k, impl, runner, _), cell in stats.items():
         if k == kernel and cell.speedup_vs_python is not None:
-            way = (impl, _way(impl, runner))
+            way = (impl, _way(result, impl, runner))
             best[way] = max(best.get(way, 0.0), cell.speedup_vs_python)
     return dict(sorted(best.items(), key=lambda item: item[1]))
 
 
 def plot_run(result: RunResult, path: Path) -> Path:
     plt = _pyplot()
-    n_cpus = result.metadata["cpu"]["usable_cpus"]
-    stats = cell_stats(result.cells, n_cpus)
+    n_cpus = result.usable_cpus
+    stats = cell_stats(result)
     kernels = list(dict.fromkeys(r.kernel for r in result.cells))
     figure, axes = plt.subplots(2, len(kernels), figsize=(6 * len(kernels) + 3, 9), squeeze=False)
     for column, kernel in enumerate(kernels):
         top, bottom = axes[0][column], axes[1][column]
-        series = _series(stats, kernel)
+        series = _series(result, stats, kernel)
+        rule = result.kernels.get(kernel, {}).get("ideal", IDEAL_CPUS)
         workers = sorted({w for points in series.values() for w, _, _ in points} | {1})
         top.plot(
             workers,
-            [min(w, n_cpus) for w in workers],
+            [ideal_speedup(rule, w, n_cpus) for w in workers],
             "k--",
             lw=2,
-            label=f"ideal: min(workers, {n_cpus})",
+            label=f"ideal: {rule.replace('usable cpus', str(n_cpus))}",
         )
         for (impl, way), points in series.items():
             points.sort()
@@ -108,7 +110,7 @@ def plot_run(result: RunResult, path: Path) -> Path:
         )
         top.set_ylim(bottom=0)
         top.grid(alpha=0.3)
-        best = _best_per_way(stats, kernel)
+        best = _best_per_way(result, stats, kernel)
         labels = [f"{impl} × {way}" for impl, way in best]
         colours = [IMPL_COLOURS.get(impl, "tab:blue") for impl, _ in best]
         bottom.barh(labels, list(best.values()), color=colours)

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gilkit.host_speed import host_speed
-from gilkit.report import format_seconds, runner_label, sort_key
+from gilkit.present.formatting import cell_order, format_python, format_seconds, runner_label
 from gilkit.results import CellRecord, RunResult
 from gilkit.significance import (
     ALPHA,
@@ -53,20 +53,13 @@ def pairs(a: RunResult, b: RunResult) -> list[Pair]:
     b_cells = {(r.key, r.size): r for r in b.cells if r.times_s and r.error is None}
     return [
         Pair(record, b_cells[record.key, record.size])
-        for record in sorted(a.cells, key=sort_key)
+        for record in sorted(a.cells, key=cell_order(a))
         if record.times_s and record.error is None and (record.key, record.size) in b_cells
     ]
 
 
 def geometric_mean(ratios: list[float]) -> float:
     return math.exp(statistics.fmean(math.log(r) for r in ratios))
-
-
-def describe_interpreter(result: RunResult) -> str:
-    python = result.metadata["python"]
-    build = "free-threaded" if python["free_threaded_build"] else "GIL"
-    gil = "on" if python["gil_enabled"] else "off"
-    return f"{python['implementation']} {python['version']} ({build} build, GIL {gil})"
 
 
 def format_p(p: float, equals: str = "") -> str:
@@ -99,7 +92,7 @@ def machine_difference(a: RunResult, b: RunResult) -> Iterator[str]:
     speed_a, speed_b = host_speed(a.cells), host_speed(b.cells)
     if speed_a is None or speed_b is None:
         return
-    if describe_interpreter(a) != describe_interpreter(b):
+    if format_python(a.metadata["python"]) != format_python(b.metadata["python"]):
         # The reference is a Python loop: another interpreter runs it at another speed.
         yield "machine speed: not compared, the runs used different interpreters"
         return
@@ -114,8 +107,8 @@ def format_comparison(
     a: RunResult, b: RunResult, a_name: str, b_name: str
 ) -> Iterator[str | Table]:
     matched = pairs(a, b)
-    yield f"A: {a_name}: {describe_interpreter(a)}, {a.metadata['date']}"
-    yield f"B: {b_name}: {describe_interpreter(b)}, {b.metadata['date']}"
+    yield f"A: {a_name}: {format_python(a.metadata['python'])}, {a.metadata['date']}"
+    yield f"B: {b_name}: {format_python(b.metadata['python'])}, {b.metadata['date']}"
     if not matched:
         yield "no cell was timed in both runs at the same size: nothing to compare"
         return
@@ -140,7 +133,7 @@ def format_comparison(
             verdict = Text("yes", style="bold") if q < ALPHA else Text("no", style="dim")
             table.add_row(
                 pair.a.impl,
-                runner_label(pair.a),
+                runner_label(a, pair.a),
                 str(pair.a.n_workers),
                 format_seconds(statistics.median(pair.a.times_s)),
                 format_seconds(statistics.median(pair.b.times_s)),

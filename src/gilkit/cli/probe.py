@@ -17,8 +17,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gilkit import options
-from gilkit.options import UsageError
+from gilkit.cli import options
+from gilkit.cli.options import UsageError
 from gilkit.probe import DEFAULT_REPEAT, FREE_CPU_MIN_PARALLELISM, MIN_CALL_S, GilProbe, probe
 from gilkit.threadpools import pin_native_threads
 
@@ -34,7 +34,7 @@ SIZE_PATTERN = re.compile(r"(\d[\d_]*)([kMG]?)")
 SEED = 0  # bytes:N and array:N are the same on every run
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `probe` command to the main CLI's subparsers."""
     parser = subparsers.add_parser(
         "probe",
@@ -68,9 +68,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--repeat", help=f"rounds, each alone and with the counter (default: {DEFAULT_REPEAT})"
     )
+    return parser
 
 
-def cmd_probe(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
     fn = resolve(args.target)
     call_args = [parse_value("--arg", text) for text in args.args]
     call_kwargs = dict(parse_kwarg(text) for text in args.kwargs)

@@ -14,14 +14,14 @@ from gilkit.claims import ClaimResult
 from gilkit.claims.base import Claim
 from gilkit.claims.registry import NUMBERS, failed, iter_claims
 from gilkit.claims.report import claims_document, format_claims, format_header
-from gilkit.console import make_console, make_progress, writable_path
-from gilkit.options import UsageError, comma_list, integer
+from gilkit.cli.console import make_console, make_progress, writable_path
+from gilkit.cli.options import UsageError, comma_list, integer
 from gilkit.results import write_json_atomically
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "claims", help="check the seed's claims about threads and processes, here and now"
     )
@@ -34,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "--json", type=Path, metavar="PATH", help="also write the results and raw figures here"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
 
 
 def parse_only(text: str | None) -> list[int]:
@@ -54,7 +55,7 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def cmd_claims(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
     numbers = parse_only(args.only)
     json_path = None if args.json is None else writable_path("--json", args.json)
     err = make_console(stderr=True, quiet=args.quiet)

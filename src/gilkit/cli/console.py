@@ -1,17 +1,21 @@
-"""Consoles and output paths shared by the commands."""
+"""What every command shares at the edge: exit statuses, consoles, output paths, result files."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from gilkit.options import UsageError
+from gilkit import results
+from gilkit.cli.options import UsageError
+
+EXIT_OK, EXIT_WRONG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def make_console(stderr: bool = False, quiet: bool = False) -> Console:
@@ -55,3 +59,21 @@ def make_progress(console: Console, description_width: int) -> Progress:
         transient=True,
         auto_refresh=False,
     )
+
+
+def print_all(console: Console, renderables: Iterable[str | RenderableType]) -> None:
+    """Tables with their markup; plain lines as they are (a path may contain brackets)."""
+    for renderable in renderables:
+        console.print(renderable, markup=isinstance(renderable, Table), highlight=False)
+
+
+def load_result(path: Path) -> results.RunResult:
+    """A result file, or one line saying why it cannot be read."""
+    try:
+        return results.load(path)
+    except OSError as error:
+        raise UsageError(f"cannot read {str(path)!r}: {error.strerror}") from error
+    except results.ResultFileError as error:
+        raise UsageError(
+            f"{str(path)!r}: {error}; valid: a JSON file written by gilkit run"
+        ) from error

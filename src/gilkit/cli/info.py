@@ -1,0 +1,54 @@
+"""`gilkit info`: the interpreter, its GIL, the cpus and how the extensions were built."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from gilkit import metadata, native
+from gilkit.cli.console import EXIT_OK, make_console
+from gilkit.present.formatting import format_build, format_gil
+from gilkit.runners import default_start_method
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    return commands.add_parser("info", help="the interpreter, its GIL, the cpus and the build")
+
+
+def handle(args: argparse.Namespace) -> int:
+    meta = metadata.collect_metadata()
+    python, cpu, build = meta["python"], meta["cpu"], meta["build"]
+    built_with = build["extensions_built_with"]
+    rows = [
+        ("interpreter", f"{python['implementation']} {python['version']} ({python['executable']})"),
+        ("build", format_build(python)),
+        ("GIL now", format_gil(python)),
+        ("cpu", cpu["model"]),
+        (
+            "usable cpus",
+            f"{cpu['usable_cpus']} of {cpu['logical_cpus']}: ideal speedup = "
+            f"min(workers, {cpu['usable_cpus']})",
+        ),
+        ("last-level cache", f"{cpu['last_level_cache_bytes'] / 2**20:.0f} MiB"),
+        ("numpy", build["numpy"] or "not installed"),
+        (
+            "extensions",
+            build["extensions"]
+            if not built_with
+            else "built with Cython {cython}, {compile_args}".format(**built_with),
+        ),
+        (
+            "openmp",
+            build["openmp"]
+            if native.unavailable_reason("_prange")
+            else f"built, {build['openmp_max_threads']} threads by default",
+        ),
+        ("compiler", build["cc"] or "unknown"),
+        ("start method", default_start_method()),
+    ]
+    table = Table(show_header=False, box=None)
+    for name, value in rows:
+        table.add_row(f"[bold]{name}[/]", value)
+    make_console().print(table, highlight=False)
+    return EXIT_OK

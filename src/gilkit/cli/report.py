@@ -1,0 +1,75 @@
+"""`gilkit report FILE`: a run, a claims file or a pytest-benchmark file as Markdown."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from gilkit import results
+from gilkit.cli.console import EXIT_OK, writable_path, writing
+from gilkit.cli.options import UsageError
+from gilkit.present.plot import PlotUnavailable, plot_run
+from gilkit.present.report import (
+    format_benchmark_markdown,
+    format_claims_markdown,
+    format_run_markdown,
+    is_claims,
+    is_pytest_benchmark,
+)
+
+VALID = "a file written by gilkit run, gilkit claims --json or pytest --benchmark-json"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        "report", help="a run, a claims file or a pytest-benchmark file as Markdown"
+    )
+    parser.add_argument("result", type=Path, metavar="RESULT.json")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="MD",
+        help="write here, with the plot beside it (default: print)",
+    )
+    return parser
+
+
+def handle(args: argparse.Namespace) -> int:
+    try:
+        document = json.loads(args.result.read_text())
+    except OSError as error:
+        raise UsageError(f"cannot read {str(args.result)!r}: {error.strerror}") from error
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"{str(args.result)!r} is not JSON ({error.msg}); valid: {VALID}"
+        ) from error
+    if args.output is not None:
+        writable_path("--output", args.output)
+    if is_pytest_benchmark(document):
+        lines = list(format_benchmark_markdown(document))
+    elif is_claims(document):
+        lines = list(format_claims_markdown(document))
+    else:
+        try:
+            result = results.RunResult.from_json(document)
+        except results.ResultFileError as error:
+            raise UsageError(f"{str(args.result)!r}: {error}; valid: {VALID}") from error
+        plot_file = None
+        if args.output is not None:
+            try:
+                with writing("--output", args.output.with_suffix(".png")):
+                    plot_file = plot_run(result, args.output.with_suffix(".png")).name
+            except PlotUnavailable as error:
+                print(f"note: no plot in the report: {error}", file=sys.stderr)
+        lines = list(format_run_markdown(result, plot_file))
+    text = "\n".join(lines) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        with writing("--output", args.output):
+            args.output.write_text(text)
+        print(f"report: {args.output}")
+    return EXIT_OK

@@ -1,0 +1,101 @@
+"""One place for units and labels: durations, ratios, shares, memory, the interpreter line.
+
+Every table, report, plot title and claim formats through these, so that a figure reads the
+same wherever it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gilkit.results import CellRecord, RunResult
+
+DASH = "–"  # a figure that was not measured
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A duration in µs, ms or s, three significant figures at most."""
+    if seconds is None:
+        return DASH
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def format_ratio(ratio: float | None) -> str:
+    """A speedup or a cost ratio: two decimals where they matter, none where they are noise."""
+    if ratio is None:
+        return DASH
+    if ratio >= 100:
+        return f"{ratio:,.0f}×"
+    return f"{ratio:.1f}×" if ratio >= 10 else f"{ratio:.2f}×"
+
+
+def format_percent(fraction: float | None) -> str:
+    return DASH if fraction is None else f"{fraction:.0%}"
+
+
+def format_bytes(n_bytes: float | None) -> str:
+    """A memory size in KiB or MiB."""
+    if n_bytes is None:
+        return DASH
+    if abs(n_bytes) >= 2**20:
+        return f"{n_bytes / 2**20:.1f} MiB"
+    return f"{n_bytes / 2**10:.0f} KiB"
+
+
+def format_workers(n_workers: int) -> str:
+    return f"{n_workers} worker" if n_workers == 1 else f"{n_workers} workers"
+
+
+def format_build(python: Mapping[str, Any]) -> str:
+    return "free-threaded build" if python["free_threaded_build"] else "GIL build"
+
+
+def format_gil(python: Mapping[str, Any]) -> str:
+    """`GIL enabled` or `GIL disabled`, with why when the user or an extension decided it."""
+    state = "GIL enabled" if python["gil_enabled"] else "GIL disabled"
+    if python.get("gil_forced"):
+        return f"{state} (forced by {python['gil_forced']})"
+    if python["free_threaded_build"] and python["gil_enabled"]:
+        culprits = ", ".join(python.get("gil_reenabled_by") or []) or "an imported extension"
+        return f"{state}: turned back on by {culprits} (not declared free-threading compatible)"
+    return state
+
+
+def format_python(python: Mapping[str, Any]) -> str:
+    """The interpreter line: `CPython 3.13.5 (free-threaded build, GIL disabled)`."""
+    return (
+        f"{python['implementation']} {python['version']} "
+        f"({format_build(python)}, {format_gil(python)})"
+    )
+
+
+def runner_label(result: RunResult, record: CellRecord) -> str:
+    """The runner as tables show it: OpenMP impls and the process start method named."""
+    if result.in_call_parallel(record.impl):
+        return "serial (OpenMP)"
+    if record.runner == "processes" and record.start_method:
+        return f"processes ({record.start_method})"
+    return record.runner
+
+
+def cell_order(result: RunResult) -> Callable[[CellRecord], tuple[int, int, int]]:
+    """Sort key for a run's cells: impls in the file's order, runners in the order the plan
+    first used them (serial first), then workers."""
+    impls = {impl: index for index, impl in enumerate(result.impls)}
+    runners = {
+        name: index for index, name in enumerate(dict.fromkeys(r.runner for r in result.cells))
+    }
+
+    def key(record: CellRecord) -> tuple[int, int, int]:
+        return (
+            impls.get(record.impl, len(impls)),
+            runners.get(record.runner, len(runners)),
+            record.n_workers,
+        )
+
+    return key

@@ -1,0 +1,62 @@
+"""One matrix measured under several interpreters, side by side.
+
+Each interpreter ran `gilkit run` in its own process (gilkit.cli.run_many) and wrote its own
+result file; the table puts the interpreters next to each other for every cell, and names the
+free-threaded build's single-thread cost: serial pure Python on each interpreter against the
+first one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rich.table import Table
+
+from gilkit.present.formatting import (
+    DASH,
+    cell_order,
+    format_python,
+    format_ratio,
+    format_seconds,
+    runner_label,
+)
+from gilkit.results import RunResult
+from gilkit.stats import cell_stats, serial_key
+
+
+def format_side_by_side(runs: list[tuple[str, RunResult]]) -> Iterator[str | Table]:
+    """One table per kernel: each cell's median and speedup under every interpreter."""
+    stats = {label: cell_stats(result) for label, result in runs}
+    first_label, first = runs[0]
+    for label, result in runs:
+        yield f"{label}: {format_python(result.metadata['python'])}"
+    kernels = list(dict.fromkeys(r.kernel for _, result in runs for r in result.cells))
+    for kernel in kernels:
+        table = Table(title=f"[bold]{kernel}[/]", title_justify="left")
+        for header in ("impl", "runner", "workers"):
+            table.add_column(header, justify="left" if header != "workers" else "right")
+        for label, _ in runs:
+            table.add_column(f"{label}\nmedian", justify="right")
+            table.add_column(f"{label}\nvs serial", justify="right")
+        keys = {r.key: r for _, result in runs for r in result.cells if r.kernel == kernel}
+        order = cell_order(first)
+        for key, record in sorted(keys.items(), key=lambda item: order(item[1])):
+            row = [record.impl, runner_label(first, record), str(record.n_workers)]
+            for label, _ in runs:
+                cell = stats[label].get(key)
+                row += (
+                    [DASH, DASH]
+                    if cell is None
+                    else [format_seconds(cell.median_s), format_ratio(cell.speedup_vs_serial)]
+                )
+            table.add_row(*row)
+        yield table
+        base = stats[first_label].get(serial_key(kernel, "python"))
+        for label, _ in runs[1:]:
+            other = stats[label].get(serial_key(kernel, "python"))
+            if base is not None and other is not None:
+                cost = other.median_s / base.median_s
+                yield (
+                    f"{kernel}: serial pure Python on {label} takes {cost:.2f}× the time it "
+                    f"takes on {first_label} (single-thread cost)"
+                )

@@ -1,0 +1,259 @@
+"""run_plan: everything a run does between a plan and its result file.
+
+One orchestrator for every front end: `gilkit run`, `gilkit claims` and the pytest-benchmark
+suite in bench/ all come through here. It pins native thread pools (so workers never
+oversubscribe), collects the metadata, makes each kernel's data once, starts every pool the
+plan needs (process pools first, before any thread exists, as fork wants) and times it apart
+from the work, then times the cells in interleaved rounds (gilkit.measure), checks every result
+against the kernel's reference, and describes the kernels in the result so that the file
+reads without them.
+
+    from gilkit import Plan, run_plan
+    result = run_plan(Plan.of(cells))
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from gilkit import memory, metadata
+from gilkit.kernels import KERNELS, Task, describe_impls
+from gilkit.measure import CallFigures, call, record_call, tasks_for
+from gilkit.plan import Cell, Plan
+from gilkit.results import CellRecord, RunResult
+from gilkit.runners import RUNNERS, RunnerError, default_start_method
+from gilkit.runners.base import Runner
+from gilkit.threadpools import pin_native_threads
+
+OnCall = Callable[[Cell], None]
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during run_plan; `result` holds every cell measured so far (complete=False)."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__("run interrupted: the result holds the cells measured so far")
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A started runner, or why it could not start, and what starting it cost."""
+
+    runner: Runner | None
+    startup_s: float | None = None
+    dispatch_s: float | None = None
+    memory_bytes: int | None = None
+    error: str | None = None
+
+
+class Session:
+    """A plan's kernel data and started pools, held open; closed on exit.
+
+    run_plan uses it for the rounds; bench/ uses it directly so that pytest-benchmark can
+    time the calls itself. Every pool is started on entry, process pools first.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.params: dict[tuple[str, int], Any] = {}
+        self.pools: dict[tuple[str, int], Pool] = {}
+        self._stack = ExitStack()
+
+    def __enter__(self) -> Session:
+        with ExitStack() as stack:
+            stack.push(self)  # closes what was opened if starting fails
+            # Data is made before any pool starts, so that forked workers inherit it.
+            for kernel, n in sorted(self.plan.sizes):
+                context = KERNELS[kernel].params_for(n, self.plan.splits[kernel])
+                self.params[kernel, n] = self._stack.enter_context(context)
+            groups = {(c.runner, c.n_workers) for c in self.plan.cells}
+            for group in sorted(groups, key=lambda g: (RUNNERS[g[0]].shares_interpreter, g)):
+                self.pools[group] = self._start(*group)
+            stack.pop_all()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _start(self, runner_name: str, n_workers: int) -> Pool:
+        runner = RUNNERS[runner_name](self.plan.start_method)
+        rss_before = memory.current_rss(os.getpid())
+        try:
+            startup = runner.start(n_workers)
+        except RunnerError as error:
+            return Pool(None, error=str(error))
+        self._stack.enter_context(runner)
+        return Pool(
+            runner,
+            startup_s=None if runner_name == "serial" else startup,
+            dispatch_s=runner.dispatch_overhead(),
+            memory_bytes=_memory_added(rss_before, runner),
+        )
+
+    def runner(self, cell: Cell) -> Runner | None:
+        return self.pools[cell.runner, cell.n_workers].runner
+
+    def tasks(self, cell: Cell) -> list[Task]:
+        split = self.plan.splits[cell.kernel]
+        return tasks_for(cell, split, self.params[cell.kernel, cell.size])
+
+    def call(self, cell: Cell) -> CallFigures:
+        """One call of `cell` over its kernel's whole index space."""
+        runner = self.runner(cell)
+        if runner is None:
+            raise RunnerError(self.pools[cell.runner, cell.n_workers].error)
+        return call(runner, cell, self.tasks(cell))
+
+    def restart(self, cell: Cell) -> None:
+        """A process pool whose worker died is broken: give the other cells a fresh one."""
+        runner = self.runner(cell)
+        if runner is not None:
+            runner.close()
+        self.pools[cell.runner, cell.n_workers] = self._start(cell.runner, cell.n_workers)
+
+    def measure(self, result: RunResult, on_call: OnCall) -> None:
+        """Fill `result` as the rounds go, so that an interruption keeps what was measured.
+
+        Checks first (untimed, serial), then warm-up rounds, timed rounds and a last round
+        with the GIL monitor on; one call of every cell per round (A B C A B C ...), so that
+        a drift in the machine's speed hits every cell alike. A failing cell is recorded with
+        its error and left out of later rounds.
+        """
+        plan = self.plan
+        serial = RUNNERS["serial"]()
+        for cell in plan.checks:
+            record = new_record(cell, plan)
+            record_call(record, serial, cell, self.tasks(cell))
+            result.checks.append(record)
+            on_call(cell)
+        rounds = []
+        for cell in plan.cells:
+            record = new_record(cell, plan)
+            pool = self.pools[cell.runner, cell.n_workers]
+            record.error = pool.error
+            if pool.runner is not None:
+                record.start_method = pool.runner.start_method
+                record.pool_startup_s = pool.startup_s
+                record.dispatch_s = pool.dispatch_s
+                record.pool_memory_bytes = pool.memory_bytes
+                if not pool.runner.shares_interpreter:
+                    record.error = _unpicklable(self.tasks(cell))
+            result.cells.append(record)
+            rounds.append((record, cell, self.tasks(cell)))
+        n_rounds = plan.n_warmups + plan.n_repeats
+        for round_index in range(n_rounds + int(plan.monitor_gil)):
+            kind = "warmup" if round_index < plan.n_warmups else "timed"
+            kind = "monitored" if round_index == n_rounds else kind
+            for record, cell, tasks in rounds:
+                runner = self.runner(cell)
+                if kind == "monitored" and (runner is None or not runner.shares_interpreter):
+                    continue  # the monitor sees only the GIL of this process
+                if runner is not None and record.error is None:
+                    record_call(record, runner, cell, tasks, kind)
+                    if record.error and not runner.shares_interpreter:
+                        self.restart(cell)
+                on_call(cell)
+
+
+def run_plan(plan: Plan, on_call: OnCall | None = None) -> RunResult:
+    """Measure every cell of `plan`; return the result, every call's raw figures in it.
+
+    `on_call(cell)` is called after each call (a progress bar). Ctrl-C raises RunInterrupted,
+    whose `result` holds what was measured, checked and described, marked incomplete.
+    """
+    pinned = pin_native_threads()
+    result = RunResult(metadata.collect_metadata(), plan_record(plan))
+    result.metadata["native_threads"] = pinned
+    records = [*plan.cells, *plan.checks]
+    result.kernels = {
+        name: KERNELS[name].describe({c.size for c in records if c.kernel == name})
+        for name in dict.fromkeys(c.kernel for c in records)
+    }
+    result.impls = describe_impls(c.impl for c in records)
+    try:
+        with Session(plan) as session:
+            session.measure(result, on_call or (lambda cell: None))
+        result.complete = True
+    except KeyboardInterrupt as interrupt:
+        raise RunInterrupted(result) from interrupt
+    finally:
+        result.references = check_results(result.cells, result.checks)
+        result.metadata["cpu"]["load_average_after"] = metadata.load_average()
+        result.metadata["cpu"]["cpu_seconds_after"] = metadata.cpu_seconds()
+    return result
+
+
+def plan_record(plan: Plan) -> dict[str, Any]:
+    """The plan's options, as the result file keeps them."""
+    return {
+        "sizes": sorted(plan.sizes),
+        "splits": dict(plan.splits),
+        "n_repeats": plan.n_repeats,
+        "n_warmups": plan.n_warmups,
+        "start_method": plan.start_method or default_start_method(),
+        "unavailable_impls": dict(plan.unavailable),
+    }
+
+
+def new_record(cell: Cell, plan: Plan) -> CellRecord:
+    return CellRecord(
+        cell.kernel, cell.impl, cell.runner, cell.n_workers, cell.size, plan.splits[cell.kernel]
+    )
+
+
+def _unpicklable(tasks: list[Task]) -> str | None:
+    """Why tasks cannot be sent to worker processes, or None when they can."""
+    try:
+        pickle.dumps(tasks)
+    except Exception as error:
+        return (
+            f"cannot be sent to worker processes ({type(error).__name__}: {error}); make its "
+            "params picklable: module-level classes and functions, no lambdas"
+        )
+    return None
+
+
+def _memory_added(rss_before: int | None, runner: Runner) -> int | None:
+    """This process's RSS growth since before the pool started, plus each worker's own memory."""
+    rss_after = memory.current_rss(os.getpid())
+    workers = [memory.unique_memory(pid) for pid in runner.worker_pids]
+    if rss_before is None or rss_after is None or None in workers:
+        return None
+    return max(0, rss_after - rss_before) + sum(w for w in workers if w is not None)
+
+
+def check_results(records: list[CellRecord], checks: list[CellRecord]) -> dict[str, Any]:
+    """Mark every record against the reference result of its kernel and size.
+
+    The reference is pure Python's result where it ran at that size, else the kernel's closed
+    form, else the first result at that size. Every impl must reproduce it exactly, or within
+    the kernel's stated relative tolerance. Returns {kernel: {size: reference}}.
+    """
+    references: dict[str, dict[str, Any]] = {}
+    done = [r for r in (*records, *checks) if r.error is None and r.result is not None]
+    for record in sorted(done, key=lambda r: r.impl != "python"):
+        kernel = KERNELS[record.kernel]
+        by_size = references.setdefault(record.kernel, {})
+        if str(record.size) not in by_size:
+            closed_form = kernel.reference(record.size) if kernel.reference else None
+            use_closed = record.impl != "python" and closed_form is not None
+            by_size[str(record.size)] = closed_form if use_closed else record.result
+    for record in done:
+        expected = references[record.kernel][str(record.size)]
+        rel_tol = KERNELS[record.kernel].rel_tol
+        if rel_tol and isinstance(record.result, float):
+            record.agrees = math.isclose(record.result, expected, rel_tol=rel_tol)
+        else:
+            record.agrees = bool(record.result == expected)
+    failed_checks = {(c.kernel, c.impl) for c in checks if c.agrees is False}
+    for record in records:
+        if (record.kernel, record.impl) in failed_checks:
+            record.agrees = False
+    return references
