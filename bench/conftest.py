@@ -1,44 +1,37 @@
-"""Shared state of the benchmark session: kernel data and started pools, made once."""
+"""The benchmark session: gilkit's own run Session over every cell of the suite.
+
+Kernel data is made once and every pool is started before the first benchmark, process pools
+first, exactly as `gilkit run` does (gilkit.run.Session); pytest-benchmark then times the calls.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
-from gilkit.runners import RUNNERS
-from gilkit.runners.base import Runner
+from gilkit import metadata
+from gilkit.plan import Plan
+from gilkit.run import Session
 from gilkit.threadpools import pin_native_threads
 
 
-class Session:
-    """Data per (kernel, n) and one started pool per (runner, workers), closed at the end."""
-
-    def __init__(self, stack: ExitStack) -> None:
-        self._stack = stack
-        self._params: dict[tuple[str, int], Any] = {}
-        self._pools: dict[tuple[str, int], Runner] = {}
-        self.serial_medians: dict[tuple[str, str], float] = {}
-        self.first_results: dict[tuple[str, int], Any] = {}  # every impl must match these
-
-    def params(self, kernel: Any, n: int) -> Any:
-        key = (kernel.name, n)
-        if key not in self._params:
-            self._params[key] = self._stack.enter_context(kernel.params_for(n, kernel.splits[0]))
-        return self._params[key]
-
-    def pool(self, runner: str, n_workers: int) -> Runner:
-        if (runner, n_workers) not in self._pools:
-            pool = RUNNERS[runner]()
-            pool.start(n_workers)
-            self._pools[runner, n_workers] = self._stack.enter_context(pool)
-        return self._pools[runner, n_workers]
+def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, Any]) -> None:
+    """What gilkit records about a run, so that `gilkit report` can show it for the suite."""
+    meta = metadata.collect_metadata()
+    machine_info["gilkit"] = {"python": meta["python"], "cpu": meta["cpu"]}
 
 
 @pytest.fixture(scope="session")
-def session() -> Iterator[Session]:
+def session(request: pytest.FixtureRequest) -> Iterator[Session]:
+    cells = [
+        item.callspec.params["cell"]
+        for item in request.session.items
+        if hasattr(item, "callspec")
+        and "cell" in item.callspec.params
+        and not item.get_closest_marker("skip")
+    ]
     pin_native_threads()
-    with ExitStack() as stack:
-        yield Session(stack)
+    with Session(Plan.of(cells)) as started:
+        yield started

@@ -1,23 +1,29 @@
 """The gilkit matrix through pytest-benchmark: `pytest bench/ --benchmark-only`.
 
 One benchmark per cell (kernel x impl x runner x workers), grouped per kernel; a round is one
-complete call over the kernel's whole index space. extra_info records the GIL state, CPU use,
-peak memory, the pool's cost per task, the GIL wait of in-process cells and, once
-the serial cell of the same impl has run, the speedup over it. `--benchmark-disable` runs each
-cell once and still checks its result: the smoke test CI runs.
+complete call over the kernel's whole index space, made by the same Session as `gilkit run`.
+extra_info records the cell, the GIL state, CPU use, peak memory, the pool's cost per task,
+the GIL wait of in-process cells, the machine's speed and load, and, once the serial cells have
+run, the speedups over the same impl serially and over pure-Python serial. `--benchmark-disable`
+runs each cell once and still checks its result: the smoke test CI runs.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from gilkit.host_speed import time_reference
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, impl_unavailable_reason
 from gilkit.machine import usable_cpus
-from gilkit.measure import call, monitored_calls, tasks_for
-from gilkit.metadata import free_threaded_build, gil_enabled
+from gilkit.measure import monitored_calls
+from gilkit.metadata import free_threaded_build, gil_enabled, load_average
 from gilkit.plan import Cell
+from gilkit.stats import ideal_rule, ideal_speedup
 
 WORKERS = sorted({1, 2, usable_cpus()})
+# Serial medians per unit of work, for the speedups: (kernel, impl) -> seconds per unit.
+SERIAL_PER_UNIT: dict[tuple[str, str], float] = {}
+FIRST_RESULTS: dict[tuple[str, int], object] = {}  # every impl must match these
 
 
 def cells() -> list[object]:
@@ -46,20 +52,20 @@ def cells() -> list[object]:
 @pytest.mark.parametrize("cell", cells())
 def test_cell(benchmark, session, cell: Cell) -> None:
     kernel = KERNELS[cell.kernel]
-    params = session.params(kernel, cell.size)
-    runner = session.pool(cell.runner, cell.n_workers)
-    tasks = tasks_for(cell, kernel.splits[0], params)
+    runner = session.runner(cell)
     benchmark.group = cell.kernel
     benchmark.extra_info.update(
+        kernel=cell.kernel,
         impl=cell.impl,
         runner=cell.runner,
         workers=cell.n_workers,
         n=cell.size,
         gil_enabled=gil_enabled(),
         free_threaded_build=free_threaded_build(),
-        ideal_speedup=min(cell.n_workers, usable_cpus()),
+        ideal_speedup=ideal_speedup(ideal_rule(kernel.bound), cell.n_workers, usable_cpus()),
+        host_reference_s=time_reference(),
     )
-    figures = benchmark.pedantic(call, args=(runner, cell, tasks), rounds=3, warmup_rounds=1)
+    figures = benchmark.pedantic(session.call, args=(cell,), rounds=3, warmup_rounds=1)
     result = figures.result
     cpu = figures.cpu_parent_s + figures.cpu_workers_s
     benchmark.extra_info.update(
@@ -67,18 +73,21 @@ def test_cell(benchmark, session, cell: Cell) -> None:
         peak_rss_parent_bytes=figures.peak_rss_parent_bytes,
         peak_rss_workers_bytes=figures.peak_rss_workers_bytes,
         pool_dispatch_s=runner.dispatch_overhead(20),
+        load_average=load_average(),
     )
     if runner.shares_interpreter and benchmark.enabled:  # the monitor sees this process only
-        benchmark.extra_info["gil_contention"] = monitored_calls(runner, cell, tasks).gil_contention
+        monitored = monitored_calls(runner, cell, session.tasks(cell))
+        benchmark.extra_info["gil_contention"] = monitored.gil_contention
 
-    expected = session.first_results.setdefault((cell.kernel, cell.size), result)
+    expected = FIRST_RESULTS.setdefault((cell.kernel, cell.size), result)
     assert result == expected
     if kernel.reference is not None:
         assert result == kernel.reference(cell.size)
     if benchmark.stats is not None:  # None under --benchmark-disable
-        median = benchmark.stats.stats.median
+        per_unit = benchmark.stats.stats.median / max(kernel.work(cell.size), 1.0)
         if cell.runner == "serial" and cell.n_workers == 1:
-            session.serial_medians[cell.kernel, cell.impl] = median
-        serial = session.serial_medians.get((cell.kernel, cell.impl))
-        if serial is not None:
-            benchmark.extra_info["speedup_vs_serial"] = serial / median
+            SERIAL_PER_UNIT[cell.kernel, cell.impl] = per_unit
+        for column, impl in (("speedup_vs_serial", cell.impl), ("speedup_vs_python", "python")):
+            serial = SERIAL_PER_UNIT.get((cell.kernel, impl))
+            if serial is not None:
+                benchmark.extra_info[column] = serial / per_unit

@@ -151,11 +151,24 @@ def test_report_reads_pytest_benchmark_json(
                 "group": "squares",
                 "stats": {"median": 0.05, "iqr": 0.001, "rounds": 3},
                 "extra_info": {
+                    "kernel": "squares",
+                    "impl": "numpy",
+                    "runner": "threads",
+                    "workers": 2,
                     "speedup_vs_serial": 1.8,
+                    "speedup_vs_python": 40.0,
                     "gil_enabled": True,
                     "gil_contention": 0.03,
+                    "host_reference_s": 0.001,
+                    "load_average": [0.4, 0.3, 0.2],
                 },
-            }
+            },
+            {
+                "name": "test_cell[squares-numpy-serial-1]",
+                "group": "squares",
+                "stats": {"median": 0.09, "iqr": 0.001, "rounds": 3},
+                "extra_info": {"gil_enabled": False, "host_reference_s": 0.0011},
+            },
         ],
     }
     path = tmp_path / "bench.json"
@@ -163,7 +176,13 @@ def test_report_reads_pytest_benchmark_json(
     assert cli.main(["report", str(path)]) == 0
     out = capsys.readouterr().out
     assert "## squares" in out
-    assert "| 1.80× | – | 0.03 | True |" in out
+    assert (
+        "| squares | numpy | threads | 2 | 50.0 ms | 1.0 ms | 3 | 1.80× | 40.0× | – | 0.03 | yes |"
+        in out
+    )
+    assert "| test_cell[squares-numpy-serial-1] |  |  |  | 90.0 ms |" in out  # no gilkit info
+    assert "| machine speed | reference loop 1.00 ms at best" in out
+    assert "| load average before, after | ?, 0.4 |" in out
 
 
 @pytest.mark.parametrize(

@@ -198,3 +198,30 @@ def test_installed_packages_register_kernels_by_entry_point(user_dir: Path) -> N
     cells = json.loads((user_dir / "out.json").read_text())["cells"]
     assert {c["kernel"] for c in cells} == {"modsum"}
     assert all(c["agrees"] for c in cells)
+
+
+def test_a_result_file_reads_without_its_kernel(user_dir: Path, tmp_path_factory) -> None:
+    """report, compare and plot take the unit, the work per n and the ideal from the file."""
+    out = user_dir / "run.json"
+    run = ["run", "--kernel", "mymod_for_gilkit:work", "--runner", "threads", "--workers", "2"]
+    done = gilkit(user_dir, *run, "--repeat", "2", "--warmup", "0", "--quiet", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    assert document["version"] == 3
+    kernel = document["kernels"]["mymod_for_gilkit:work"]
+    assert kernel["unit"] == "items"
+    assert kernel["ideal"] == "min(workers, usable cpus)"
+    assert set(kernel["work"]) == {str(c["size"]) for c in document["cells"]}
+    kernel["unit"] = "widgets"  # shown only if read from the file
+    elsewhere = tmp_path_factory.mktemp("elsewhere")  # where the module cannot be imported
+    moved = elsewhere / "run.json"
+    moved.write_text(json.dumps(document))
+    (user_dir / "mymod_for_gilkit.py").unlink()
+    report = gilkit(elsewhere, "report", str(moved))
+    assert report.returncode == 0, report.stderr
+    assert "n = 50,000 widgets" in report.stdout
+    compare = gilkit(elsewhere, "compare", str(moved), str(moved))
+    assert compare.returncode == 0, compare.stderr
+    plot = gilkit(elsewhere, "plot", str(moved), "-o", str(elsewhere / "run.png"))
+    assert plot.returncode == 0, plot.stderr
+    assert (elsewhere / "run.png").stat().st_size > 0

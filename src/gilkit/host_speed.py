@@ -58,7 +58,11 @@ class HostSpeed:
 
 def host_speed(records: Iterable[CellRecord]) -> HostSpeed | None:
     """The machine's speed over a run, from the reference timed before each call."""
-    times = [t for record in records for t in record.host_reference_s]
+    return speed_of([t for record in records for t in record.host_reference_s])
+
+
+def speed_of(times: list[float]) -> HostSpeed | None:
+    """The machine's speed from reference times, wherever they were recorded."""
     if len(times) < 2:
         return None
     fastest = min(times)

@@ -20,11 +20,6 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def ideal_speedup(n_workers: int) -> int:
-    """The best any runner can do: one worker per usable cpu, no more."""
-    return max(1, min(n_workers, usable_cpus()))
-
-
 @cache
 def cpu_model() -> str:
     cpuinfo = Path("/proc/cpuinfo")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gilkit import memory
+from gilkit.cell import Cell
 from gilkit.gil_monitor import GilMonitor
 from gilkit.host_speed import time_reference
 from gilkit.kernels import (
@@ -25,7 +26,6 @@ from gilkit.kernels import (
     run_task_counting_cpu,
 )
 from gilkit.metadata import gil_enabled
-from gilkit.plan import Cell
 from gilkit.results import CellRecord
 from gilkit.runners.base import Runner
 from gilkit.splitting import split

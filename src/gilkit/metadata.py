@@ -72,14 +72,21 @@ def find_gil_reenablers() -> list[str]:
     return culprits
 
 
-def collect_python_metadata() -> dict[str, Any]:
+def python_now() -> dict[str, Any]:
+    """The interpreter and its GIL right now: cheap, for a header line."""
     return {
-        "executable": sys.executable,
         "implementation": platform.python_implementation(),
         "version": platform.python_version(),
         "free_threaded_build": free_threaded_build(),
         "gil_enabled": gil_enabled(),
         "gil_forced": gil_forced(),
+    }
+
+
+def collect_python_metadata() -> dict[str, Any]:
+    return {
+        **python_now(),
+        "executable": sys.executable,
         "gil_reenabled_by": find_gil_reenablers(),
         "compiler": platform.python_compiler(),
     }

@@ -12,27 +12,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gilkit.cell import Cell
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS
 from gilkit.runners import RUNNERS
+
+__all__ = ["Cell", "Plan", "cells_for", "checks_for", "default_workers"]
 
 DEFAULT_RUNNERS = ("serial", "threads", "processes")
 # Seven: the fewest repeats with which `gilkit compare` can show a single cell changed among
 # a kernel's 31 (see gilkit.significance); five can only show a change that several cells share.
 DEFAULT_REPEATS = 7
 DEFAULT_WARMUPS = 1
-
-
-@dataclass(frozen=True, order=True)
-class Cell:
-    kernel: str
-    impl: str
-    runner: str
-    n_workers: int
-    size: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.kernel} {self.impl} × {self.runner} × {self.n_workers}"
 
 
 @dataclass(frozen=True)

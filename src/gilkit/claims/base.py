@@ -68,26 +68,3 @@ class Claim:
 
     def not_measured(self, reason: str, figures: Mapping[str, Any] | None = None) -> ClaimResult:
         return self.result(f"nothing: {reason}", not_measured(reason), figures or {})
-
-
-def seconds(value: float) -> str:
-    """A duration for the table: µs, ms or s, three significant figures at most."""
-    if value >= 1:
-        return f"{value:.2f} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.1f} ms"
-    return f"{value * 1e6:.0f} µs"
-
-
-def size(n_bytes: float) -> str:
-    """A memory size for the table, in KiB or MiB."""
-    if abs(n_bytes) >= 2**20:
-        return f"{n_bytes / 2**20:.1f} MiB"
-    return f"{n_bytes / 2**10:.0f} KiB"
-
-
-def ratio(value: float) -> str:
-    """A speedup or a cost ratio: two decimals where they matter, none where they are noise."""
-    if value >= 100:
-        return f"{value:,.0f}×"
-    return f"{value:.1f}×" if value >= 10 else f"{value:.2f}×"

@@ -1,26 +1,21 @@
 """Time cells of the project's matrix (kernel × impl × runner × workers) for the claims.
 
-The same kernels, runners and splits as `gilkit run`, at small sizes and few repeats: every
-pool is started first (processes before any thread exists, as fork wants), then the cells are
-timed in interleaved rounds, and every call's result is checked against the kernel's.
+The same kernels, runners and splits as `gilkit run`, through the same orchestrator
+(gilkit.run_plan), at small sizes and few repeats and without the GIL monitor's extra round.
+A cell whose result is not the kernel's reference makes the claim fail: its time means nothing.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from gilkit.claims.timing import interleaved
-from gilkit.kernels import KERNELS, Task, run_task
-from gilkit.machine import ideal_speedup
-from gilkit.plan import Cell
-from gilkit.runners import RUNNERS
-from gilkit.runners.base import Runner
-from gilkit.splitting import split
+from gilkit.machine import usable_cpus
+from gilkit.plan import Cell, Plan
+from gilkit.run import run_plan
+from gilkit.stats import IDEAL_CPUS, ideal_speedup
 
 
 @dataclass(frozen=True)
@@ -38,45 +33,16 @@ class WrongResult(RuntimeError):
     """A cell computed another result than the kernel's reference: its time means nothing."""
 
 
-def _checked_call(runner: Runner, cell: Cell, tasks: list[Task], expected: Any) -> None:
-    result = KERNELS[cell.kernel].combine(runner.map(run_task, tasks))
-    if expected is not None and result != expected:
-        raise WrongResult(f"{cell.label}: got {result!r}, expected {expected!r}")
-
-
 def time_cells(cells: Sequence[Cell], repeats: int, warmups: int = 1) -> dict[Cell, CellTiming]:
-    """Median-ready wall times of every cell, measured in interleaved rounds."""
-    with ExitStack() as stack:
-        params = {}
-        for cell in cells:
-            kernel = KERNELS[cell.kernel]
-            if (cell.kernel, cell.size) not in params:
-                context = kernel.params_for(cell.size, kernel.splits[0])
-                params[cell.kernel, cell.size] = stack.enter_context(context)
-        pools: dict[tuple[str, int], tuple[Runner, float]] = {}
-        groups = {(cell.runner, cell.n_workers) for cell in cells}
-        for name, n_workers in sorted(groups, key=lambda g: (RUNNERS[g[0]].shares_interpreter, g)):
-            runner = stack.enter_context(RUNNERS[name]())
-            pools[name, n_workers] = (runner, runner.start(n_workers))
-        calls = {}
-        for cell in cells:
-            kernel = KERNELS[cell.kernel]
-            parts = split(cell.size, cell.n_workers, kernel.splits[0])
-            tasks = [
-                Task(cell.kernel, cell.impl, part, params[cell.kernel, cell.size]) for part in parts
-            ]
-            expected = kernel.reference(cell.size) if kernel.reference else None
-            runner = pools[cell.runner, cell.n_workers][0]
-            calls[cell] = partial(_checked_call, runner, cell, tasks, expected)
-        times = interleaved(calls, repeats, warmups)
-    return {
-        cell: CellTiming(
-            times[cell],
-            None if cell.runner == "serial" else pools[cell.runner, cell.n_workers][1],
-            pools[cell.runner, cell.n_workers][0].start_method,
-        )
-        for cell in cells
-    }
+    """Wall times of every cell, measured in interleaved rounds by run_plan."""
+    plan = Plan.of(cells, n_repeats=repeats, n_warmups=warmups, monitor_gil=False)
+    result = run_plan(plan)
+    timings = {}
+    for cell, record in zip(plan.cells, result.cells, strict=True):
+        if not record.ok:
+            raise WrongResult(f"{cell.label}: {record.error or 'not the reference result'}")
+        timings[cell] = CellTiming(record.times_s, record.pool_startup_s, record.start_method)
+    return timings
 
 
 @dataclass(frozen=True)
@@ -96,7 +62,7 @@ class Comparison:
 
     @property
     def ideal(self) -> int:
-        return ideal_speedup(self.n_workers)
+        return ideal_speedup(IDEAL_CPUS, self.n_workers, usable_cpus())
 
     def figures(self) -> dict[str, Any]:
         return {

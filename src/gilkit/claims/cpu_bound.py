@@ -15,14 +15,13 @@ from gilkit.claims.base import (
     Claim,
     ClaimResult,
     not_measured,
-    ratio,
     scales,
-    seconds,
 )
 from gilkit.claims.busy import CpuWatch
 from gilkit.claims.cells import compare
 from gilkit.machine import usable_cpus
 from gilkit.metadata import gil_enabled
+from gilkit.present.formatting import format_ratio, format_seconds
 
 THREADS_CLAIM = Claim(3, "Multithreading has no effect for CPU-bound tasks due to the GIL")
 PROCESSES_CLAIM = Claim(4, "Processes are great for CPU-bound work: one GIL per process")
@@ -48,9 +47,10 @@ def threads_no_effect(
         results = compare(["python"], ["threads", "processes"], n, n_workers, repeats)
     threads, control = results["python", "threads"], results["python", "processes"]
     measured = (
-        f"pure-Python squares, n = {n:,}: serial {seconds(threads.serial.median_s)}, "
-        f"{n_workers} threads {seconds(threads.pool.median_s)}: {ratio(threads.speedup)}; "
-        f"{n_workers} processes in the same rounds {ratio(control.speedup)} "
+        f"pure-Python squares, n = {n:,}: serial {format_seconds(threads.serial.median_s)}, "
+        f"{n_workers} threads {format_seconds(threads.pool.median_s)}: "
+        f"{format_ratio(threads.speedup)}; "
+        f"{n_workers} processes in the same rounds {format_ratio(control.speedup)} "
         f"(ideal {threads.ideal}×; {gil_state()})"
     )
     if watch.busy:
@@ -78,10 +78,11 @@ def processes_scale(n: int = PYTHON_N, n_workers: int = N_WORKERS, repeats: int 
     with CpuWatch() as watch:
         result = compare(["python"], ["processes"], n, n_workers, repeats)["python", "processes"]
     measured = (
-        f"pure-Python squares, n = {n:,}: serial {seconds(result.serial.median_s)}, "
-        f"{n_workers} processes ({result.pool.start_method}) {seconds(result.pool.median_s)}: "
-        f"{ratio(result.speedup)} (ideal {result.ideal}×; pool start "
-        f"{seconds(result.pool.pool_start_s or 0.0)}, not counted)"
+        f"pure-Python squares, n = {n:,}: serial {format_seconds(result.serial.median_s)}, "
+        f"{n_workers} processes ({result.pool.start_method}) "
+        f"{format_seconds(result.pool.median_s)}: "
+        f"{format_ratio(result.speedup)} (ideal {result.ideal}×; pool start "
+        f"{format_seconds(result.pool.pool_start_s or 0.0)}, not counted)"
     )
     if watch.busy:
         measured += f"; {watch.note(usable_cpus())}"

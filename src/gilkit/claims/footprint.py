@@ -19,7 +19,8 @@ from typing import Any
 import psutil
 
 from gilkit.claims import children
-from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult, size
+from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult
+from gilkit.present.formatting import format_bytes
 
 CLAIM = Claim(2, "Threads are lightweight: a low memory footprint")
 METRICS = ("uss", "pss", "rss")
@@ -96,9 +97,10 @@ def threads_are_lighter(
     thread = per_thread(n_threads)
     metric = next(m for m in METRICS if m in thread and all(m in p for p in processes.values()))
     lightest = min(processes, key=lambda method: processes[method][metric])
-    parts = ", ".join(f"{method} {size(p[metric])}" for method, p in processes.items())
+    parts = ", ".join(f"{method} {format_bytes(p[metric])}" for method, p in processes.items())
     measured = (
-        f"{metric.upper()} added per idle thread {size(thread[metric])} (mean of {n_threads}); "
+        f"{metric.upper()} added per idle thread {format_bytes(thread[metric])} "
+        f"(mean of {n_threads}); "
         f"per idle process: {parts} (mean of {n_processes} each)"
     )
     verdict = HOLDS if thread[metric] < processes[lightest][metric] else DOES_NOT_HOLD

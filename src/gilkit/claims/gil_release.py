@@ -15,15 +15,16 @@ from gilkit.claims.base import (
     Claim,
     ClaimResult,
     not_measured,
-    ratio,
     scales,
 )
 from gilkit.claims.busy import CpuWatch
 from gilkit.claims.cells import compare
 from gilkit.claims.cpu_bound import N_WORKERS, ONE_CPU, busy_reason, gil_state
 from gilkit.kernels import impl_unavailable_reason
-from gilkit.machine import ideal_speedup, usable_cpus
+from gilkit.machine import usable_cpus
 from gilkit.metadata import gil_enabled
+from gilkit.present.formatting import format_ratio
+from gilkit.stats import IDEAL_CPUS, ideal_speedup
 
 CLAIM = Claim(
     6,
@@ -43,10 +44,12 @@ def native_scales(n: int = NATIVE_N, n_workers: int = N_WORKERS, repeats: int = 
     with CpuWatch() as watch:
         results = compare(impls, ["threads"], n, n_workers, repeats)
     speedups = {impl: results[impl, "threads"].speedup for impl in impls}
-    ideal = ideal_speedup(n_workers)
+    ideal = ideal_speedup(IDEAL_CPUS, n_workers, usable_cpus())
 
     def listed(group: tuple[str, ...]) -> str:
-        return ", ".join(f"{impl} {ratio(speedups[impl])}" for impl in group if impl in speedups)
+        return ", ".join(
+            f"{impl} {format_ratio(speedups[impl])}" for impl in group if impl in speedups
+        )
 
     measured = f"squares, n = {n:,}, {n_workers} threads against serial: {listed(RELEASING)}"
     measured += " (release the GIL)"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult, ratio, scales, seconds
+from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult, scales
 from gilkit.claims.timing import interleaved, medians
 from gilkit.kernels.io_server import fetch, serve
+from gilkit.present.formatting import format_ratio, format_seconds
 from gilkit.runners import RUNNERS
 from gilkit.splitting import split
 
@@ -49,9 +50,10 @@ def threads_overlap_io(
     speedup = median["serial"] / median["threads"]
     ideal = min(n_threads, n_urls)
     measured = (
-        f"{n_urls} GETs of {payload_bytes // 1024} KiB, {seconds(latency_s)} latency each, from "
-        f"127.0.0.1: serial {seconds(median['serial'])}, {n_threads} threads "
-        f"{seconds(median['threads'])}: {ratio(speedup)} (ideal {ideal}×)"
+        f"{n_urls} GETs of {payload_bytes // 1024} KiB, {format_seconds(latency_s)} latency "
+        "each, from "
+        f"127.0.0.1: serial {format_seconds(median['serial'])}, {n_threads} threads "
+        f"{format_seconds(median['threads'])}: {format_ratio(speedup)} (ideal {ideal}×)"
     )
     verdict = HOLDS if scales(speedup, ideal) else DOES_NOT_HOLD
     figures = {

@@ -19,7 +19,8 @@ from typing import Any
 import psutil
 
 from gilkit.claims import children
-from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult, seconds
+from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult
+from gilkit.present.formatting import format_seconds
 
 CLAIM = Claim(7, "Child processes are interruptible/killable; threads are not")
 RUNAWAY_S = 1.0  # how long the runaway task runs if nothing stops it
@@ -107,10 +108,11 @@ def processes_killable(runaway_s: float = RUNAWAY_S, timeout_s: float = TIMEOUT_
         thread["timed_out"] and not thread["cancel_returned"] and thread["running_after_cancel"]
     )
     measured = (
-        f"a {seconds(runaway_s)} runaway task, stopped at {seconds(timeout_s)}: the process "
+        f"a {format_seconds(runaway_s)} runaway task, stopped at {format_seconds(timeout_s)}: "
+        "the process "
         f"({process['start_method']}) was "
         + (
-            f"terminated in {seconds(process['kill_s'])} (exit code {process['exitcode']}), "
+            f"terminated in {format_seconds(process['kill_s'])} (exit code {process['exitcode']}), "
             "is gone, and a new one ran"
             if process_killed
             else f"not cleanly killed ({process})"
@@ -118,7 +120,7 @@ def processes_killable(runaway_s: float = RUNAWAY_S, timeout_s: float = TIMEOUT_
         + "; the thread "
         + (
             f"was still running after cancel() and ended by itself at "
-            f"{seconds(thread['ended_after_s'])}"
+            f"{format_seconds(thread['ended_after_s'])}"
             if thread_unstoppable
             else f"stopped ({thread})"
         )

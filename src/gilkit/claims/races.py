@@ -16,7 +16,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult
-from gilkit.metadata import free_threaded_build, gil_enabled
+from gilkit.metadata import free_threaded_build, gil_enabled, python_now
+from gilkit.present.formatting import format_build, format_gil
 
 CLAIM = Claim(8, "Threads increase the potential for race conditions")
 N_THREADS = 4
@@ -65,8 +66,8 @@ def lost_updates(
 
 
 def build() -> str:
-    kind = "free-threaded build" if free_threaded_build() else "GIL build"
-    return f"{kind}, GIL {'enabled' if gil_enabled() else 'disabled'}"
+    python = python_now()
+    return f"{format_build(python)}, {format_gil(python)}"
 
 
 def threads_race(

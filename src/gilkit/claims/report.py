@@ -10,7 +10,8 @@ from rich.text import Text
 
 from gilkit.claims.base import DOES_NOT_HOLD, GIL_ONLY, HOLDS, ClaimResult
 from gilkit.machine import cpu_model, usable_cpus
-from gilkit.metadata import collect_metadata, free_threaded_build, gil_enabled
+from gilkit.metadata import collect_metadata, python_now
+from gilkit.present.formatting import format_python
 
 SCHEMA = "gilkit.claims"
 SCHEMA_VERSION = 1
@@ -18,14 +19,7 @@ STYLES = {HOLDS: "green", DOES_NOT_HOLD: "bold red", GIL_ONLY: "yellow"}
 
 
 def format_header() -> str:
-    import platform
-
-    build = "free-threaded" if free_threaded_build() else "GIL"
-    gil = "enabled" if gil_enabled() else "disabled"
-    return (
-        f"{platform.python_implementation()} {platform.python_version()} ({build} build, "
-        f"GIL {gil}) on {cpu_model()}, {usable_cpus()} usable cpus"
-    )
+    return f"{format_python(python_now())} on {cpu_model()}, {usable_cpus()} usable cpus"
 
 
 def format_claims(results: Sequence[ClaimResult]) -> Table:

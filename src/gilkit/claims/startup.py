@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult, ratio, seconds
+from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult
 from gilkit.claims.timing import interleaved, medians
+from gilkit.present.formatting import format_ratio, format_seconds
 
 CLAIM = Claim(1, "Starting a thread is faster than starting a process")
 FRESH = ("spawn", "forkserver")  # start methods that start a new interpreter
@@ -53,9 +54,11 @@ def thread_starts_faster(
     median = medians(interleaved(calls, counts, warmups))
     thread_s = median.pop("thread")
     fastest = min(median, key=median.__getitem__)
-    parts = ", ".join(f"{m} {seconds(s)} ({ratio(s / thread_s)})" for m, s in median.items())
+    parts = ", ".join(
+        f"{m} {format_seconds(s)} ({format_ratio(s / thread_s)})" for m, s in median.items()
+    )
     measured = (
-        f"empty thread {seconds(thread_s)}; empty process: {parts} "
+        f"empty thread {format_seconds(thread_s)}; empty process: {parts} "
         f"(median start-to-join of {repeats}, {fresh_repeats} for spawn and forkserver)"
     )
     verdict = HOLDS if thread_s < median[fastest] else DOES_NOT_HOLD

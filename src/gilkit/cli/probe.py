@@ -10,7 +10,6 @@ import argparse
 import ast
 import importlib
 import os
-import platform
 import random
 import re
 import sys
@@ -19,6 +18,8 @@ from typing import Any
 
 from gilkit.cli import options
 from gilkit.cli.options import UsageError
+from gilkit.metadata import python_now
+from gilkit.present.formatting import format_python
 from gilkit.probe import DEFAULT_REPEAT, FREE_CPU_MIN_PARALLELISM, MIN_CALL_S, GilProbe, probe
 from gilkit.threadpools import pin_native_threads
 
@@ -205,7 +206,9 @@ def format_probe(label: str, result: GilProbe) -> list[str]:
 
 
 def interpreter_line(result: GilProbe) -> str:
-    build = "free-threaded build" if result.free_threaded_build else "GIL build"
-    state = "GIL enabled" if result.gil_enabled else "GIL disabled"
-    python = f"{platform.python_implementation()} {platform.python_version()}"
-    return f"{python} ({build}, {state}); {result.usable_cpus} usable cpus"
+    python = {
+        **python_now(),
+        "free_threaded_build": result.free_threaded_build,
+        "gil_enabled": result.gil_enabled,
+    }
+    return f"{format_python(python)}; {result.usable_cpus} usable cpus"

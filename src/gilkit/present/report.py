@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from gilkit.host_speed import host_speed
+from gilkit.host_speed import HostSpeed, host_speed, speed_of
 from gilkit.metadata import steal_share
 from gilkit.present.formatting import (
+    DASH,
     format_percent,
     format_python,
     format_ratio,
@@ -105,8 +106,10 @@ def with_min_and_iqr(result: RunResult, record: CellRecord, stats: CellStats | N
 
 def machine_speed(result: RunResult) -> str:
     speed = host_speed(result.cells)
-    if speed is None:
-        return "not recorded"
+    return "not recorded" if speed is None else describe_speed(speed)
+
+
+def describe_speed(speed: HostSpeed) -> str:
     state = "steady" if speed.steady else f"changed: {speed.slow_share:.0%} of calls slowed"
     return (
         f"reference loop {speed.fastest_s * 1e3:.2f} ms at best, "
@@ -183,16 +186,69 @@ def is_pytest_benchmark(document: Any) -> bool:
     return isinstance(document, dict) and "benchmarks" in document and "machine_info" in document
 
 
+BENCHMARK_COLUMNS = (
+    "kernel",
+    "impl",
+    "runner",
+    "workers",
+    "median",
+    "IQR",
+    "rounds",
+    "vs serial",
+    "vs python",
+    "cpu use",
+    "GIL wait",
+    "GIL on",
+)
+
+
+def benchmark_cell(bench: dict[str, Any]) -> list[str]:
+    """kernel, impl, runner, workers: from gilkit's extra_info, else from the test's id."""
+    info = bench.get("extra_info", {})
+    if "impl" in info:
+        kernel = info.get("kernel", bench.get("group") or "?")
+        return [kernel, info["impl"], info.get("runner", "?"), str(info.get("workers", "?"))]
+    return [bench["name"], "", "", ""]
+
+
+def yes_no(value: Any) -> str:
+    return DASH if value is None else "yes" if value else "no"
+
+
+def benchmark_machine(document: dict[str, Any]) -> list[list[str]]:
+    """The machine facts the suite recorded: interpreter, cpus, speed and load."""
+    machine = document["machine_info"]
+    gilkit = machine.get("gilkit", {})
+    python, cpu = gilkit.get("python"), gilkit.get("cpu", {})
+    interpreter = (
+        format_python(python)
+        if python
+        else f"{machine.get('python_implementation', '')} {machine.get('python_version', '')}"
+    )
+    model = cpu.get("model") or machine.get("cpu", {}).get("brand_raw") or "?"
+    infos = [bench.get("extra_info", {}) for bench in document["benchmarks"]]
+    speed = speed_of([i["host_reference_s"] for i in infos if "host_reference_s" in i])
+    loads = [i["load_average"][0] for i in infos if i.get("load_average")]
+    before = (cpu.get("load_average_before") or [None])[0]
+    rows = [
+        ["interpreter", interpreter],
+        ["cpu", f"{model}, {cpu.get('usable_cpus', '?')} usable cpus"],
+        ["date", str(document.get("datetime", ""))],
+        ["machine speed", "not recorded" if speed is None else describe_speed(speed)],
+    ]
+    if before is not None or loads:
+        after = loads[-1] if loads else "?"
+        rows.append(
+            ["load average before, after", f"{before if before is not None else '?'}, {after}"]
+        )
+    return rows
+
+
 def format_benchmark_markdown(document: dict[str, Any]) -> Iterator[str]:
     """pytest-benchmark's JSON, grouped as it was, with gilkit's extra_info where present."""
-    machine = document["machine_info"]
     yield "# gilkit report (pytest-benchmark)"
     yield ""
-    yield (
-        f"{machine.get('python_implementation', '')} {machine.get('python_version', '')} on "
-        f"{machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
-        f"{document.get('datetime', '')}"
-    )
+    yield from markdown_table(["", ""], benchmark_machine(document))
     groups: dict[str, list[dict[str, Any]]] = {}
     for bench in document["benchmarks"]:
         groups.setdefault(bench.get("group") or "ungrouped", []).append(bench)
@@ -203,23 +259,21 @@ def format_benchmark_markdown(document: dict[str, Any]) -> Iterator[str]:
         rows = []
         for bench in benches:
             info, stats = bench.get("extra_info", {}), bench.get("stats", {})
-            speedup, wait = info.get("speedup_vs_serial"), info.get("gil_contention")
+            wait = info.get("gil_contention")
             rows.append(
                 [
-                    bench["name"],
+                    *benchmark_cell(bench),
                     format_seconds(stats.get("median")),
                     format_seconds(stats.get("iqr")),
                     str(stats.get("rounds", "")),
-                    format_ratio(speedup),
+                    format_ratio(info.get("speedup_vs_serial")),
+                    format_ratio(info.get("speedup_vs_python")),
                     format_percent(info.get("cpu_utilisation")),
-                    "–" if wait is None else f"{wait:.2f}",
-                    str(info.get("gil_enabled", "")),
+                    DASH if wait is None else f"{wait:.2f}",
+                    yes_no(info.get("gil_enabled")),
                 ]
             )
-        yield from markdown_table(
-            ["benchmark", "median", "IQR", "rounds", "vs serial", "cpu use", "GIL wait", "GIL on"],
-            rows,
-        )
+        yield from markdown_table(BENCHMARK_COLUMNS, rows)
 
 
 def is_claims(document: Any) -> bool:
