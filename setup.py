@@ -2,22 +2,23 @@
 
 `pip install -e .` compiles the modules in ext/ into the gilkit package; run it again after
 editing a .pyx and only what changed is rebuilt. The OpenMP module (`_prange`) is built only
-when the compiler can compile *and* link an OpenMP program; without it the rest still builds
-and gilkit reports `cython-prange` as unavailable.
+when the compiler setuptools builds with (CC, CFLAGS and LDFLAGS honoured) can compile *and*
+link an OpenMP program; without it, or with GILKIT_NO_OPENMP set, the rest still builds, a
+warning says so, and gilkit reports `cython-prange` as unavailable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
-import subprocess
 import sys
-import sysconfig
 import tempfile
+from collections.abc import Iterator
+from typing import Any
 
-import Cython
-from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import CompileError, ExecError, LinkError
 
 # Every directive in one place. Kernels index only inside loops whose bounds they check first,
 # so bounds and negative-index checks are off; cdivision drops Python's zero-division and
@@ -44,6 +45,7 @@ COMPILE_ARGS = (
     ["-O3", "-ffp-contract=off", "-falign-loops=32"] if os.name != "nt" else ["/O2", "/fp:precise"]
 )
 OPENMP_FLAGS = ["-fopenmp"] if os.name != "nt" else ["/openmp"]
+OPENMP_MODULE = "gilkit._prange"
 
 OPENMP_PROBE = r"""
 #include <omp.h>
@@ -56,24 +58,76 @@ int main(void) {
 """
 
 
-def compiler_has_openmp() -> bool:
-    """Compile and link a tiny OpenMP program with the compiler Python was built with."""
-    if os.environ.get("GILKIT_NO_OPENMP"):
-        return False
-    cc = (sysconfig.get_config_var("CC") or "cc").split()
-    if shutil.which(cc[0]) is None:
-        return False
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    """Send this process's stdout and stderr, the compiler's included, to the null device."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def openmp_flags_work(compiler: Any) -> bool:
+    """Whether `compiler` compiles *and* links a tiny OpenMP program with OPENMP_FLAGS.
+
+    `compiler` is a setuptools (distutils) CCompiler already customized, so the probe runs the
+    very commands, with CC, CFLAGS and LDFLAGS, that build the extensions. Linking is part of
+    the test: a compiler that accepts -fopenmp may still lack the runtime library (libgomp,
+    libomp). Its output is silenced; a failure only means no `_prange`. As in scikit-learn's
+    check_openmp_support, minus running the program, which a cross-compiler could not do.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        source = os.path.join(tmp, "probe.c")
+        source = os.path.join(tmp, "openmp_probe.c")
         with open(source, "w") as f:
             f.write(OPENMP_PROBE)
-        command = [*cc, *OPENMP_FLAGS, source, "-o", os.path.join(tmp, "probe")]
-        result = subprocess.run(command, capture_output=True, check=False)
-    return result.returncode == 0
+        try:
+            with _silenced():
+                objects = compiler.compile([source], output_dir=tmp, extra_postargs=OPENMP_FLAGS)
+                compiler.link_executable(
+                    objects, "openmp_probe", output_dir=tmp, extra_postargs=OPENMP_FLAGS
+                )
+        except (CompileError, LinkError, ExecError, OSError):
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    """build_ext that drops `_prange`, with a warning, where OpenMP cannot be built."""
+
+    def build_extensions(self) -> None:
+        # self.compiler exists and is customized from the environment by now (build_ext.run).
+        if any(ext.name == OPENMP_MODULE for ext in self.extensions):
+            reason = None
+            if os.environ.get("GILKIT_NO_OPENMP"):
+                reason = "GILKIT_NO_OPENMP is set"
+            elif not openmp_flags_work(self.compiler):
+                reason = "the compiler cannot build OpenMP code"
+            if reason is not None:
+                print(
+                    f"gilkit: WARNING: {reason}; building without the cython-prange impl",
+                    file=sys.stderr,
+                )
+                # In place: it is also the distribution's ext_modules, so the outputs that
+                # setuptools lists for the wheel or editable install leave `_prange` out too.
+                self.extensions[:] = [e for e in self.extensions if e.name != OPENMP_MODULE]
+        super().build_extensions()
 
 
 def build_info(compile_args: list[str]) -> list[tuple[str, str]]:
     """C macros that let each module report how it was built (gilkit info, result files)."""
+    import Cython  # here, not at the top, so tests can import this file without Cython
+
     return [
         ("GILKIT_CYTHON_VERSION", f'"{Cython.__version__}"'),
         ("GILKIT_COMPILE_ARGS", '"' + " ".join(compile_args) + '"'),
@@ -81,31 +135,27 @@ def build_info(compile_args: list[str]) -> list[tuple[str, str]]:
 
 
 def extensions() -> list[Extension]:
+    """Both modules, cythonized; BuildExt decides at build time whether `_prange` is built."""
+    from Cython.Build import cythonize
+
     modules = [
         Extension(
             "gilkit._native",
             ["ext/_native.pyx"],
             extra_compile_args=COMPILE_ARGS,
             define_macros=build_info(COMPILE_ARGS),
-        )
+        ),
+        Extension(
+            OPENMP_MODULE,
+            ["ext/_prange.pyx"],
+            extra_compile_args=COMPILE_ARGS + OPENMP_FLAGS,
+            extra_link_args=OPENMP_FLAGS,
+            define_macros=build_info(COMPILE_ARGS + OPENMP_FLAGS),
+        ),
     ]
-    if compiler_has_openmp():
-        modules.append(
-            Extension(
-                "gilkit._prange",
-                ["ext/_prange.pyx"],
-                extra_compile_args=COMPILE_ARGS + OPENMP_FLAGS,
-                extra_link_args=OPENMP_FLAGS,
-                define_macros=build_info(COMPILE_ARGS + OPENMP_FLAGS),
-            )
-        )
-    else:
-        print(
-            "gilkit: WARNING: the compiler cannot build OpenMP code; "
-            "building without the cython-prange impl",
-            file=sys.stderr,
-        )
     return cythonize(modules, compiler_directives=COMPILER_DIRECTIVES, include_path=["ext"])
 
 
-setup(ext_modules=extensions())
+# setuptools runs this file as __main__; tests import it for openmp_flags_work alone.
+if __name__ == "__main__":
+    setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
