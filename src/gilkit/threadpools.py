@@ -1,4 +1,4 @@
-"""Keep native thread pools (BLAS, OpenMP) at one thread, so workers never oversubscribe.
+"""Keep native thread pools (BLAS, OpenMP, Numba) at one thread, so workers never oversubscribe.
 
 With 4 process workers each running a 4-thread BLAS, 16 threads would fight for the cpus and the
 measurement would show that fight, not the runner. Child processes read these variables when
@@ -18,6 +18,10 @@ THREAD_ENV_VARS = (
     "MKL_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
+    "BLIS_NUM_THREADS",  # BLIS, a BLAS NumPy and SciPy can be linked against (AMD's AOCL)
+    # Numba sizes its parallel=True pool from this when it first launches it, and
+    # numba.set_num_threads can only go lower, so a Numba kernel stays on one thread too.
+    "NUMBA_NUM_THREADS",
 )
 
 
