@@ -18,8 +18,9 @@ SCHEMA = "gilkit.run"
 #   1: first format: metadata, options, one record per cell with raw times.
 #   2: host_reference_s per cell (gilkit.host_speed).
 #   3: the file describes itself: `kernels` (unit, what bounds it, its ideal-speedup rule,
-#      work per n) and `impls` (in table order, which are parallel inside one call), so it
-#      reads without the kernels importable; cells no longer store `noisy` (a statistic).
+#      work per n) and `impls` (a list in table order: name, what, whether parallel inside
+#      one call), so it reads without the kernels importable; cells no longer store `noisy`
+#      (a statistic).
 # Versions 1 and 2 are still read: their descriptions come from the kernels installed here.
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
@@ -97,7 +98,8 @@ class RunResult:
             "references": self.references,
             "complete": self.complete,
             "kernels": self.kernels,
-            "impls": self.impls,
+            # A list: the order is the tables' and JSON objects are written with sorted keys.
+            "impls": [{"name": name, **facts} for name, facts in self.impls.items()],
             "cells": [asdict(cell) for cell in self.cells],
             "checks": [asdict(check) for check in self.checks],
         }
@@ -123,7 +125,7 @@ class RunResult:
                 document["references"],
                 document["complete"],
                 document.get("kernels", {}),
-                document.get("impls", {}),
+                {impl.pop("name"): impl for impl in map(dict, document.get("impls", []))},
             )
         except (KeyError, TypeError) as error:
             raise ResultFileError(f"malformed gilkit result: {error}") from error

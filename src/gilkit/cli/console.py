@@ -19,9 +19,11 @@ EXIT_OK, EXIT_WRONG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def make_console(stderr: bool = False, quiet: bool = False) -> Console:
-    """Wide enough when piped or logged that table rows and notes are not wrapped."""
+    """Wide enough when piped or logged that table rows and notes are not wrapped, unless
+    COLUMNS says how wide."""
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, quiet=quiet, width=None if stream.isatty() else 150)
+    sized = stream.isatty() or "COLUMNS" in os.environ
+    return Console(stderr=stderr, quiet=quiet, width=None if sized else 150)
 
 
 def writable_path(option: str, path: Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterator
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -37,25 +38,35 @@ COLUMNS = (
     "median",
     "spread",
     "vs serial",
+    "of ideal",
     "vs python",
-    "efficiency",
     "cpu use",
     "GIL wait",
     "check",
 )
+NOISY_MARK = "*"  # after a spread over gilkit.stats.NOISY_CV
 
 
 def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> Table:
     records = sorted((r for r in result.cells if r.kernel == kernel), key=cell_order(result))
-    table = Table(title=format_title(result, kernel, records), title_justify="left")
-    for header in COLUMNS:
+    # Narrow enough for a 100-column terminal: no vertical rules, and the check column only
+    # where a cell failed (a line under the tables says when all agree).
+    table = Table(
+        title=format_title(result, kernel, records),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=0,
+        show_edge=False,
+    )
+    columns = COLUMNS if any(not r.ok for r in records) else COLUMNS[:-1]
+    for header in columns:
         table.add_column(header, justify="left" if header in ("impl", "runner") else "right")
     previous_impl = None
     for record in records:
         if previous_impl is not None and record.impl != previous_impl:
             table.add_section()
         previous_impl = record.impl
-        table.add_row(*_row(result, record, stats.get(record.key)))
+        table.add_row(*_row(result, record, stats.get(record.key))[: len(columns)])
     return table
 
 
@@ -73,20 +84,24 @@ def format_title(result: RunResult, kernel: str, records: list[CellRecord]) -> s
     return f"[bold]{kernel}[/]  {size_text}, split {records[0].split}"
 
 
+def table_runner(result: RunResult, record: CellRecord) -> str:
+    """The runner in a table row: short, the start method left to the pools table."""
+    return "openmp" if result.in_call_parallel(record.impl) else record.runner
+
+
 def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str]:
     """One cell's row as plain text, in COLUMNS order, for any output format."""
-    head = [record.impl, runner_label(result, record), str(record.n_workers)]
+    head = [record.impl, table_runner(result, record), str(record.n_workers)]
     if record.error is not None or stats is None:
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
-    noisy = " noisy" if stats.time.noisy else ""
     return [
         *head,
         format_seconds(stats.median_s),
-        f"±{stats.time.cv:.0%}{noisy}",
+        f"±{stats.time.cv:.0%}{NOISY_MARK if stats.time.noisy else ''}",
         format_ratio(stats.speedup_vs_serial),
-        format_ratio(stats.speedup_vs_python),
         format_percent(stats.efficiency),
+        format_ratio(stats.speedup_vs_python),
         format_percent(stats.cpu_utilisation),
         DASH if stats.gil_contention is None else f"{stats.gil_contention:.2f}",
         "ok" if record.agrees else "WRONG",
@@ -99,11 +114,13 @@ STYLES = {"error": "red", "WRONG": "bold red", "ok": "green"}
 def _row(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str | Text]:
     """row_values, coloured: errors and wrong results red, noisy spreads yellow."""
     values: list[str | Text] = list(row_values(result, record, stats))
-    spread, check = COLUMNS.index("spread"), len(COLUMNS) - 1
+    check = len(COLUMNS) - 1
     if values[check] == "error":
-        values[spread] = Text(str(values[spread]), style="red")
-    elif str(values[spread]).endswith("noisy"):
-        values[spread] = Text(str(values[spread]), style="yellow")
+        at = COLUMNS.index("median")  # where the error is told
+        values[at] = Text(str(values[at]), style="red")
+    elif str(values[COLUMNS.index("spread")]).endswith(NOISY_MARK):
+        at = COLUMNS.index("spread")
+        values[at] = Text(str(values[at]), style="yellow")
     values[check] = Text(str(values[check]), style=STYLES[str(values[check])])
     return values
 
@@ -140,7 +157,13 @@ def format_pools_table(result: RunResult) -> Table | None:
     rows = pool_rows(result)
     if not rows:
         return None
-    table = Table(title="[bold]pools[/]", title_justify="left")
+    table = Table(
+        title="[bold]pools[/]",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=0,
+        show_edge=False,
+    )
     for header in POOL_COLUMNS:
         table.add_column(header, justify="left" if header == "runner" else "right")
     for row in rows:
@@ -214,12 +237,17 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
 def format_legend(result: RunResult) -> Iterator[str]:
     """What the columns mean."""
     yield (
+        f"spread: coefficient of variation, {NOISY_MARK} over 10% (noisy); "
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
+        "of ideal = vs serial / ideal; "
         "vs python: over pure-Python serial, per unit of work where n differs; "
-        "efficiency = vs serial / ideal; cpu use = CPU time / (wall time × workers); "
+        "cpu use = CPU time / (wall time × workers); "
         "GIL wait: share of extra calls (about 0.2 s) during which a monitor thread "
         "waited for the GIL, not counting its waits for a cpu."
     )
+    failed = [r for r in result.cells if not r.ok]
+    if not failed:
+        yield f"check: all {len(result.cells)} cells computed the kernel's reference result."
     in_call = sorted({r.impl for r in result.cells if result.in_call_parallel(r.impl)})
     if in_call:
         impls = ", ".join(in_call)
