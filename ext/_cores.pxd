@@ -3,8 +3,10 @@
 # Each core is `noexcept nogil`: it touches no Python object, so it *may* run without the GIL,
 # and it never raises, so callers in a nogil loop don't re-take the GIL to check for an error.
 # `nogil` here releases nothing: the callers in _native.pyx choose whether to hold the GIL
-# (`cython`) or release it (`cython-nogil`), and _prange.pyx calls the same cores from OpenMP
-# threads. One core per kernel means the only difference measured between impls is the release.
+# (`cython`) or release it (`cython-nogil`). One core per kernel means the only difference
+# measured between those two impls is the release. _prange.pyx calls the mandelbrot core (one
+# row per iteration) from OpenMP threads; its squares and triad loops are written inline, since
+# an OpenMP reduction needs the `total +=` in the prange body itself.
 #
 # Compiler directives (boundscheck, wraparound, cdivision, freethreading_compatible, ...) are
 # set once, in setup.py.

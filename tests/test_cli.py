@@ -33,6 +33,7 @@ TINY = ["--size", "2000", "--repeat", "1", "--warmup", "0", "--workers", "1,2"]
         (["run", "--kernel", "squares", "--split", "interleaved"], ["'interleaved'", "contiguous"]),
         (["run", "--repeat", "0"], ["'0'", "integers >= 1"]),
         (["run", "--bogus"], ["--bogus"]),
+        (["run", "--python", "python3", "--plot", "p.png"], ["--plot", "--python", "gilkit plot"]),
         (["frobnicate"], ["'frobnicate'", "run", "list", "info"]),
     ],
 )

@@ -188,6 +188,11 @@ def handle(args: argparse.Namespace) -> int:
 
 def run_interpreters(args: argparse.Namespace) -> int:
     """`--python A --python B`: check everything first, then run under each and merge."""
+    if args.plot is not None:
+        raise UsageError(
+            "--plot: not with --python (one plot per run); valid: gilkit plot RESULT.json "
+            "-o PNG on each result file"
+        )
     json_path = json_path_from(args.json)
     plan_from(args)  # bad options fail here, before any interpreter is set up
     try:

@@ -75,9 +75,10 @@ def format_python(python: Mapping[str, Any]) -> str:
 
 
 def runner_label(result: RunResult, record: CellRecord) -> str:
-    """The runner as tables show it: OpenMP impls and the process start method named."""
+    """The runner as text names it: `openmp` for impls parallel inside one call (run on the
+    serial runner), the start method after `processes`."""
     if result.in_call_parallel(record.impl):
-        return "serial (OpenMP)"
+        return "openmp"
     if record.runner == "processes" and record.start_method:
         return f"processes ({record.start_method})"
     return record.runner

@@ -84,14 +84,11 @@ def format_title(result: RunResult, kernel: str, records: list[CellRecord]) -> s
     return f"[bold]{kernel}[/]  {size_text}, split {records[0].split}"
 
 
-def table_runner(result: RunResult, record: CellRecord) -> str:
-    """The runner in a table row: short, the start method left to the pools table."""
-    return "openmp" if result.in_call_parallel(record.impl) else record.runner
-
-
 def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str]:
     """One cell's row as plain text, in COLUMNS order, for any output format."""
-    head = [record.impl, table_runner(result, record), str(record.n_workers)]
+    # The runner without the start method, which the pools table gives: rows stay narrow.
+    runner = "openmp" if result.in_call_parallel(record.impl) else record.runner
+    head = [record.impl, runner, str(record.n_workers)]
     if record.error is not None or stats is None:
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
@@ -259,9 +256,11 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
     stats = cell_stats(result)
     yield format_header(result)
     for kernel in kernels:
+        yield ""
         yield format_kernel_table(result, kernel, stats)
     pools = format_pools_table(result)
     if pools is not None:
+        yield ""
         yield pools
     yield from format_legend(result)
     yield from format_warnings(result, stats)
