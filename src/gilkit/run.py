@@ -135,7 +135,7 @@ class Session:
             on_call(cell)
         rounds = []
         for cell in plan.cells:
-            record = new_record(cell, plan)
+            record, tasks = new_record(cell, plan), self.tasks(cell)
             pool = self.pools[cell.runner, cell.n_workers]
             record.error = pool.error
             if pool.runner is not None:
@@ -144,9 +144,9 @@ class Session:
                 record.dispatch_s = pool.dispatch_s
                 record.pool_memory_bytes = pool.memory_bytes
                 if not pool.runner.shares_interpreter:
-                    record.error = _unpicklable(self.tasks(cell))
+                    record.error = _unpicklable(tasks)
             result.cells.append(record)
-            rounds.append((record, cell, self.tasks(cell)))
+            rounds.append((record, cell, tasks))
         n_rounds = plan.n_warmups + plan.n_repeats
         for round_index in range(n_rounds + int(plan.monitor_gil)):
             kind = "warmup" if round_index < plan.n_warmups else "timed"

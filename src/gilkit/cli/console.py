@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -69,13 +71,28 @@ def print_all(console: Console, renderables: Iterable[str | RenderableType]) -> 
         console.print(renderable, markup=isinstance(renderable, Table), highlight=False)
 
 
-def load_result(path: Path) -> results.RunResult:
-    """A result file, or one line saying why it cannot be read."""
+RUN_FILE = "a JSON file written by gilkit run"
+
+
+def read_json(path: Path, valid: str = RUN_FILE) -> Any:
+    """A JSON document, or one line saying why it cannot be read and what is valid."""
     try:
-        return results.load(path)
+        return json.loads(path.read_text())
     except OSError as error:
         raise UsageError(f"cannot read {str(path)!r}: {error.strerror}") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else error.reason
+        raise UsageError(f"{str(path)!r} is not JSON ({reason}); valid: {valid}") from error
+
+
+def result_from(path: Path, document: Any, valid: str = RUN_FILE) -> results.RunResult:
+    """The run result in a document, or one line saying why it is not one."""
+    try:
+        return results.RunResult.from_json(document)
     except results.ResultFileError as error:
-        raise UsageError(
-            f"{str(path)!r}: {error}; valid: a JSON file written by gilkit run"
-        ) from error
+        raise UsageError(f"{str(path)!r}: {error}; valid: {valid}") from error
+
+
+def load_result(path: Path) -> results.RunResult:
+    """A result file, or one line saying why it cannot be read."""
+    return result_from(path, read_json(path))

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from gilkit import results
-from gilkit.cli.console import EXIT_OK, writable_path, writing
-from gilkit.cli.options import UsageError
+from gilkit.cli.console import EXIT_OK, read_json, result_from, writable_path, writing
 from gilkit.present.plot import PlotUnavailable, plot_run
 from gilkit.present.report import (
     format_benchmark_markdown,
@@ -38,14 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace) -> int:
-    try:
-        document = json.loads(args.result.read_text())
-    except OSError as error:
-        raise UsageError(f"cannot read {str(args.result)!r}: {error.strerror}") from error
-    except json.JSONDecodeError as error:
-        raise UsageError(
-            f"{str(args.result)!r} is not JSON ({error.msg}); valid: {VALID}"
-        ) from error
+    document = read_json(args.result, VALID)
     if args.output is not None:
         writable_path("--output", args.output)
     if is_pytest_benchmark(document):
@@ -53,10 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     elif is_claims(document):
         lines = list(format_claims_markdown(document))
     else:
-        try:
-            result = results.RunResult.from_json(document)
-        except results.ResultFileError as error:
-            raise UsageError(f"{str(args.result)!r}: {error}; valid: {VALID}") from error
+        result = result_from(args.result, document, VALID)
         plot_file = None
         if args.output is not None:
             try:
