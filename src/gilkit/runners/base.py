@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from gilkit.metadata import gil_enabled
 from gilkit.threadpools import limit_in_worker
+from gilkit.workers import prepare_worker_process
 
 # How long a pool may take to start all its workers before gilkit gives up on it.
 START_TIMEOUT_S = 120.0
@@ -66,11 +67,14 @@ class Runner(ABC):
 _start_barrier: Any = None  # set in each worker by _init_worker
 
 
-def _init_worker(barrier: Any) -> None:
+def _init_worker(barrier: Any, gilkit_pid: int) -> None:
     """Every worker runs this first (a process keeps the barrier it inherited)."""
     global _start_barrier
     _start_barrier = barrier
-    limit_in_worker()
+    if os.getpid() == gilkit_pid:
+        limit_in_worker()  # a thread: the signals and the life of the process are gilkit's
+    else:
+        prepare_worker_process(gilkit_pid)
 
 
 def _report_ready() -> tuple[int, bool]:
@@ -100,7 +104,7 @@ class PoolRunner(Runner):
         super().start(n_workers)
         began = time.perf_counter()
         barrier = self._make_barrier(n_workers + 1)
-        self._executor = self._make_executor(n_workers, _init_worker, (barrier,))
+        self._executor = self._make_executor(n_workers, _init_worker, (barrier, os.getpid()))
         # Pools start workers on demand: one blocking task per worker makes them start all of
         # them, and the barrier releases the tasks only once every worker is up.
         futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]

@@ -1,0 +1,59 @@
+"""What every worker process that gilkit starts does first, whatever pool started it.
+
+- It ignores SIGINT: a Ctrl-C at the terminal reaches the whole process group, and the parent
+  alone decides how the run stops; a worker that took it would print its own traceback.
+- It dies with gilkit: on Linux the kernel sends it SIGKILL when its parent dies
+  (PR_SET_PDEATHSIG), and on every system a daemon thread checks every WATCH_INTERVAL_S that
+  gilkit's process is still there (a forkserver's children have the forkserver as parent). A
+  crash, a SIGKILL or an OOM kill of gilkit so leaves no worker behind.
+- It limits native thread pools to one thread (gilkit.threadpools), so that workers × BLAS or
+  OpenMP threads never oversubscribe the cpus.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+
+from gilkit.threadpools import limit_in_worker
+
+WATCH_INTERVAL_S = 0.2
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def prepare_worker_process(gilkit_pid: int) -> None:
+    """Run first in every worker process; `gilkit_pid` is the process that runs the plan."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() == gilkit_pid:
+        _die_with_parent()
+    threading.Thread(target=_watch, args=(gilkit_pid,), name="gilkit-watch", daemon=True).start()
+    limit_in_worker()
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _watch(gilkit_pid: int) -> None:
+    while _alive(gilkit_pid):
+        time.sleep(WATCH_INTERVAL_S)
+    os._exit(1)  # nobody is left to send a result to
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user (the pid was reused: close enough)
+    return True
