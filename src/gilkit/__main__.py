@@ -1,7 +1,5 @@
 """`python -m gilkit` is the `gilkit` command."""
 
-import sys
+from gilkit.cli import command
 
-from gilkit.cli import main
-
-sys.exit(main())
+command()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from gilkit import memory
 from gilkit.cell import Cell
@@ -29,6 +30,9 @@ from gilkit.metadata import gil_enabled
 from gilkit.results import CellRecord
 from gilkit.runners.base import Runner
 from gilkit.splitting import split
+from gilkit.stopping import CallTimeout
+
+T = TypeVar("T")
 
 # The GIL monitor watches each in-process cell for at least this long (40 of its intervals),
 # or this many calls, whichever comes first, so that tiny cells (tests) stay quick.
@@ -77,20 +81,36 @@ def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
     )
 
 
+def directly(fn: Callable[[], T]) -> T:
+    return fn()
+
+
 def record_call(
-    record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task], kind: str = "check"
+    record: CellRecord,
+    runner: Runner,
+    cell: Cell,
+    tasks: list[Task],
+    kind: str = "check",
+    through: Callable[[Callable[[], Any]], Any] = directly,
 ) -> None:
-    """Make one call of `kind` (check, warmup, timed, monitored) and record what it showed."""
+    """Make one call of `kind` (check, warmup, timed, monitored) and record what it showed.
+
+    `through` makes the call: gilkit.run passes one that runs it in a caller thread with a
+    time limit, whose CallTimeout is left to the caller to handle. Whatever else the kernel
+    raises, SystemExit and KeyboardInterrupt included, is the cell's error: the run goes on.
+    """
     reference = time_reference() if kind == "timed" else None
     try:
         if kind == "monitored":
-            monitored = monitored_calls(runner, cell, tasks)
+            monitored = through(lambda: monitored_calls(runner, cell, tasks))
             record.gil_contention = monitored.gil_contention
             record.monitored_time_s = monitored.mean_wall_s
             figures = monitored.last
         else:
-            figures = call(runner, cell, tasks)
-    except Exception as error:  # recorded in the cell; the run goes on
+            figures = through(lambda: call(runner, cell, tasks))
+    except CallTimeout:
+        raise
+    except (Exception, SystemExit, KeyboardInterrupt) as error:
         record.error = f"{type(error).__name__}: {error}"
         return
     if record.result is not None and figures.result != record.result:

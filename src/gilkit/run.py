@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import signal
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -29,17 +31,29 @@ from gilkit.plan import Cell, Plan
 from gilkit.results import CellRecord, RunResult
 from gilkit.runners import RUNNERS, RunnerError, default_start_method
 from gilkit.runners.base import Runner
+from gilkit.stopping import Caller, CallTimeout, Stop, stop_on_signals
 from gilkit.threadpools import pin_native_threads
 
 OnCall = Callable[[Cell], None]
+# Per-call time limits when the plan sets none: a call may take CALL_LIMIT_FACTOR times the
+# slowest call of its kernel, impl and n so far, and no less than MIN_CALL_LIMIT_S (a pool may
+# pause for a moment); the very first call of each, with nothing to go by, FIRST_CALL_LIMIT_S.
+CALL_LIMIT_FACTOR = 10.0
+MIN_CALL_LIMIT_S = 10.0
+FIRST_CALL_LIMIT_S = 300.0
+EXIT_TIME_LIMIT = 124  # as timeout(1) exits
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C during run_plan; `result` holds every cell measured so far (complete=False)."""
+    """A run stopped early (a signal, its time limit); `result` holds every cell measured so
+    far (complete=False), `reason` says why and `exit_status` is what a command should exit
+    with (130 for SIGINT, 143 for SIGTERM, 124 for the time limit)."""
 
-    def __init__(self, result: RunResult) -> None:
-        super().__init__("run interrupted: the result holds the cells measured so far")
+    def __init__(self, result: RunResult, reason: str, exit_status: int) -> None:
+        super().__init__(f"run stopped ({reason}): the result holds the cells measured so far")
         self.result = result
+        self.reason = reason
+        self.exit_status = exit_status
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,10 @@ class Session:
         self.plan = plan
         self.params: dict[tuple[str, int], Any] = {}
         self.pools: dict[tuple[str, int], Pool] = {}
+        self.abandoned: list[str] = []  # calls still running in threads that cannot be killed
+        self._caller = Caller()
+        self._slowest: dict[tuple[str, str, int], float] = {}  # (kernel, impl, n) -> seconds
+        self._deadline = None if plan.run_limit_s is None else time.monotonic() + plan.run_limit_s
         self._stack = ExitStack()
 
     def __enter__(self) -> Session:
@@ -79,7 +97,12 @@ class Session:
             stack.pop_all()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:  # stopping: no waiting for calls in flight
+            for pool in self.pools.values():
+                if pool.runner is not None:
+                    pool.runner.abandon()
+        self._caller.close()
         self._stack.close()
 
     def _start(self, runner_name: str, n_workers: int) -> Pool:
@@ -111,14 +134,59 @@ class Session:
             raise RunnerError(self.pools[cell.runner, cell.n_workers].error)
         return call(runner, cell, self.tasks(cell))
 
-    def restart(self, cell: Cell) -> None:
-        """A process pool whose worker died is broken: give the other cells a fresh one."""
+    def restart(self, cell: Cell, abandon: bool = False) -> None:
+        """A pool whose worker died, or hung, is broken: give the other cells a fresh one."""
         runner = self.runner(cell)
         if runner is not None:
-            runner.close()
+            runner.abandon() if abandon else runner.close()
         self.pools[cell.runner, cell.n_workers] = self._start(cell.runner, cell.n_workers)
 
-    def measure(self, result: RunResult, on_call: OnCall) -> None:
+    def limit_s(self, cell: Cell) -> float:
+        """How long a call of `cell` may take: the plan's limit, else CALL_LIMIT_FACTOR x the
+        slowest call of its kernel, impl and n so far (at least MIN_CALL_LIMIT_S), else
+        FIRST_CALL_LIMIT_S; never past the run's own deadline."""
+        limit = self.plan.call_limit_s
+        if limit is None:
+            slowest = self._slowest.get((cell.kernel, cell.impl, cell.size))
+            limit = (
+                FIRST_CALL_LIMIT_S
+                if slowest is None
+                else max(MIN_CALL_LIMIT_S, CALL_LIMIT_FACTOR * slowest)
+            )
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise Stop("the run's time limit", EXIT_TIME_LIMIT)
+            limit = min(limit, left)
+        return limit
+
+    def record(
+        self, record: CellRecord, runner: Runner, cell: Cell, tasks: list[Task], kind: str
+    ) -> bool:
+        """One call of `cell` in the caller thread, within its time limit. A call that
+        outlives it is the cell's error; returns True then: its runner holds a stuck call."""
+        limit = self.limit_s(cell)
+        began = time.monotonic()
+        try:
+            record_call(record, runner, cell, tasks, kind, lambda fn: self._caller.call(fn, limit))
+        except CallTimeout:
+            if self._deadline is not None and time.monotonic() >= self._deadline:
+                raise Stop("the run's time limit", EXIT_TIME_LIMIT) from None
+            self._caller = Caller()  # the old one is stuck in the call
+            if runner.shares_interpreter:
+                self.abandoned.append(cell.label)
+                fate = "still running, threads cannot be killed"
+            else:
+                fate = "its worker processes were killed"
+            record.error = f"timed out after {limit:.3g} s: {fate}"
+            return True
+        key = (cell.kernel, cell.impl, cell.size)
+        self._slowest[key] = max(self._slowest.get(key, 0.0), time.monotonic() - began)
+        return False
+
+    def measure(
+        self, result: RunResult, on_call: OnCall, on_round: Callable[[], None] = lambda: None
+    ) -> None:
         """Fill `result` as the rounds go, so that an interruption keeps what was measured.
 
         Checks first (untimed, serial), then warm-up rounds, timed rounds and a last round
@@ -130,8 +198,8 @@ class Session:
         serial = RUNNERS["serial"]()
         for cell in plan.checks:
             record = new_record(cell, plan)
-            record_call(record, serial, cell, self.tasks(cell))
             result.checks.append(record)
+            self.record(record, serial, cell, self.tasks(cell), "check")
             on_call(cell)
         rounds = []
         for cell in plan.cells:
@@ -156,17 +224,28 @@ class Session:
                 if kind == "monitored" and (runner is None or not runner.shares_interpreter):
                     continue  # the monitor sees only the GIL of this process
                 if runner is not None and record.error is None:
-                    record_call(record, runner, cell, tasks, kind)
-                    if record.error and not runner.shares_interpreter:
+                    stuck = self.record(record, runner, cell, tasks, kind)
+                    if stuck and cell.runner != "serial":
+                        self.restart(cell, abandon=True)
+                    elif record.error and not runner.shares_interpreter:
                         self.restart(cell)
                 on_call(cell)
+            on_round()
 
 
-def run_plan(plan: Plan, on_call: OnCall | None = None) -> RunResult:
+def run_plan(
+    plan: Plan,
+    on_call: OnCall | None = None,
+    on_round: Callable[[RunResult], None] | None = None,
+) -> RunResult:
     """Measure every cell of `plan`; return the result, every call's raw figures in it.
 
-    `on_call(cell)` is called after each call (a progress bar). Ctrl-C raises RunInterrupted,
-    whose `result` holds what was measured, checked and described, marked incomplete.
+    `on_call(cell)` is called after each call (a progress bar); `on_round(result)` after each
+    round, with every result checked so far (a journal: the CLI writes the file there, so a
+    crash loses at most the round in flight). SIGINT, SIGTERM or the plan's run limit raise
+    RunInterrupted, whose `result` holds what was measured, checked and described, marked
+    incomplete; every worker process is gone by then. Calls still running in threads that
+    cannot be killed are named in `result.metadata["abandoned_calls"]`.
     """
     pinned = pin_native_threads()
     result = RunResult(metadata.collect_metadata(), plan_record(plan))
@@ -177,14 +256,24 @@ def run_plan(plan: Plan, on_call: OnCall | None = None) -> RunResult:
         for name in dict.fromkeys(c.kernel for c in records)
     }
     result.impls = describe_impls(c.impl for c in records)
+
+    def round_done() -> None:
+        result.references = check_results(result.cells, result.checks)
+        if on_round is not None:
+            on_round(result)
+
+    session = Session(plan)
     try:
-        with Session(plan) as session:
-            session.measure(result, on_call or (lambda cell: None))
+        with stop_on_signals(), session:
+            session.measure(result, on_call or (lambda cell: None), round_done)
         result.complete = True
-    except KeyboardInterrupt as interrupt:
-        raise RunInterrupted(result) from interrupt
+    except (Stop, KeyboardInterrupt) as stop:
+        reason = stop.reason if isinstance(stop, Stop) else "KeyboardInterrupt"
+        status = stop.exit_status if isinstance(stop, Stop) else 128 + signal.SIGINT
+        raise RunInterrupted(result, reason, status) from stop
     finally:
         result.references = check_results(result.cells, result.checks)
+        result.metadata["abandoned_calls"] = session.abandoned
         result.metadata["cpu"]["load_average_after"] = metadata.load_average()
         result.metadata["cpu"]["cpu_seconds_after"] = metadata.cpu_seconds()
     return result
@@ -198,6 +287,8 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "n_repeats": plan.n_repeats,
         "n_warmups": plan.n_warmups,
         "start_method": plan.start_method or default_start_method(),
+        "call_limit_s": plan.call_limit_s,
+        "run_limit_s": plan.run_limit_s,
         "unavailable_impls": dict(plan.unavailable),
     }
 

@@ -8,7 +8,9 @@ line and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -48,4 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-__all__ = ["build_parser", "main"]
+def command() -> None:
+    """The `gilkit` command. A call abandoned in a thread (it outlived its time limit, or the
+    run stopped) would hold the interpreter's exit forever: then exit without waiting."""
+    status = main()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:]):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
+__all__ = ["build_parser", "command", "main"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -154,6 +155,19 @@ def parse_splits(text: str | None, kernels: Sequence[str]) -> dict[str, str]:
 
 def parse_start_method(text: str | None) -> str | None:
     return None if text is None else one_of("--start-method", START_METHODS)(text)
+
+
+def parse_seconds(option: str, text: str | None, default: float | None) -> float | None:
+    """A positive number of seconds, or the default when not given."""
+    if text is None:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"{option}: {text!r} is not a number of seconds; valid: numbers > 0")
+    return seconds
 
 
 def parse_count(option: str, text: str | None, default: int, minimum: int) -> int:

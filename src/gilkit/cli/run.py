@@ -7,6 +7,7 @@ prints. Results are written even when the run is interrupted or a later step fai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import sys
 from pathlib import Path
@@ -14,7 +15,6 @@ from pathlib import Path
 from gilkit.calibrate import calibrated_sizes
 from gilkit.cli import options
 from gilkit.cli.console import (
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_WRONG,
     make_console,
@@ -41,12 +41,20 @@ from gilkit.present.plot import plot_run
 from gilkit.present.side_by_side import format_side_by_side
 from gilkit.present.tables import format_run
 from gilkit.results import RunResult, load, write_atomically
-from gilkit.run import RunInterrupted, run_plan
+from gilkit.run import (
+    CALL_LIMIT_FACTOR,
+    EXIT_TIME_LIMIT,
+    FIRST_CALL_LIMIT_S,
+    MIN_CALL_LIMIT_S,
+    RunInterrupted,
+    run_plan,
+)
 from gilkit.runners import RUNNERS, START_METHODS, default_start_method
 from gilkit.splitting import SPLITS
 from gilkit.venvs import InterpreterError, describe
 
 RESULTS_DIR = Path("gilkit-results")
+DEFAULT_RUN_LIMIT_S = 3600.0  # an hour: ten times a default run on 2 cores
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -91,6 +99,19 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="run under this interpreter (repeat for several, e.g. a 3.13t beside this one); "
         "each gets a virtual environment in gilkit's cache",
     )
+    run.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="the most one call may take; a call past it is its cell's error (default: "
+        f"{CALL_LIMIT_FACTOR:.0f}x the slowest call of the same kernel, impl and n so far, at "
+        f"least {MIN_CALL_LIMIT_S:.0f} s; {FIRST_CALL_LIMIT_S:.0f} s for the first)",
+    )
+    run.add_argument(
+        "--max-time",
+        metavar="SECONDS",
+        help=f"the most the whole run may take; then it stops as on Ctrl-C and exits "
+        f"{EXIT_TIME_LIMIT} (default: {DEFAULT_RUN_LIMIT_S:.0f})",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
     return run
 
@@ -114,6 +135,8 @@ def plan_from(args: argparse.Namespace) -> Plan:
         n_warmups=options.parse_count("--warmup", args.warmup, DEFAULT_WARMUPS, 0),
         start_method=options.parse_start_method(args.start_method),
         unavailable=unavailable,
+        call_limit_s=options.parse_seconds("--timeout", args.timeout, None),
+        run_limit_s=options.parse_seconds("--max-time", args.max_time, DEFAULT_RUN_LIMIT_S),
     )
     if not plan.cells:
         raise UsageError("nothing to run: no selected kernel has the selected impls")
@@ -159,11 +182,19 @@ def handle(args: argparse.Namespace) -> int:
             progress.update(task, advance=1, description=cell.label)
             progress.refresh()
 
+        def journal(result: RunResult) -> None:
+            """After every round: a crash of this process loses at most the round in flight."""
+            result.options["argv"] = sys.argv[1:]
+            with contextlib.suppress(OSError):  # said at the end, when the last write fails too
+                write_atomically(result, json_path)
+
         try:
-            result = run_plan(plan, on_call)
-        except RunInterrupted as interrupted:
-            console.print("interrupted: keeping the cells measured so far", markup=False)
-            result, status = interrupted.result, EXIT_INTERRUPTED
+            result = run_plan(plan, on_call, journal)
+        except RunInterrupted as stopped:
+            console.print(
+                f"stopped ({stopped.reason}): keeping the cells measured so far", markup=False
+            )
+            result, status = stopped.result, stopped.exit_status
     result.options["argv"] = sys.argv[1:]
     unwritten = None
     try:
@@ -171,6 +202,12 @@ def handle(args: argparse.Namespace) -> int:
             write_atomically(result, json_path)
     except UsageError as error:
         unwritten = error  # said after the tables, which keep what was measured on screen
+    for label in result.metadata["abandoned_calls"]:
+        console.print(
+            f"note: {label}: a call is still running in a thread that cannot be "
+            "killed; gilkit exits without waiting for it",
+            markup=False,
+        )
     if result.cells:
         print_all(out, format_run(result))
     if unwritten is not None:

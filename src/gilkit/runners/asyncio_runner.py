@@ -50,3 +50,6 @@ class AsyncioRunner(Runner):
         if self._loop is not None:
             self._loop.close()
             self._loop = None
+
+    def abandon(self) -> None:
+        self._loop = None  # still running a stuck call in another thread: cannot be closed

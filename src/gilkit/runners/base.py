@@ -6,7 +6,9 @@ from the work), then `map`s a function over tasks any number of times, then is c
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -56,6 +58,11 @@ class Runner(ABC):
 
     def close(self) -> None:  # noqa: B027 - a no-op unless a runner holds workers
         pass
+
+    def abandon(self) -> None:
+        """Let go at once, without waiting for a call in flight: the run is stopping, or a
+        call outlived its limit. Worker processes are killed; threads cannot be, and go on."""
+        self.close()
 
     def __enter__(self) -> Runner:
         return self
@@ -127,4 +134,12 @@ class PoolRunner(Runner):
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def abandon(self) -> None:
+        for pid in self.worker_pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
