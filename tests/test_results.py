@@ -32,7 +32,7 @@ def sample() -> RunResult:
         "squares", "cython-nogil", "serial", 1, 10, "contiguous", result=285, agrees=True
     )
     return RunResult(
-        {"python": {"version": "3.11"}},
+        {"python": {"version": "3.11"}, "cpu": {"usable_cpus": 2}},
         {"argv": []},
         [cell],
         [check],

@@ -1,4 +1,6 @@
-"""`--size auto`: pick each kernel's n so that one serial call takes a target time here.
+"""Sizes for this machine: `--size auto`, and the check that a size asked for can finish.
+
+`--size auto` picks each kernel's n so that one serial call takes a target time here.
 
 Pure Python is sized to TARGET_PYTHON_S (long enough to swamp timer and scheduling noise,
 short enough for a matrix of a minute); the other impls share one n sized for the fastest
@@ -8,10 +10,12 @@ larger than the cache).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Kernel, Task, run_task
+from gilkit.stopping import Caller
 
 TARGET_PYTHON_S = 0.3
 TARGET_NATIVE_S = 0.05
@@ -72,3 +76,54 @@ def calibrated_sizes(
             )
             chosen.update(dict.fromkeys(others, max(n, kernel.native_floor())))
     return sizes
+
+
+# The probe call of check_sizes: a small part of the default n, and a limit on its time.
+PROBE_FRACTION = 20
+PROBE_LIMIT_S = 10.0
+
+
+class SizeError(ValueError):
+    """A size this machine cannot run: past the kernel's index type, memory or time limit."""
+
+
+def estimate_call_s(kernel: Kernel, impl: str, n: int, split: str) -> float:
+    """Seconds for one serial call at n, from a small call scaled by the work."""
+    probe = max(1, min(n, kernel.default_size(impl) // PROBE_FRACTION))
+    return time_one_call(kernel, impl, probe, split) * kernel.work(n) / max(kernel.work(probe), 1)
+
+
+def probe_estimate(kernel: Kernel, impl: str, n: int, split: str) -> float | None:
+    """estimate_call_s, run like any call of a run: in a caller thread with a time limit, so
+    that a kernel that hangs or fails here is left to fail its cells instead (None)."""
+    caller = Caller()
+    try:
+        return caller.call(lambda: estimate_call_s(kernel, impl, n, split), PROBE_LIMIT_S)
+    except (Exception, SystemExit, KeyboardInterrupt):
+        return None
+    finally:
+        caller.close()
+
+
+def check_sizes(sizes: dict[str, dict[str, int]], splits: dict[str, str], limit_s: float) -> None:
+    """Raise SizeError, naming the limit, for a size past a kernel's largest n or whose serial
+    call would outlast `limit_s` (the per-call limit) here."""
+    for name, by_impl in sizes.items():
+        kernel = KERNELS[name]
+        for impl, n in by_impl.items():
+            most = kernel.max_size()
+            if n > most:
+                why = "its index type" if most == sys.maxsize else "half of the free memory"
+                raise SizeError(
+                    f"{name} at n = {n:,} is past its largest n here ({why}); valid: 1 to {most:,}"
+                )
+            if impl not in kernel.chunk_fns or n <= kernel.default_size(impl):
+                continue  # a kernel's own default sizes need no check
+            seconds = probe_estimate(kernel, impl, n, splits[name])
+            if seconds is not None and seconds > limit_s:
+                most = size_for_work(kernel.work, kernel.work(n) * limit_s / seconds)
+                raise SizeError(
+                    f"{name} at n = {n:,} would take about {seconds:.3g} s per {impl} call "
+                    f"here, past the {limit_s:.3g} s limit on one call (--timeout); "
+                    f"n up to about {most:,} fits"
+                )

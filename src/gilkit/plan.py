@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gilkit.cell import Cell
-from gilkit.kernels import IN_CALL_PARALLEL, KERNELS
+from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Kernel
 from gilkit.runners import RUNNERS
 
 __all__ = ["Cell", "Plan", "cells_for", "checks_for", "default_workers"]
@@ -56,6 +56,16 @@ class Plan:
         in_process = [c for c in self.cells if RUNNERS[c.runner].shares_interpreter]
         rounds = len(self.cells) * (self.n_repeats + self.n_warmups)
         return len(self.checks) + rounds + (len(in_process) if self.monitor_gil else 0)
+
+
+# The most workers a plan may ask for: enough to show oversubscription on busy work, and
+# the thousand waits that I/O work can usefully overlap; more only loads the machine.
+OVERSUBSCRIPTION_LIMIT = 4
+MAX_IO_WORKERS = 1024
+
+
+def max_workers(kernel: Kernel, n_cpus: int) -> int:
+    return MAX_IO_WORKERS if kernel.bound == "io" else OVERSUBSCRIPTION_LIMIT * n_cpus
 
 
 def default_workers(n_cpus: int) -> list[int]:

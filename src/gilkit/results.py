@@ -7,6 +7,7 @@ Measuring fills `CellRecord`s with raw values only; statistics are computed when
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -127,8 +128,9 @@ class RunResult:
                 document.get("kernels", {}),
                 {impl.pop("name"): impl for impl in map(dict, document.get("impls", []))},
             )
-        except (KeyError, TypeError) as error:
-            raise ResultFileError(f"malformed gilkit result: {error}") from error
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ResultFileError(f"malformed gilkit result: {error!r}") from error
+        _check_values(result)
         if version < 3:
             _describe_from_installed(result)
         return result
@@ -138,6 +140,58 @@ def _record(fields: dict[str, Any]) -> CellRecord:
     fields = dict(fields)
     fields.pop("noisy", None)  # versions 1 and 2 stored it; it is computed when read now
     return CellRecord(**fields)
+
+
+# What every figure of a cell must be; a file that breaks it was edited or damaged.
+SECONDS_LISTS = ("times_s", "cpu_parent_s", "cpu_workers_s", "host_reference_s")
+OPTIONAL_SECONDS = ("gil_contention", "monitored_time_s", "pool_startup_s", "dispatch_s")
+OPTIONAL_BYTES = ("peak_rss_parent_bytes", "peak_rss_workers_bytes", "pool_memory_bytes")
+
+
+def _is_figure(value: Any, integral: bool = False) -> bool:
+    """A finite number >= 0 (an int where `integral`); booleans are not numbers here."""
+    kinds = (int,) if integral else (int, float)
+    return (
+        isinstance(value, kinds)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def _check_values(result: RunResult) -> None:
+    """Refuse what would make a statistic meaningless or crash it, naming the cell and field."""
+    cpu = result.metadata.get("cpu") if isinstance(result.metadata, dict) else None
+    cpus = cpu.get("usable_cpus") if isinstance(cpu, dict) else None
+    if not (_is_figure(cpus, integral=True) and cpus >= 1):
+        raise ResultFileError(f"metadata.cpu.usable_cpus: {cpus!r} is not an integer >= 1")
+    for group, records in (("cells", result.cells), ("checks", result.checks)):
+        for index, record in enumerate(records):
+            problem = _problem(record)
+            if problem is not None:
+                cell = f"{record.kernel} {record.impl} × {record.runner} × {record.n_workers}"
+                raise ResultFileError(f"{group}[{index}] ({cell}): {problem}")
+
+
+def _problem(record: CellRecord) -> str | None:
+    if not (_is_figure(record.n_workers, integral=True) and record.n_workers >= 1):
+        return f"n_workers: {record.n_workers!r} is not an integer >= 1"
+    if not _is_figure(record.size, integral=True):
+        return f"size: {record.size!r} is not an integer >= 0"
+    for name in SECONDS_LISTS:
+        values = getattr(record, name)
+        for value in values if isinstance(values, list) else [values]:
+            if not _is_figure(value):
+                return f"{name}: {value!r} is not a finite number >= 0"
+    for name in OPTIONAL_SECONDS:
+        value = getattr(record, name)
+        if value is not None and not _is_figure(value):
+            return f"{name}: {value!r} is not a finite number >= 0"
+    for name in OPTIONAL_BYTES:
+        value = getattr(record, name)
+        if value is not None and not _is_figure(value, integral=True):
+            return f"{name}: {value!r} is not an integer >= 0"
+    return None
 
 
 def _describe_from_installed(result: RunResult) -> None:
@@ -157,10 +211,17 @@ def write_atomically(result: RunResult, path: Path) -> None:
 
 
 def write_json_atomically(document: dict[str, Any], path: Path) -> None:
-    """Write the JSON beside `path` and rename it over: a reader never sees half a file."""
+    """Write the JSON beside `path` and rename it over: a reader never sees half a file.
+
+    A symlink is followed (its target is replaced, the link kept); the file gets the mode
+    that the umask gives a new file, as any other program's output would.
+    """
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):  # mkstemp made it 0600
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w") as f:
             json.dump(document, f, indent=1, sort_keys=True)
             f.write("\n")
@@ -170,6 +231,12 @@ def write_json_atomically(document: dict[str, Any], path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def load(path: Path) -> RunResult:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from gilkit.cli import claims, compare, info, listing, plot, probe, report, run
-from gilkit.cli.console import EXIT_USAGE
+from gilkit.cli.console import EXIT_INTERRUPTED, EXIT_USAGE
 from gilkit.cli.options import UsageError
 
 # Each module adds its parser and runs its command; the order is `gilkit --help`'s.
@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"gilkit: error: {error}", file=sys.stderr)  # one line, never wrapped
         return EXIT_USAGE
+    except KeyboardInterrupt:  # before or after a run: nothing measured to keep
+        print("gilkit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def command() -> None:

@@ -29,10 +29,19 @@ def make_console(stderr: bool = False, quiet: bool = False) -> Console:
 
 
 def writable_path(option: str, path: Path) -> Path:
-    """Checked before any measuring, so that nothing measured is lost for want of a place."""
-    if path.is_dir():
-        raise UsageError(f"{option}: {str(path)!r} is a directory; valid: a file path")
-    parent = next((p for p in path.absolute().parents if p.exists()), Path("/"))
+    """Checked before any measuring, so that nothing measured is lost for want of a place.
+
+    Output files are regular files: a path that is a directory, a FIFO or a device is refused.
+    A symlink is followed on purpose (the file it points to is written, the link kept).
+    """
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        kind = "a directory" if target.is_dir() else "not a regular file (a FIFO, a device?)"
+        shown = (
+            repr(str(path)) if target == path.absolute() else f"{str(path)!r} -> {str(target)!r}"
+        )
+        raise UsageError(f"{option}: {shown} is {kind}; valid: a regular file path")
+    parent = next((p for p in target.parents if p.exists()), Path("/"))
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{option}: cannot write under {str(parent)!r}; valid: a writable path")
     return path

@@ -15,6 +15,8 @@ from gilkit.kernels import (
     load_entry_points,
     load_kernel,
 )
+from gilkit.machine import usable_cpus
+from gilkit.plan import max_workers
 from gilkit.runners import RUNNERS, START_METHODS
 from gilkit.splitting import SPLITS
 
@@ -106,11 +108,21 @@ def parse_runners(text: str | None) -> list[str] | None:
     return comma_list("--runner", text, one_of("--runner", list(RUNNERS)))
 
 
-def parse_workers(text: str | None) -> list[int] | None:
-    """The worker counts asked for, or None for each kernel's defaults."""
+def parse_workers(text: str | None, kernels: Sequence[str]) -> list[int] | None:
+    """The worker counts asked for, or None for each kernel's defaults; none past the most
+    that any of the kernels can use (plan.max_workers)."""
     if text is None:
         return None
-    return sorted(comma_list("--workers", text, lambda item: integer("--workers", item)))
+    counts = sorted(comma_list("--workers", text, lambda item: integer("--workers", item)))
+    cpus = usable_cpus()
+    most, kernel = min((max_workers(KERNELS[k], cpus), k) for k in kernels)
+    if counts[-1] > most:
+        why = "for waiting work" if KERNELS[kernel].bound == "io" else f"4x the {cpus} usable cpus"
+        raise UsageError(
+            f"--workers: {counts[-1]} is more than {kernel} can use ({most}, {why}); "
+            f"valid: 1 to {most}"
+        )
+    return counts
 
 
 def parse_sizes(

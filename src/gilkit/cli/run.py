@@ -12,7 +12,7 @@ import datetime
 import sys
 from pathlib import Path
 
-from gilkit.calibrate import calibrated_sizes
+from gilkit.calibrate import SizeError, calibrated_sizes, check_sizes
 from gilkit.cli import options
 from gilkit.cli.console import (
     EXIT_OK,
@@ -120,12 +120,18 @@ def plan_from(args: argparse.Namespace) -> Plan:
     kernels = options.parse_kernels(args.kernel)
     impls, unavailable = options.parse_impls(args.impl)
     runners = options.parse_runners(args.runner)
-    workers = options.parse_workers(args.workers)
+    workers = options.parse_workers(args.workers, kernels)
     splits = options.parse_splits(args.split, kernels)
+    call_limit_s = options.parse_seconds("--timeout", args.timeout, None)
     if args.size == "auto":
         sizes = calibrated_sizes(kernels, impls, splits)
     else:
         sizes = options.parse_sizes(args.size, kernels, impls)
+    if args.size is not None and args.size != "auto":
+        try:
+            check_sizes(sizes, splits, call_limit_s or FIRST_CALL_LIMIT_S)
+        except SizeError as error:
+            raise UsageError(f"--size: {error}") from error
     cells = cells_for(kernels, impls, runners, workers, sizes, usable_cpus())
     plan = Plan(
         cells=tuple(cells),
@@ -135,7 +141,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
         n_warmups=options.parse_count("--warmup", args.warmup, DEFAULT_WARMUPS, 0),
         start_method=options.parse_start_method(args.start_method),
         unavailable=unavailable,
-        call_limit_s=options.parse_seconds("--timeout", args.timeout, None),
+        call_limit_s=call_limit_s,
         run_limit_s=options.parse_seconds("--max-time", args.max_time, DEFAULT_RUN_LIMIT_S),
     )
     if not plan.cells:

@@ -8,6 +8,7 @@ result, which every impl must reproduce exactly.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,9 @@ class Kernel:
     native_size: Callable[[], int]
     # The least n for compiled impls that `--size auto` may choose (triad: past the cache).
     native_floor: Callable[[], int] = field(default=lambda: 1)
+    # The largest n the kernel's index type (Py_ssize_t in the compiled impls) or this
+    # machine's memory allows: larger sizes are refused before anything is made.
+    max_size: Callable[[], int] = field(default=lambda: sys.maxsize)
     # Units of work in a call of size n, for throughput (n for linear kernels).
     work: Callable[[int], float] = field(default=lambda n: float(n))
     # The exact result for size n, where a closed form exists (tests and cross-checks).

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+import psutil
 
 from gilkit import native
 from gilkit.kernels.base import Kernel
@@ -29,6 +30,11 @@ B_PERIOD, C_PERIOD = 7, 11
 class TriadData:
     arrays: SharedArrays  # a, b, c
     scalar: float = SCALAR
+
+
+def max_size() -> int:
+    """Three float64 arrays in at most half of the memory available now."""
+    return max(1, psutil.virtual_memory().available // 2 // (3 * 8))
 
 
 def native_size() -> int:
@@ -109,6 +115,7 @@ KERNEL = Kernel(
     python_size=lambda: 800_000,  # pure Python is CPU-bound here at any size
     native_size=native_size,
     native_floor=native_size,
+    max_size=max_size,
     reference=reference,
     prepare=prepare,
     bound="memory",
