@@ -1,0 +1,467 @@
+"""Nothing lost, nothing left behind: kernels that raise, exit, crash, hang or allocate; signals
+and SIGKILL sent to a run; hostile output paths and result files.
+
+Each run is a real `gilkit` process over a user kernel written to a temporary folder, so that
+signals, crashes and worker processes behave as they do for a user. Orphans are looked for in
+the process tree (psutil), within the 2 s the issue allows, never by sleeping and hoping.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+FAULTS = textwrap.dedent(
+    """
+    import ctypes
+    import os
+    import threading
+    import time
+
+    from gilkit import define_kernel
+
+    calls = 0  # in each process: faults that strike on a later call leave earlier rounds
+    PARENT = os.getpid()  # gilkit's: forked workers inherit it
+
+
+    def healthy(part, params):
+        return sum(i * i for i in part)
+
+
+    def exits(part, params):
+        raise SystemExit(3)
+
+
+    def interrupts(part, params):
+        raise KeyboardInterrupt
+
+
+    def hangs(part, params):
+        time.sleep(3600)  # a call that never returns (it releases the GIL, as I/O does)
+        return 0
+
+
+    def hangs_in_pools(part, params):
+        in_pool = threading.current_thread().name.startswith("ThreadPoolExecutor")
+        if in_pool or os.getpid() != PARENT:
+            time.sleep(3600)
+        return sum(i * i for i in part)
+
+
+    def crashes_later(part, params):
+        global calls
+        calls += 1
+        if calls == 4:
+            ctypes.string_at(0)  # a segfault, in whatever process runs the call
+        return sum(i * i for i in part)
+
+
+    def allocates(part, params):
+        block = bytearray(64 * 2**20)  # 64 MiB, touched page by page
+        block[:: 4096] = b"x" * len(block[:: 4096])
+        return sum(i * i for i in part)
+
+
+    def kernel(name, fn):
+        return define_kernel(name, {"python": fn}, size=20_000)
+
+
+    HEALTHY = kernel("healthy", healthy)
+    EXITS = kernel("exits", exits)
+    INTERRUPTS = kernel("interrupts", interrupts)
+    HANGS = kernel("hangs", hangs)
+    HANGS_IN_POOLS = kernel("hangs-in-pools", hangs_in_pools)
+    CRASHES_LATER = kernel("crashes-later", crashes_later)
+    ALLOCATES = kernel("allocates", allocates)
+    """
+)
+QUICK = ["--repeat", "3", "--warmup", "0", "--quiet"]
+
+
+@pytest.fixture
+def faults(tmp_path: Path) -> Path:
+    (tmp_path / "faults.py").write_text(FAULTS)
+    return tmp_path
+
+
+def gilkit_argv(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "gilkit", *argv]
+
+
+def run(cwd: Path, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        gilkit_argv(*argv), cwd=cwd, text=True, capture_output=True, timeout=timeout, check=False
+    )
+
+
+def start(cwd: Path, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        gilkit_argv(*argv), cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def descendants_once_running(process: subprocess.Popen[str], at_least: int) -> list[psutil.Process]:
+    """gilkit's process tree once its pools are up (at least `at_least` processes)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        tree = psutil.Process(process.pid).children(recursive=True)
+        if len(tree) >= at_least:
+            return tree
+        time.sleep(0.05)
+    raise AssertionError("gilkit's worker processes never started")
+
+
+def assert_gone_within(processes: list[psutil.Process], seconds: float) -> None:
+    _, alive = psutil.wait_procs(processes, timeout=seconds)
+    assert alive == [], f"still running after {seconds} s: {alive}"
+
+
+def cells(path: Path) -> dict[tuple[str, str, int], dict]:
+    document = json.loads(path.read_text())
+    return {(c["kernel"], c["runner"], c["n_workers"]): c for c in document["cells"]}
+
+
+@pytest.mark.parametrize("kernel", ["exits", "interrupts"])
+def test_a_kernels_systemexit_or_keyboardinterrupt_is_its_cells_error(
+    faults: Path, kernel: str
+) -> None:
+    out = faults / "run.json"
+    kernels = f"faults:{kernel.upper()},faults:HEALTHY"
+    done = run(
+        faults,
+        "run",
+        "--kernel",
+        kernels,
+        "--runner",
+        "threads,processes",
+        "--workers",
+        "2",
+        *QUICK,
+        "--json",
+        str(out),
+    )
+    assert done.returncode == 1, done.stderr  # cells failed; the run itself went on
+    recorded = cells(out)
+    error = "SystemExit: 3" if kernel == "exits" else "KeyboardInterrupt"
+    for runner in ("serial", "threads", "processes"):
+        assert recorded[f"faults:{kernel.upper()}", runner, 1 if runner == "serial" else 2][
+            "error"
+        ].startswith(error)
+        healthy = recorded["faults:HEALTHY", runner, 1 if runner == "serial" else 2]
+        assert healthy["agrees"]
+        assert len(healthy["times_s"]) == 3
+    assert json.loads(out.read_text())["complete"] is True
+
+
+@pytest.mark.parametrize("runner", ["threads", "processes"])
+def test_a_hung_call_times_out_and_the_run_goes_on(faults: Path, runner: str) -> None:
+    out = faults / "run.json"
+    began = time.monotonic()
+    done = run(
+        faults,
+        "run",
+        "--kernel",
+        "faults:HANGS,faults:HEALTHY",
+        "--runner",
+        runner,
+        "--workers",
+        "2",
+        "--timeout",
+        "1",
+        *QUICK,
+        "--json",
+        str(out),
+    )
+    took = time.monotonic() - began
+    assert done.returncode == 1, done.stderr
+    recorded = cells(out)
+    hung = recorded["faults:HANGS", runner, 2]["error"]
+    if runner == "threads":
+        assert hung == "timed out after 1 s: still running, threads cannot be killed"
+        abandoned = json.loads(out.read_text())["metadata"]["abandoned_calls"]
+        assert abandoned == [
+            "faults:HANGS python × serial × 1",
+            "faults:HANGS python × threads × 2",
+        ]
+    else:
+        assert hung == "timed out after 1 s: its worker processes were killed"
+    assert recorded["faults:HANGS", "serial", 1]["error"].startswith("timed out after 1 s")
+    healthy = recorded["faults:HEALTHY", runner, 2]
+    assert healthy["agrees"]
+    assert len(healthy["times_s"]) == 3
+    assert took < 20  # two timed-out calls and a few quick ones; the hung ones not waited for
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("hung", ["serial", "threads", "processes"])
+def test_a_signal_stops_a_hung_run_in_2_s_keeps_its_cells_and_ends_its_workers(
+    faults: Path, signum: int, status: int, hung: str
+) -> None:
+    """The hung call in gilkit's own process, in a pool thread, or in a worker process."""
+    out = faults / "run.json"
+    kernel = "faults:HANGS" if hung == "serial" else "faults:HANGS_IN_POOLS"
+    process = start(
+        faults,
+        "run",
+        "--kernel",
+        f"faults:HEALTHY,{kernel}",
+        "--runner",
+        "threads,processes",
+        "--workers",
+        "2",
+        *QUICK,
+        "--json",
+        str(out),
+    )
+    tree = descendants_once_running(process, at_least=2)
+    time.sleep(1.0)  # the healthy cells' first round, then the hung call
+    sent = time.monotonic()
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=10)
+    assert time.monotonic() - sent < 2
+    assert process.returncode == status
+    assert_gone_within(tree, 2)
+    document = json.loads(out.read_text())
+    assert document["complete"] is False
+    healthy = {
+        (c["runner"], c["n_workers"]): c
+        for c in document["cells"]
+        if c["kernel"] == "faults:HEALTHY"
+    }
+    assert healthy["serial", 1]["times_s"]
+    assert "Traceback" not in err
+
+
+def test_a_ctrl_c_to_the_process_group_prints_no_worker_tracebacks(faults: Path) -> None:
+    process = subprocess.Popen(
+        gilkit_argv(
+            "run",
+            "--kernel",
+            "faults:HANGS",
+            "--runner",
+            "processes",
+            "--workers",
+            "4",
+            *QUICK,
+            "--json",
+            str(faults / "run.json"),
+        ),
+        cwd=faults,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    tree = descendants_once_running(process, at_least=4)
+    time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
+    _, err = process.communicate(timeout=10)
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2, err
+    assert_gone_within(tree, 2)
+
+
+def test_sigkill_leaves_no_process_and_keeps_every_round_before_it(faults: Path) -> None:
+    out = faults / "run.json"
+    process = start(
+        faults,
+        "run",
+        "--kernel",
+        "faults:HEALTHY",
+        "--runner",
+        "processes",
+        "--workers",
+        "2",
+        "--size",
+        "2000000",
+        "--repeat",
+        "50",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--json",
+        str(out),
+    )
+    tree = descendants_once_running(process, at_least=2)
+    deadline = time.monotonic() + 30
+    while not out.exists() and time.monotonic() < deadline:  # the first round's journal
+        time.sleep(0.05)
+    process.kill()
+    process.communicate(timeout=5)
+    assert_gone_within(tree, 2)
+    document = json.loads(out.read_text())
+    assert document["complete"] is False
+    rounds = {len(c["times_s"]) for c in document["cells"]}
+    assert min(rounds) >= 1  # every cell kept its completed rounds
+
+
+@pytest.mark.parametrize("runner", ["serial", "threads"])
+def test_a_crash_of_gilkits_own_process_keeps_the_journal_and_leaves_no_workers(
+    faults: Path, runner: str
+) -> None:
+    """A segfault in a cell that runs in gilkit's process: the process pool of the other
+    kernel's cells must not outlive it, and the rounds before the crash are on disk."""
+    out = faults / "run.json"
+    runners = "serial,processes" if runner == "serial" else "threads,processes"
+    process = start(
+        faults,
+        "run",
+        "--kernel",
+        "faults:HEALTHY,faults:CRASHES_LATER",
+        "--impl",
+        "python",
+        "--runner",
+        runners,
+        "--workers",
+        "2",
+        "--repeat",
+        "6",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--json",
+        str(out),
+    )
+    tree = descendants_once_running(process, at_least=2)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGSEGV
+    assert_gone_within(tree, 2)
+    document = json.loads(out.read_text())
+    assert document["complete"] is False
+    healthy = [c for c in document["cells"] if c["kernel"] == "faults:HEALTHY"]
+    assert all(c["times_s"] for c in healthy)
+
+
+def test_a_kernel_that_allocates_records_its_peak_memory(faults: Path) -> None:
+    out = faults / "run.json"
+    done = run(
+        faults,
+        "run",
+        "--kernel",
+        "faults:ALLOCATES",
+        "--runner",
+        "processes",
+        "--workers",
+        "2",
+        *QUICK,
+        "--json",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    for cell in json.loads(out.read_text())["cells"]:
+        peak = cell[
+            "peak_rss_workers_bytes" if cell["runner"] == "processes" else "peak_rss_parent_bytes"
+        ]
+        assert peak is None or peak >= 64 * 2**20  # None where the system cannot tell
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
+def test_json_refuses_a_path_that_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
+    path = {"fifo": tmp_path / "fifo", "directory": tmp_path, "device": Path("/dev/null")}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    done = run(tmp_path, "run", "--kernel", "squares", "--impl", "python", "--json", str(path))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "valid: a regular file path" in done.stderr
+    if kind == "fifo":
+        assert stat.S_ISFIFO(path.lstat().st_mode)  # left as it was
+
+
+def test_json_follows_a_symlink_and_gets_the_umasks_mode(tmp_path: Path) -> None:
+    target, link = tmp_path / "target.json", tmp_path / "link.json"
+    target.write_text("{}")
+    link.symlink_to(target)
+    argv = [
+        "run",
+        "--kernel",
+        "squares",
+        "--impl",
+        "python",
+        "--runner",
+        "serial",
+        "--size",
+        "1000",
+        *QUICK,
+        "--json",
+        str(link),
+    ]
+    done = subprocess.run(
+        ["sh", "-c", 'umask 027 && exec "$@"', "sh", *gilkit_argv(*argv)],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink()
+    assert json.loads(target.read_text())["complete"] is True
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+@pytest.fixture(scope="module")
+def good_result(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = tmp_path_factory.mktemp("good") / "run.json"
+    done = run(
+        path.parent,
+        "run",
+        "--kernel",
+        "squares",
+        "--impl",
+        "python",
+        "--runner",
+        "threads",
+        "--workers",
+        "2",
+        "--size",
+        "1000",
+        *QUICK,
+        "--json",
+        str(path),
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("times_s", [math.nan], "times_s: nan is not a finite number >= 0"),
+        ("times_s", [-1.0], "times_s: -1.0 is not a finite number >= 0"),
+        ("times_s", [math.inf], "times_s: inf is not a finite number >= 0"),
+        ("cpu_parent_s", ["fast"], "cpu_parent_s: 'fast' is not a finite number >= 0"),
+        ("n_workers", 0, "n_workers: 0 is not an integer >= 1"),
+        ("dispatch_s", -0.5, "dispatch_s: -0.5 is not a finite number >= 0"),
+    ],
+)
+def test_compare_report_and_plot_refuse_bad_figures_in_one_line(
+    tmp_path: Path, good_result: dict, field: str, value: object, message: str
+) -> None:
+    document = json.loads(json.dumps(good_result))
+    document["cells"][1][field] = value
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document))  # NaN and Infinity as Python's json writes them
+    for argv in (
+        ["compare", str(bad), str(bad)],
+        ["report", str(bad)],
+        ["plot", str(bad), "-o", str(tmp_path / "p.png")],
+    ):
+        done = run(tmp_path, *argv)
+        assert done.returncode == 2, (argv, done.stderr)
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert "bad.json" in done.stderr
+        assert "cells[1] (squares python × threads" in done.stderr or field == "n_workers"
+        assert message in done.stderr
