@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gilkit import memory
+from gilkit import interference, memory
 from gilkit.cell import Cell
 from gilkit.gil_monitor import GilMonitor
 from gilkit.host_speed import time_reference
+from gilkit.interference import CpuCount
 from gilkit.kernels import (
     IN_CALL_PARALLEL,
     KERNELS,
@@ -55,12 +56,14 @@ class CallFigures:
     result: Any
     peak_rss_parent_bytes: int | None = None
     peak_rss_workers_bytes: int | None = None
+    machine: CpuCount | None = None  # all cpus' busy and stolen seconds during the call
 
 
 def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
     """One call of a cell over all its parts: wall and CPU time, peak memory, the result."""
     in_process = runner.shares_interpreter
     memory.reset_peaks([os.getpid(), *runner.worker_pids])
+    machine_before = interference.cpu_count_now()
     cpu_began = time.process_time()
     began = time.perf_counter()
     if in_process:
@@ -71,6 +74,7 @@ def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
         partials, cpu_workers = [p for p, _ in pairs], sum(cpu for _, cpu in pairs)
     wall = time.perf_counter() - began
     cpu_parent = time.process_time() - cpu_began
+    machine = interference.since(machine_before)
     return CallFigures(
         wall_s=wall,
         cpu_parent_s=cpu_parent,
@@ -78,6 +82,7 @@ def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
         result=KERNELS[cell.kernel].combine(partials),
         peak_rss_parent_bytes=memory.peak_rss(os.getpid()),
         peak_rss_workers_bytes=memory.peak_rss_total(runner.worker_pids),
+        machine=machine,
     )
 
 
@@ -124,6 +129,9 @@ def record_call(
         record.host_reference_s.append(reference)
         record.cpu_parent_s.append(figures.cpu_parent_s)
         record.cpu_workers_s.append(figures.cpu_workers_s)
+        if figures.machine is not None:
+            record.machine_busy_s.append(figures.machine.busy_s)
+            record.machine_steal_s.append(figures.machine.steal_s)
         record.peak_rss_parent_bytes = _max(
             record.peak_rss_parent_bytes, figures.peak_rss_parent_bytes
         )

@@ -35,6 +35,7 @@ class Plan:
     start_method: str | None = None
     unavailable: Mapping[str, str] = field(default_factory=dict)  # impl -> why it was left out
     monitor_gil: bool = True  # a last round of in-process calls with the GIL monitor on
+    measure_capacity: bool = False  # what N busy native threads give here (gilkit.capacity)
     call_limit_s: float | None = None  # per call; None: derived from the calls so far
     run_limit_s: float | None = None  # for the whole run; None: none
 

@@ -45,6 +45,10 @@ class CellRecord:
     cpu_workers_s: list[float] = field(default_factory=list)
     # The machine's speed just before each timed repeat: seconds for gilkit.host_speed's loop.
     host_reference_s: list[float] = field(default_factory=list)
+    # All cpus' busy and stolen seconds during each timed repeat (gilkit.interference): less
+    # the cpu time above, what other processes and the hypervisor took. Empty off Linux.
+    machine_busy_s: list[float] = field(default_factory=list)
+    machine_steal_s: list[float] = field(default_factory=list)
     # Peak resident memory over the timed repeats, this process and the pool's workers.
     peak_rss_parent_bytes: int | None = None
     peak_rss_workers_bytes: int | None = None
@@ -143,7 +147,14 @@ def _record(fields: dict[str, Any]) -> CellRecord:
 
 
 # What every figure of a cell must be; a file that breaks it was edited or damaged.
-SECONDS_LISTS = ("times_s", "cpu_parent_s", "cpu_workers_s", "host_reference_s")
+SECONDS_LISTS = (
+    "times_s",
+    "cpu_parent_s",
+    "cpu_workers_s",
+    "host_reference_s",
+    "machine_busy_s",
+    "machine_steal_s",
+)
 OPTIONAL_SECONDS = ("gil_contention", "monitored_time_s", "pool_startup_s", "dispatch_s")
 OPTIONAL_BYTES = ("peak_rss_parent_bytes", "peak_rss_workers_bytes", "pool_memory_bytes")
 

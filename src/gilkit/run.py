@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gilkit import memory, metadata
+from gilkit.capacity import measure_capacity
 from gilkit.kernels import KERNELS, Task, describe_impls
 from gilkit.measure import CallFigures, call, record_call, tasks_for
 from gilkit.plan import Cell, Plan
@@ -256,6 +257,8 @@ def run_plan(
         for name in dict.fromkeys(c.kernel for c in records)
     }
     result.impls = describe_impls(c.impl for c in records)
+    if plan.measure_capacity:  # threads, all joined before any process pool forks
+        result.metadata["capacity"] = measure_capacity(c.n_workers for c in plan.cells)
 
     def round_done() -> None:
         result.references = check_results(result.cells, result.checks)

@@ -142,6 +142,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
         start_method=options.parse_start_method(args.start_method),
         unavailable=unavailable,
         call_limit_s=call_limit_s,
+        measure_capacity=True,
         run_limit_s=options.parse_seconds("--max-time", args.max_time, DEFAULT_RUN_LIMIT_S),
     )
     if not plan.cells:

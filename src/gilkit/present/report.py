@@ -13,6 +13,7 @@ from gilkit.host_speed import HostSpeed, host_speed, speed_of
 from gilkit.metadata import steal_share
 from gilkit.present.formatting import (
     DASH,
+    cell_order,
     format_percent,
     format_python,
     format_ratio,
@@ -29,7 +30,15 @@ from gilkit.present.tables import (
     row_values,
 )
 from gilkit.results import CellRecord, RunResult
-from gilkit.stats import CellStats, Key, cell_stats, serial_key
+from gilkit.stats import (
+    CellStats,
+    Key,
+    cell_stats,
+    karp_flatt,
+    kernel_ideal,
+    machine_capacity,
+    serial_key,
+)
 
 # Verdict thresholds: efficiency from which a way "scales", speedup under which it gains
 # nothing, GIL wait above which the GIL is named as the reason, and cpu use from which the
@@ -49,7 +58,8 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> lis
 def verdict(stats: CellStats, record: CellRecord) -> str:
     """One cell's outcome in words, with the figures that support it."""
     speedup, ideal = stats.speedup_vs_serial or 0.0, stats.ideal
-    figure = f"{speedup:.2f}× on {record.n_workers} workers (ideal {ideal}×)"
+    machine = "" if stats.capacity is None else f", this machine {stats.capacity:.2f}×"
+    figure = f"{speedup:.2f}× on {record.n_workers} workers (ideal {ideal}×{machine})"
     if (stats.efficiency or 0.0) >= SCALES_EFFICIENCY:
         return f"{figure}: scales"
     outcome = "no gain" if speedup < NO_GAIN_SPEEDUP else "partial gain"
@@ -57,11 +67,23 @@ def verdict(stats: CellStats, record: CellRecord) -> str:
 
 
 def limit(stats: CellStats) -> str:
-    """What held a cell below its ideal, told apart by its GIL wait and its cpu use."""
+    """What held a cell below its ideal: other processes, the GIL, the machine, or idle
+    workers, told apart by the cpu time others took, the GIL wait, the cpu use and the
+    machine's measured capacity."""
     wait, use = stats.gil_contention, stats.cpu_utilisation
+    if stats.interfered:
+        return (
+            f"the cpus were taken by other processes ({format_percent(stats.interference)} "
+            "of them during its calls): rerun on a quiet machine"
+        )
     if wait is not None and wait >= GIL_BOUND_WAIT:
         return f"the GIL serialises it (GIL wait {wait:.2f})"
     if use is not None and use >= BUSY_CPU_USE:
+        if stats.capacity is not None and (stats.of_capacity or 0.0) >= SCALES_EFFICIENCY:
+            return (
+                f"the machine: {stats.capacity:.2f}× is all that as many busy native threads "
+                f"reach here, and this cell reached {stats.of_capacity:.0%} of it"
+            )
         return (
             f"not the GIL: every worker was busy (cpu use {use:.0%}) yet slower than alone, "
             "so the cpus, the memory or the host are the limit"
@@ -172,6 +194,7 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
         rows = [with_min_and_iqr(result, record, stats.get(record.key)) for record in records]
         at = COLUMNS.index("median") + 1
         yield from markdown_table([*COLUMNS[:at], "min", "IQR", *COLUMNS[at:]], rows)
+    yield from format_scaling(result, stats)
     yield ""
     yield from (f"{line}  " for line in format_legend(result))
     pools = pool_rows(result)
@@ -180,6 +203,49 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
         yield "## Pools"
         yield ""
         yield from markdown_table(POOL_COLUMNS, pools)
+
+
+def format_scaling(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """Per kernel, each parallel way's speedup at every worker count, with the Karp-Flatt
+    serial fraction e: how a way stops scaling, not just that it does."""
+    for kernel in dict.fromkeys(r.kernel for r in result.cells):
+        ways: dict[str, dict[int, CellStats]] = {}
+        for record in sorted(result.cells, key=cell_order(result)):
+            cell = stats.get(record.key)
+            parallel = record.runner != "serial" or result.in_call_parallel(record.impl)
+            if record.kernel == kernel and parallel and cell is not None:
+                way = f"{record.impl} × {runner_label(result, record)}"
+                ways.setdefault(way, {})[record.n_workers] = cell
+        counts = sorted({n for cells in ways.values() for n in cells if n > 1})
+        if not counts:
+            continue
+        yield ""
+        yield f"### {kernel}: scaling"
+        yield ""
+        machine = [machine_capacity(result, kernel, n) for n in counts]
+        rows = [
+            ["ideal", *(f"{kernel_ideal(result, kernel, n)}×" for n in counts)],
+            ["this machine", *(format_ratio(c) for c in machine)],
+        ]
+        for way, cells in ways.items():
+            row = [way]
+            for n in counts:
+                cell = cells.get(n)
+                speedup = None if cell is None else cell.speedup_vs_serial
+                e = karp_flatt(speedup, min(n, result.usable_cpus))
+                row.append(
+                    DASH
+                    if speedup is None
+                    else f"{format_ratio(speedup)}" + ("" if e is None else f" (e {e:.2f})")
+                )
+            rows.append(row)
+        yield from markdown_table(["speedup at", *(f"{n} workers" for n in counts)], rows)
+    yield ""
+    yield (
+        "e: the Karp-Flatt serial fraction, (1/speedup - 1/p) / (1 - 1/p) with p = "
+        "min(workers, usable cpus): steady as workers grow, a fixed serial part; growing, an "
+        "overhead that grows with the workers."
+    )
 
 
 def is_pytest_benchmark(document: Any) -> bool:

@@ -26,7 +26,16 @@ from gilkit.present.formatting import (
     runner_label,
 )
 from gilkit.results import CellRecord, RunResult
-from gilkit.stats import CellStats, Key, cell_stats, fastest
+from gilkit.stats import (
+    CELL_SHARE,
+    RUN_SHARE,
+    CellStats,
+    Key,
+    capacity,
+    cell_stats,
+    fastest,
+    shares_taken,
+)
 
 STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
 
@@ -39,12 +48,14 @@ COLUMNS = (
     "spread",
     "vs serial",
     "of ideal",
+    "of cap",
     "vs python",
     "cpu use",
     "GIL wait",
     "check",
 )
 NOISY_MARK = "*"  # after a spread over gilkit.stats.NOISY_CV
+TAKEN_MARK = "!"  # after a spread: other processes took the cpus (gilkit.stats.CELL_SHARE)
 
 
 def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> Table:
@@ -92,12 +103,14 @@ def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -
     if record.error is not None or stats is None:
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
+    marks = (NOISY_MARK if stats.time.noisy else "") + (TAKEN_MARK if stats.interfered else "")
     return [
         *head,
         format_seconds(stats.median_s),
-        f"±{stats.time.cv:.0%}{NOISY_MARK if stats.time.noisy else ''}",
+        f"±{stats.time.cv:.0%}{marks}",
         format_ratio(stats.speedup_vs_serial),
         format_percent(stats.efficiency),
+        format_percent(stats.of_capacity),
         format_ratio(stats.speedup_vs_python),
         format_percent(stats.cpu_utilisation),
         DASH if stats.gil_contention is None else f"{stats.gil_contention:.2f}",
@@ -115,7 +128,7 @@ def _row(result: RunResult, record: CellRecord, stats: CellStats | None) -> list
     if values[check] == "error":
         at = COLUMNS.index("median")  # where the error is told
         values[at] = Text(str(values[at]), style="red")
-    elif str(values[COLUMNS.index("spread")]).endswith(NOISY_MARK):
+    elif str(values[COLUMNS.index("spread")]).endswith((NOISY_MARK, TAKEN_MARK)):
         at = COLUMNS.index("spread")
         values[at] = Text(str(values[at]), style="yellow")
     values[check] = Text(str(values[check]), style=STYLES[str(values[check])])
@@ -194,6 +207,38 @@ def format_header(result: RunResult) -> str:
     )
 
 
+def format_capacity(result: RunResult) -> Iterator[str]:
+    """What the machine gave N busy native threads: the yardstick of the `of cap` column."""
+    measured = result.metadata.get("capacity")
+    if not measured:
+        return
+    if "unavailable" in measured:
+        yield f"capacity: not measured ({measured['unavailable']})"
+        return
+    counts = sorted(int(n) for n in measured["compute"] if n != "1")
+    for loop, what in (("compute", "busy loops"), ("memory", "STREAM triads")):
+        figures = ", ".join(f"{n}: {format_ratio(capacity(measured[loop], n))}" for n in counts)
+        yield f"capacity: {what} in N threads reach N× one alone times {figures}"
+
+
+def format_interference(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """Whether other processes took the cpus during the calls: a warning, or a quiet line."""
+    shares = shares_taken(result.cells, result.usable_cpus)
+    if shares is None:
+        return
+    others, steal = shares
+    taken = [key for key, cell in stats.items() if cell.interfered]
+    if others < RUN_SHARE and not taken:
+        yield f"other processes: {others:.0%} of the cpus during the calls (idle)"
+        return
+    yield (
+        f"warning: other processes took {others:.0%} of the cpus during the calls "
+        f"({others * result.usable_cpus:.2f} of {result.usable_cpus}), and the hypervisor "
+        f"{steal:.0%}; {len(taken)} cells lost over {CELL_SHARE:.0%} ({TAKEN_MARK}): their "
+        "speedups understate the strategy"
+    )
+
+
 def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
     """What makes this run's figures less trustworthy, said once."""
     cpu = result.metadata["cpu"]
@@ -208,6 +253,8 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         yield f"warning: the machine was busy before the run (load average {before[0]:.2f})"
     if after and before:
         yield f"load average (1 min) before and after: {before[0]:.2f}, {after[0]:.2f}"
+    yield from format_capacity(result)
+    yield from format_interference(result, stats)
     stolen = steal_share(cpu)
     if stolen is not None and stolen >= STEAL_WARNING:
         yield (
@@ -234,9 +281,11 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
 def format_legend(result: RunResult) -> Iterator[str]:
     """What the columns mean."""
     yield (
-        f"spread: coefficient of variation, {NOISY_MARK} over 10% (noisy); "
+        f"spread: coefficient of variation, {NOISY_MARK} over 10% (noisy), {TAKEN_MARK} other "
+        f"processes took over {CELL_SHARE:.0%} of the cpus meanwhile; "
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
-        "of ideal = vs serial / ideal; "
+        "of ideal = vs serial / ideal; of cap = vs serial / what as many busy native threads "
+        "reach on this machine (its capacity, measured before the run); "
         "vs python: over pure-Python serial, per unit of work where n differs; "
         "cpu use = CPU time / (wall time × workers); "
         "GIL wait: share of extra calls (about 0.2 s) during which a monitor thread "
