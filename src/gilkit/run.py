@@ -291,6 +291,7 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "n_warmups": plan.n_warmups,
         "start_method": plan.start_method or default_start_method(),
         "call_limit_s": plan.call_limit_s,
+        "sizing": None if plan.sizing is None else dict(plan.sizing),
         "run_limit_s": plan.run_limit_s,
         "unavailable_impls": dict(plan.unavailable),
     }

@@ -133,7 +133,7 @@ def parse_sizes(
     Without it each kernel uses its defaults: a smaller n for pure Python than for the rest.
     """
     sizes = {k: {i: KERNELS[k].default_size(i) for i in impls} for k in kernels}
-    if text is None:  # ("auto" is handled by gilkit.calibrate)
+    if text is None:  # the kernels' own defaults ("auto" is gilkit.sizing's)
         return sizes
     if "=" not in text:
         n = integer("--size", text)

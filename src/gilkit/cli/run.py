@@ -12,7 +12,7 @@ import datetime
 import sys
 from pathlib import Path
 
-from gilkit.calibrate import SizeError, calibrated_sizes, check_sizes
+from gilkit.calibrate import SizeError, check_sizes
 from gilkit.cli import options
 from gilkit.cli.console import (
     EXIT_OK,
@@ -31,15 +31,17 @@ from gilkit.plan import (
     DEFAULT_REPEATS,
     DEFAULT_RUNNERS,
     DEFAULT_WARMUPS,
+    SCALINGS,
     Cell,
     Plan,
     cells_for,
     checks_for,
     default_workers,
+    workers_for,
 )
 from gilkit.present.plot import plot_run
 from gilkit.present.side_by_side import format_side_by_side
-from gilkit.present.tables import format_run
+from gilkit.present.tables import format_run, format_sizing
 from gilkit.results import RunResult, load, write_atomically
 from gilkit.run import (
     CALL_LIMIT_FACTOR,
@@ -50,6 +52,7 @@ from gilkit.run import (
     run_plan,
 )
 from gilkit.runners import RUNNERS, START_METHODS, default_start_method
+from gilkit.sizing import TARGET_PART_S, default_budget_s, machine_sizes
 from gilkit.splitting import SPLITS
 from gilkit.venvs import InterpreterError, describe
 
@@ -73,8 +76,20 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument("--workers", help=f"comma list of worker counts (default: {here} here)")
     run.add_argument(
         "--size",
-        help="n for every kernel, kernel=n,... for some, or auto: sized so that serial pure "
-        "Python takes ~0.3 s here (default: per kernel)",
+        help="n for every kernel, kernel=n,... for some, or auto (the default): sized here so "
+        f"that each worker's part lasts {TARGET_PART_S * 1e3:.0f} ms at the largest worker "
+        "count within the cpus, shortened to fit --budget",
+    )
+    run.add_argument(
+        "--scaling",
+        help="strong: one n for every worker count; weak: n grows with the workers, so each "
+        "worker's part stays the same (default: strong)",
+    )
+    run.add_argument(
+        "--budget",
+        metavar="SECONDS",
+        help="the time the default sizes aim the whole run at (default: "
+        f"{default_budget_s(usable_cpus()):.0f} here)",
     )
     run.add_argument(
         "--split", help=f"{' or '.join(SPLITS)}, for kernels that offer it (default: per kernel)"
@@ -116,34 +131,60 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return run
 
 
-def plan_from(args: argparse.Namespace) -> Plan:
+def plan_from(args: argparse.Namespace, size_here: bool = True) -> Plan:
+    """The plan the options ask for. Unless sizes are given, the built-in kernels are sized
+    for this machine first (a few seconds; `size_here=False` skips it, to check options)."""
     kernels = options.parse_kernels(args.kernel)
     impls, unavailable = options.parse_impls(args.impl)
     runners = options.parse_runners(args.runner)
     workers = options.parse_workers(args.workers, kernels)
     splits = options.parse_splits(args.split, kernels)
+    scaling = options.one_of("--scaling", SCALINGS)(args.scaling or "strong")
     call_limit_s = options.parse_seconds("--timeout", args.timeout, None)
-    if args.size == "auto":
-        sizes = calibrated_sizes(kernels, impls, splits)
+    n_repeats = options.parse_count("--repeat", args.repeat, DEFAULT_REPEATS, 1)
+    n_warmups = options.parse_count("--warmup", args.warmup, DEFAULT_WARMUPS, 0)
+    budget_s = options.parse_seconds("--budget", args.budget, None)
+    cpus = usable_cpus()
+    sizing = None
+    if args.size in (None, "auto") and size_here:
+        counts = {k: workers_for(KERNELS[k], workers, cpus) for k in kernels}
+        sizing = machine_sizes(
+            kernels,
+            impls,
+            splits,
+            counts,
+            cpus,
+            scaling=scaling,
+            n_rounds=n_repeats + n_warmups,
+            budget_s=budget_s,
+        )
+        sizes = sizing.sizes
     else:
-        sizes = options.parse_sizes(args.size, kernels, impls)
-    if args.size is not None and args.size != "auto":
-        try:
-            check_sizes(sizes, splits, call_limit_s or FIRST_CALL_LIMIT_S)
-        except SizeError as error:
-            raise UsageError(f"--size: {error}") from error
-    cells = cells_for(kernels, impls, runners, workers, sizes, usable_cpus())
+        sizes = options.parse_sizes(None if args.size == "auto" else args.size, kernels, impls)
+        if args.size not in (None, "auto"):
+            try:
+                check_sizes(sizes, splits, call_limit_s or FIRST_CALL_LIMIT_S)
+            except SizeError as error:
+                raise UsageError(f"--size: {error}") from error
+    cells = cells_for(kernels, impls, runners, workers, sizes, cpus, scaling)
+    for cell in cells:
+        if cell.size > KERNELS[cell.kernel].max_size():
+            raise UsageError(
+                f"--size: {cell.kernel} at n = {cell.size:,} ({cell.label}) is past its "
+                f"largest n here; valid: 1 to {KERNELS[cell.kernel].max_size():,}"
+            )
     plan = Plan(
         cells=tuple(cells),
         checks=tuple(checks_for(cells)),
         splits=splits,
-        n_repeats=options.parse_count("--repeat", args.repeat, DEFAULT_REPEATS, 1),
-        n_warmups=options.parse_count("--warmup", args.warmup, DEFAULT_WARMUPS, 0),
+        n_repeats=n_repeats,
+        n_warmups=n_warmups,
         start_method=options.parse_start_method(args.start_method),
         unavailable=unavailable,
         call_limit_s=call_limit_s,
-        measure_capacity=True,
         run_limit_s=options.parse_seconds("--max-time", args.max_time, DEFAULT_RUN_LIMIT_S),
+        measure_capacity=True,
+        sizing=None if sizing is None else sizing.record(),
     )
     if not plan.cells:
         raise UsageError("nothing to run: no selected kernel has the selected impls")
@@ -173,8 +214,12 @@ def handle(args: argparse.Namespace) -> int:
     if args.plot is not None:
         writable_path("--plot", args.plot)
         require_matplotlib()
-    plan = plan_from(args)
     console = make_console(stderr=True, quiet=args.quiet)
+    if args.size in (None, "auto"):
+        console.print("sizing the kernels for this machine...", markup=False)
+    plan = plan_from(args)
+    if plan.sizing is not None:
+        console.print(format_sizing(plan.sizing), markup=False)
     out = make_console()
     for reason in sorted(set(plan.unavailable.values())):
         impls = [impl for impl, why in plan.unavailable.items() if why == reason]
@@ -238,7 +283,7 @@ def run_interpreters(args: argparse.Namespace) -> int:
             "-o PNG on each result file"
         )
     json_path = json_path_from(args.json)
-    plan_from(args)  # bad options fail here, before any interpreter is set up
+    plan_from(args, size_here=False)  # bad options fail here, before any set-up
     try:
         interpreters = [describe(path) for path in dict.fromkeys(args.python)]
     except InterpreterError as error:

@@ -6,7 +6,8 @@ format_* functions build renderables from results and never measure or print.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from rich import box
 from rich.table import Table
@@ -207,6 +208,23 @@ def format_header(result: RunResult) -> str:
     )
 
 
+def format_sizing(sizing: Mapping[str, Any]) -> str:
+    """How the sizes were chosen, in a line."""
+    part = format_seconds(sizing["part_s"])
+    where = (
+        "at every worker count (weak scaling: n grows with the workers)"
+        if sizing["scaling"] == "weak"
+        else f"at {format_workers(sizing['workers'])}"
+    )
+    line = f"sizes: each worker's part lasts about {part} {where}"
+    if sizing["part_s"] < sizing["target_part_s"]:
+        line += (
+            f", shortened from {format_seconds(sizing['target_part_s'])} to fit the "
+            f"{sizing['budget_s']:.0f} s budget (--budget)"
+        )
+    return line + f"; the matrix should take about {sizing['estimated_s']:.0f} s"
+
+
 def format_capacity(result: RunResult) -> Iterator[str]:
     """What the machine gave N busy native threads: the yardstick of the `of cap` column."""
     measured = result.metadata.get("capacity")
@@ -253,6 +271,9 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         yield f"warning: the machine was busy before the run (load average {before[0]:.2f})"
     if after and before:
         yield f"load average (1 min) before and after: {before[0]:.2f}, {after[0]:.2f}"
+    sizing = result.options.get("sizing")
+    if sizing:
+        yield format_sizing(sizing)
     yield from format_capacity(result)
     yield from format_interference(result, stats)
     stolen = steal_share(cpu)
