@@ -53,6 +53,9 @@ def test_compare_pairs_every_common_cell(
     assert "Mann-Whitney" in out
     assert "Benjamini-Hochberg" in out
     assert "too few repeats for any difference to show" in out  # the runs have 3 repeats
+    # With 3 repeats a side no difference can show: the cells are not said to agree.
+    n = len([c for c in a.cells if c.kernel == "squares"])
+    assert f"squares: 0 of {n} cells agree, 0 differ, {n} cannot tell with these repeats" in out
 
 
 def test_compare_counts_cells_that_differ_beyond_their_spread(
