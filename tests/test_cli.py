@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gilkit import cli
-from gilkit.kernels import KERNELS, squares
+from gilkit.kernels import squares
 
 TINY = ["--size", "2000", "--repeat", "1", "--warmup", "0", "--workers", "1,2"]
 
@@ -99,7 +99,9 @@ def test_run_measures_checks_and_writes_json(
     assert "triad: fastest is" in printed
 
 
-def test_default_sizes_add_checks_at_the_python_size(tmp_path: Path) -> None:
+def test_sizes_made_here_add_checks_at_the_python_size(tmp_path: Path) -> None:
+    """Sized for this machine, pure Python runs a smaller n; every other impl is also checked
+    at that n, and the sizing is recorded."""
     out = tmp_path / "run.json"
     argv = [
         "run",
@@ -119,9 +121,16 @@ def test_default_sizes_add_checks_at_the_python_size(tmp_path: Path) -> None:
     ]
     assert cli.main(argv) == 0
     document = json.loads(out.read_text())
-    python_size = KERNELS["squares"].python_size()
-    assert {c["size"] for c in document["checks"]} == {python_size}
+    python_sizes = {c["size"] for c in document["cells"] if c["impl"] == "python"}
+    native_sizes = {c["size"] for c in document["cells"] if c["impl"] != "python"}
+    assert len(python_sizes) == len(native_sizes) == 1
+    assert max(python_sizes) < min(native_sizes)
+    assert {c["size"] for c in document["checks"]} == python_sizes
     assert all(c["agrees"] for c in document["checks"] + document["cells"])
+    sizing = document["options"]["sizing"]
+    assert sizing["scaling"] == "strong"
+    assert sizing["workers"] == 2
+    assert sizing["part_s"] <= sizing["target_part_s"] == 0.02
 
 
 def test_a_wrong_impl_is_caught_and_the_run_fails(

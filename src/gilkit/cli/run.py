@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import datetime
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from gilkit.calibrate import SizeError, check_sizes
@@ -131,9 +132,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return run
 
 
-def plan_from(args: argparse.Namespace, size_here: bool = True) -> Plan:
+def plan_from(
+    args: argparse.Namespace, size_here: bool = True, say: Callable[[str], None] = print
+) -> Plan:
     """The plan the options ask for. Unless sizes are given, the built-in kernels are sized
-    for this machine first (a few seconds; `size_here=False` skips it, to check options)."""
+    for this machine, once every option is checked (a few seconds, said through `say`;
+    `size_here=False` skips it, to check the options alone)."""
     kernels = options.parse_kernels(args.kernel)
     impls, unavailable = options.parse_impls(args.impl)
     runners = options.parse_runners(args.runner)
@@ -146,7 +150,10 @@ def plan_from(args: argparse.Namespace, size_here: bool = True) -> Plan:
     budget_s = options.parse_seconds("--budget", args.budget, None)
     cpus = usable_cpus()
     sizing = None
+    start_method = options.parse_start_method(args.start_method)
+    run_limit_s = options.parse_seconds("--max-time", args.max_time, DEFAULT_RUN_LIMIT_S)
     if args.size in (None, "auto") and size_here:
+        say("sizing the kernels for this machine...")
         counts = {k: workers_for(KERNELS[k], workers, cpus) for k in kernels}
         sizing = machine_sizes(
             kernels,
@@ -179,10 +186,10 @@ def plan_from(args: argparse.Namespace, size_here: bool = True) -> Plan:
         splits=splits,
         n_repeats=n_repeats,
         n_warmups=n_warmups,
-        start_method=options.parse_start_method(args.start_method),
+        start_method=start_method,
         unavailable=unavailable,
         call_limit_s=call_limit_s,
-        run_limit_s=options.parse_seconds("--max-time", args.max_time, DEFAULT_RUN_LIMIT_S),
+        run_limit_s=run_limit_s,
         measure_capacity=True,
         sizing=None if sizing is None else sizing.record(),
     )
@@ -215,9 +222,7 @@ def handle(args: argparse.Namespace) -> int:
         writable_path("--plot", args.plot)
         require_matplotlib()
     console = make_console(stderr=True, quiet=args.quiet)
-    if args.size in (None, "auto"):
-        console.print("sizing the kernels for this machine...", markup=False)
-    plan = plan_from(args)
+    plan = plan_from(args, say=lambda line: console.print(line, markup=False))
     if plan.sizing is not None:
         console.print(format_sizing(plan.sizing), markup=False)
     out = make_console()
