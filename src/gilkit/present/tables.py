@@ -252,8 +252,8 @@ def format_interference(result: RunResult, stats: dict[Key, CellStats]) -> Itera
     yield (
         f"warning: other processes took {others:.0%} of the cpus during the calls "
         f"({others * result.usable_cpus:.2f} of {result.usable_cpus}), and the hypervisor "
-        f"{steal:.0%}; {len(taken)} cells lost over {CELL_SHARE:.0%} ({TAKEN_MARK}): their "
-        "speedups understate the strategy"
+        f"{steal:.0%}; cells that lost over {CELL_SHARE:.0%} ({TAKEN_MARK}): {len(taken)}, "
+        "and their speedups understate the strategy"
     )
 
 
