@@ -13,11 +13,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from typing import Any, ClassVar
 
 from gilkit.metadata import gil_enabled
 from gilkit.threadpools import limit_in_worker
-from gilkit.workers import prepare_worker_process
+from gilkit.workers import prepare_worker_process, sigint_held
 
 # How long a pool may take to start all its workers before gilkit gives up on it.
 START_TIMEOUT_S = 120.0
@@ -111,10 +112,11 @@ class PoolRunner(Runner):
         super().start(n_workers)
         began = time.perf_counter()
         barrier = self._make_barrier(n_workers + 1)
-        self._executor = self._make_executor(n_workers, _init_worker, (barrier, os.getpid()))
-        # Pools start workers on demand: one blocking task per worker makes them start all of
-        # them, and the barrier releases the tasks only once every worker is up.
-        futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]
+        with nullcontext() if self.shares_interpreter else sigint_held():
+            self._executor = self._make_executor(n_workers, _init_worker, (barrier, os.getpid()))
+            # Pools start workers on demand: one blocking task per worker makes them start
+            # all of them, and the barrier releases the tasks only once every worker is up.
+            futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]
         try:
             barrier.wait(START_TIMEOUT_S)
             reports = [future.result(START_TIMEOUT_S) for future in futures]
