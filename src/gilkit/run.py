@@ -248,17 +248,13 @@ def run_plan(
     incomplete; every worker process is gone by then. Calls still running in threads that
     cannot be killed are named in `result.metadata["abandoned_calls"]`.
     """
-    pinned = pin_native_threads()
-    result = RunResult(metadata.collect_metadata(), plan_record(plan))
-    result.metadata["native_threads"] = pinned
+    result = RunResult({}, plan_record(plan))
     records = [*plan.cells, *plan.checks]
     result.kernels = {
         name: KERNELS[name].describe({c.size for c in records if c.kernel == name})
         for name in dict.fromkeys(c.kernel for c in records)
     }
     result.impls = describe_impls(c.impl for c in records)
-    if plan.measure_capacity:  # threads, all joined before any process pool forks
-        result.metadata["capacity"] = measure_capacity(c.n_workers for c in plan.cells)
 
     def round_done() -> None:
         result.references = check_results(result.cells, result.checks)
@@ -266,19 +262,26 @@ def run_plan(
             on_round(result)
 
     session = Session(plan)
-    try:
-        with stop_on_signals(), session:
-            session.measure(result, on_call or (lambda cell: None), round_done)
-        result.complete = True
-    except (Stop, KeyboardInterrupt) as stop:
-        reason = stop.reason if isinstance(stop, Stop) else "KeyboardInterrupt"
-        status = stop.exit_status if isinstance(stop, Stop) else 128 + signal.SIGINT
-        raise RunInterrupted(result, reason, status) from stop
-    finally:
-        result.references = check_results(result.cells, result.checks)
-        result.metadata["abandoned_calls"] = session.abandoned
-        result.metadata["cpu"]["load_average_after"] = metadata.load_average()
-        result.metadata["cpu"]["cpu_seconds_after"] = metadata.cpu_seconds()
+    with stop_on_signals():  # from the first step: a signal always ends in RunInterrupted
+        try:
+            pinned = pin_native_threads()
+            result.metadata = metadata.collect_metadata()
+            result.metadata["native_threads"] = pinned
+            if plan.measure_capacity:  # threads, all joined before any process pool forks
+                result.metadata["capacity"] = measure_capacity(c.n_workers for c in plan.cells)
+            with session:
+                session.measure(result, on_call or (lambda cell: None), round_done)
+            result.complete = True
+        except (Stop, KeyboardInterrupt) as stop:
+            reason = stop.reason if isinstance(stop, Stop) else "KeyboardInterrupt"
+            status = stop.exit_status if isinstance(stop, Stop) else 128 + signal.SIGINT
+            raise RunInterrupted(result, reason, status) from stop
+        finally:
+            result.references = check_results(result.cells, result.checks)
+            result.metadata["abandoned_calls"] = session.abandoned
+            cpu = result.metadata.setdefault("cpu", {})
+            cpu["load_average_after"] = metadata.load_average()
+            cpu["cpu_seconds_after"] = metadata.cpu_seconds()
     return result
 
 

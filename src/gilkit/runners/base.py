@@ -112,16 +112,22 @@ class PoolRunner(Runner):
         super().start(n_workers)
         began = time.perf_counter()
         barrier = self._make_barrier(n_workers + 1)
-        with nullcontext() if self.shares_interpreter else sigint_held():
-            self._executor = self._make_executor(n_workers, _init_worker, (barrier, os.getpid()))
-            # Pools start workers on demand: one blocking task per worker makes them start
-            # all of them, and the barrier releases the tasks only once every worker is up.
-            futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]
         try:
+            with nullcontext() if self.shares_interpreter else sigint_held():
+                self._executor = self._make_executor(
+                    n_workers, _init_worker, (barrier, os.getpid())
+                )
+                # Pools start workers on demand: one blocking task per worker makes them
+                # start all of them; the barrier releases the tasks once every worker is up.
+                futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]
             barrier.wait(START_TIMEOUT_S)
             reports = [future.result(START_TIMEOUT_S) for future in futures]
-        except Exception as error:
-            self.close()
+        except BaseException as error:  # a signal too: no worker may outlive a failed start
+            # Their pids are not reported yet: a process pool keeps its workers in _processes.
+            self.worker_pids = tuple(getattr(self._executor, "_processes", None) or ())
+            self.abandon()
+            if not isinstance(error, Exception):
+                raise
             message = f"{self.name} pool of {n_workers} failed to start: {error}"
             raise RunnerError(message) from error
         self.worker_pids = tuple(sorted({pid for pid, _ in reports} - {os.getpid()}))
