@@ -56,7 +56,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help=f"comma list of {', '.join(KERNELS)} or module:attribute "
         f"(default: {','.join(DEFAULT_KERNELS)})",
     )
-    run.add_argument("--impl", help=f"comma list of {', '.join(IMPLS)} (default: all built)")
+    run.add_argument(
+        "--impl",
+        help=f"comma list of impls, {', '.join(IMPLS)}, or families, which select all their "
+        f"impls: {options.families_text()}; or a kernel's own impls (default: "
+        f"{','.join(options.DEFAULT_IMPLS)}, those built here)",
+    )
     run.add_argument(
         "--runner",
         help=f"comma list of {', '.join(RUNNERS)} (default: {','.join(DEFAULT_RUNNERS)})",
@@ -97,7 +102,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def plan_from(args: argparse.Namespace) -> Plan:
     kernels = options.parse_kernels(args.kernel)
-    impls, unavailable = options.parse_impls(args.impl)
+    impls, unavailable = options.parse_impls(args.impl, kernels)
     runners = options.parse_runners(args.runner)
     workers = options.parse_workers(args.workers)
     splits = options.parse_splits(args.split, kernels)

@@ -74,11 +74,16 @@ def format_python(python: Mapping[str, Any]) -> str:
     )
 
 
+def in_call_label(result: RunResult, impl: str) -> str:
+    """The runner column of an impl parallel inside one call: whose threads, `openmp`, `numba`."""
+    return result.threads_of(impl).lower().replace(" ", "-")
+
+
 def runner_label(result: RunResult, record: CellRecord) -> str:
-    """The runner as text names it: `openmp` for impls parallel inside one call (run on the
-    serial runner), the start method after `processes`."""
+    """The runner as text names it: whose threads (`openmp`) for impls parallel inside one
+    call (run on the serial runner), the start method after `processes`."""
     if result.in_call_parallel(record.impl):
-        return "openmp"
+        return in_call_label(result, record.impl)
     if record.runner == "processes" and record.start_method:
         return f"processes ({record.start_method})"
     return record.runner

@@ -32,13 +32,23 @@ IMPL_COLOURS = {
     "cython": "tab:red",
     "cython-nogil": "tab:green",
     "cython-prange": "tab:purple",
+    "c-api-gil": "tab:brown",
+    "c-api": "tab:olive",
+    "ctypes-gil": "tab:pink",
+    "ctypes": "tab:cyan",
+    "pybind11-gil": "maroon",
+    "pybind11": "darkgreen",
+    "numba-gil": "orange",
+    "numba": "gold",
+    "numba-prange": "indigo",
     "numpy": "tab:blue",
 }
-RUNNER_STYLES = {"threads": "-", "processes": "--", "OpenMP": ":"}
+RUNNER_STYLES = {"threads": "-", "processes": "--", "OpenMP": ":", "Numba": ":"}
 
 
 def _way(result: RunResult, impl: str, runner: str) -> str:
-    return "OpenMP" if result.in_call_parallel(impl) else runner
+    """The runner, or whose threads (OpenMP, Numba) for an impl parallel inside one call."""
+    return result.threads_of(impl) if result.in_call_parallel(impl) else runner
 
 
 def _series(
