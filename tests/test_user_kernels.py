@@ -178,7 +178,7 @@ def test_installed_packages_register_kernels_by_entry_point(user_dir: Path) -> N
     (dist_info / "entry_points.txt").write_text(
         "[gilkit.kernels]\nmodsum = mymod_for_gilkit:work\nbroken = nosuchmodule_xyz:work\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(user_dir)}
+    env = {**os.environ, "PYTHONPATH": str(user_dir), "COLUMNS": "400"}  # rows unwrapped
     listed = subprocess.run(
         [sys.executable, "-m", "gilkit", "list"],
         cwd=user_dir,
@@ -189,7 +189,22 @@ def test_installed_packages_register_kernels_by_entry_point(user_dir: Path) -> N
     )
     assert listed.returncode == 0, listed.stderr
     assert "entry point of myplugin" in listed.stdout
-    assert "broken" in listed.stdout
+    reason = (
+        "entry point of myplugin (nosuchmodule_xyz:work) fails to load: "
+        "ModuleNotFoundError: No module named 'nosuchmodule_xyz'"
+    )
+    assert f"broken: {reason}" in listed.stdout
+    broken = subprocess.run(
+        [sys.executable, "-m", "gilkit", "run", "--kernel", "broken"],
+        cwd=user_dir,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    assert broken.returncode == 2
+    assert broken.stderr.count("\n") == 1, broken.stderr
+    assert broken.stderr.startswith(f"gilkit: error: --kernel: 'broken': {reason}; valid: ")
     done = subprocess.run(
         [
             sys.executable,

@@ -21,6 +21,16 @@ from types import ModuleType
 
 BUILD_HINT = "build them with: pip install -e ."
 
+# The extension modules `pip install -e .` builds from ext/, and the impls or command each is for.
+EXTENSIONS = {
+    "_native": "cython, cython-nogil",
+    "_prange": "cython-prange",
+    "_capi": "c-api, c-api-gil",
+    "_ctypes_lib": "ctypes, ctypes-gil",
+    "_pybind11": "pybind11, pybind11-gil",
+    "_granularity": "gilkit granularity",
+}
+
 # Modules that a build may leave out while building the others, and what to say then.
 OPTIONAL_EXTENSIONS = {
     "_prange": "built without OpenMP (the compiler could not compile and link -fopenmp)",

@@ -15,6 +15,7 @@ fixing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -80,9 +81,14 @@ def assert_verdict(
 
 
 def describe(fn: Callable[..., object]) -> str:
+    """The name to find `fn` under: module.name where the module has it by that name (a
+    pybind11 function's qualified name is its internal record's), else its qualified name."""
     module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
-    return f"{module}.{name}" if module else name
+    name = getattr(fn, "__name__", None)
+    if module and name and getattr(sys.modules.get(module), name, None) is fn:
+        return f"{module}.{name}"
+    qualname = getattr(fn, "__qualname__", None) or name or repr(fn)
+    return f"{module}.{qualname}" if module else qualname
 
 
 def skip(reason: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rich.table import Table
 
@@ -44,7 +45,9 @@ def handle(args: argparse.Namespace) -> int:
             if native.unavailable_reason("_prange")
             else f"built, {build['openmp_max_threads']} threads by default",
         ),
-        ("compiler", build["cc"] or "unknown"),
+        *module_rows(build),
+        ("numba", build["numba"] or "not installed"),
+        ("compiler", f"{build['cc'] or 'unknown'}; C++: {build['cxx'] or 'unknown'}"),
         ("start method", default_start_method()),
     ]
     table = Table(show_header=False, box=None)
@@ -52,3 +55,12 @@ def handle(args: argparse.Namespace) -> int:
         table.add_row(f"[bold]{name}[/]", value)
     make_console().print(table, highlight=False)
     return EXIT_OK
+
+
+def module_rows(build: dict[str, Any]) -> list[tuple[str, str]]:
+    """One row per module of the compiled impls: built, or why not, and what it is for."""
+    rows = []
+    for name, state in build["modules"].items():
+        used_by = native.EXTENSIONS.get(name, "numba, numba-gil, numba-prange")
+        rows.append((f"  {name}", f"{state} ({used_by})"))
+    return rows

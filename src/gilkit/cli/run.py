@@ -11,6 +11,8 @@ import datetime
 import sys
 from pathlib import Path
 
+from rich.console import Console
+
 from gilkit.calibrate import calibrated_sizes
 from gilkit.cli import options
 from gilkit.cli.console import (
@@ -25,6 +27,7 @@ from gilkit.cli.console import (
 )
 from gilkit.cli.options import DEFAULT_KERNELS, UsageError
 from gilkit.cli.run_many import run_each
+from gilkit.impl_kinds import infer_kind, without_kind
 from gilkit.kernels import IMPLS, KERNELS
 from gilkit.machine import usable_cpus
 from gilkit.plan import (
@@ -37,6 +40,7 @@ from gilkit.plan import (
     checks_for,
     default_workers,
 )
+from gilkit.present.formatting import format_seconds
 from gilkit.present.plot import plot_run
 from gilkit.present.side_by_side import format_side_by_side
 from gilkit.present.tables import format_run
@@ -44,6 +48,7 @@ from gilkit.results import RunResult, load, write_atomically
 from gilkit.run import RunInterrupted, run_plan
 from gilkit.runners import RUNNERS, START_METHODS, default_start_method
 from gilkit.splitting import SPLITS
+from gilkit.threadpools import pin_native_threads
 from gilkit.venvs import InterpreterError, describe
 
 RESULTS_DIR = Path("gilkit-results")
@@ -154,6 +159,7 @@ def handle(args: argparse.Namespace) -> int:
     for reason in sorted(set(plan.unavailable.values())):
         impls = [impl for impl, why in plan.unavailable.items() if why == reason]
         console.print(f"note: {', '.join(impls)} not run: {reason}", markup=False)
+    infer_kinds(plan, console)
 
     status = EXIT_OK
     progress = make_progress(console, 42)
@@ -189,6 +195,26 @@ def handle(args: argparse.Namespace) -> int:
         with writing("--plot", args.plot):  # the results are written already
             out.print(f"plot: {plot_run(result, args.plot)}", markup=False, highlight=False)
     return status
+
+
+def infer_kinds(plan: Plan, console: Console) -> None:
+    """Ask gilkit's probe what the kernels' own impls without a given kind do with the GIL."""
+    cells = ((c.kernel, c.impl, c.size) for c in plan.cells)
+    missing = without_kind(cells)
+    if missing:
+        pin_native_threads()  # as run_plan will: no BLAS threads of its own beside the probe
+    for (kernel, impl), n in missing.items():
+
+        def announce(seconds: float, impl: str = impl) -> None:
+            console.print(
+                f"{impl}: no kind given; asking gilkit's probe (about {format_seconds(seconds)})",
+                markup=False,
+                highlight=False,
+            )
+
+        console.print(
+            infer_kind(kernel, impl, n, plan.splits[kernel], announce).line(), markup=False
+        )
 
 
 def run_interpreters(args: argparse.Namespace) -> int:

@@ -115,9 +115,10 @@ def describe_impls(impls: Iterable[str], kernels: Iterable[Kernel] = ()) -> dict
     kind and where that came from, whether it is parallel inside one call. An impl that is not
     built in is described from the first of `kernels` that has it."""
     kernels = list(kernels)
-    order = {impl: index for index, impl in enumerate(IMPLS)}
+    impls = list(dict.fromkeys(impls))
+    built_in = [impl for impl in IMPLS if impl in impls]  # in table order; the others as given
     described = {}
-    for impl in sorted(set(impls), key=lambda impl: (order.get(impl, len(order)), impl)):
+    for impl in [*built_in, *(impl for impl in impls if impl not in IMPLS)]:
         if impl in IMPLS:
             found = IMPLS[impl]
             facts = {"what": found.what, "kind": found.kind, "kind_from": "gilkit"}
