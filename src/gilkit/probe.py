@@ -39,7 +39,7 @@ from typing import Any
 from gilkit import native
 from gilkit.machine import usable_cpus
 from gilkit.metadata import free_threaded_build, gil_enabled
-from gilkit.present.formatting import format_ratio, format_seconds
+from gilkit.present.formatting import format_seconds
 
 # Rounds per probe. Each round gives a verdict; the probe's is the one that at least
 # MIN_AGREEMENT of the rounds gave (2 of 3: the median), and its figures are the medians over
@@ -181,8 +181,10 @@ class GilProbe:
 
 
 def format_slowdown(slowdown: float) -> str:
-    """`46×`, or `∞×` for a thread that never ran."""
-    return "∞×" if math.isinf(slowdown) else format_ratio(slowdown)
+    """`1.42×`, `46×`, or `∞×` for a thread that never ran."""
+    if math.isinf(slowdown):
+        return "∞×"
+    return f"{slowdown:,.0f}×" if slowdown >= 10 else f"{slowdown:.2f}×"
 
 
 def parallelism(fraction: float, slowdown: float) -> float:

@@ -15,14 +15,16 @@ DASH = "–"  # a figure that was not measured
 
 
 def format_seconds(seconds: float | None) -> str:
-    """A duration in µs, ms or s, three significant figures at most."""
+    """A duration in ns, µs, ms or s, three significant figures at most; never `0.0 ms`."""
     if seconds is None:
         return DASH
     if seconds >= 1:
         return f"{seconds:.2f} s"
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.0f} µs"
+    return f"{seconds * 1e9:.0f} ns"
 
 
 def format_ratio(ratio: float | None) -> str:
