@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import sysconfig
 from functools import cache
 from types import ModuleType
 
@@ -38,7 +39,12 @@ OPTIONAL_EXTENSIONS = {
 }
 # Python modules that need an optional package: {module: (package, what to say without it)}.
 NEEDS_PACKAGE = {
-    "numba_cores": ("numba", "Numba is not installed (pip install 'gilkit[numba]')"),
+    "numba_cores": (
+        "numba",
+        "Numba is not installed; it has no build for free-threaded Python yet"
+        if sysconfig.get_config_var("Py_GIL_DISABLED")
+        else "Numba is not installed (pip install 'gilkit[numba]')",
+    ),
 }
 # Python modules that load an extension rather than being one.
 LOADS_EXTENSION = {"ctypes_lib": "_ctypes_lib"}

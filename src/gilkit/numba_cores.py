@@ -3,15 +3,18 @@
 Each loop is written once, as a jitted core with the statements of ext/_cores.pxd, and called
 from small jitted entry points that differ only in how Numba compiles them:
 
-- `squares`, `mandelbrot`, `triad` (impl `numba`): @njit(nogil=True), the compiled call
-  releases the GIL for its whole duration;
-- `squares_gil`, ... (impl `numba-gil`): plain @njit, the same call holding the GIL: the
+- `_squares_nogil`, `_mandelbrot_nogil`, `_triad_nogil` (impl `numba`): @njit(nogil=True),
+  the compiled call releases the GIL for its whole duration;
+- `_squares_gil`, ... (impl `numba-gil`): plain @njit, the same call holding the GIL: the
   control;
-- `squares_prange`, ... (impl `numba-prange`): @njit(parallel=True, nogil=True) over
+- `_squares_prange`, ... (impl `numba-prange`): @njit(parallel=True, nogil=True) over
   numba.prange, parallel inside one call on Numba's threads, like `cython-prange`.
 
-The entry points are separate functions, not one function compiled three ways: with
-cache=True Numba files compiled code under the function's name, not under its flags.
+gilkit's kernels call the plain functions at the end of this module (`squares`,
+`squares_gil`, `squares_prange`, ...: the names every binding module offers), which check the
+arguments and call the entry point. The entry points are separate functions, not one function
+compiled three ways: with cache=True Numba files compiled code under the function's name, not
+under its flags, so the three would share one cache entry.
 
 Compiling is kept out of the timed calls. Importing this module compiles every entry point for
 the argument types gilkit passes (explicit signatures), then forbids further compiling, so no
@@ -31,7 +34,10 @@ gilkit sets the variable to 1 to keep other libraries' Numba code on one thread 
 (gilkit.threadpools); `numba-prange` asks for its thread count explicitly instead, as
 `cython-prange` does with OpenMP, up to PRANGE_MAX_THREADS. So when this module is the first
 to import Numba in the process that runs the plan, it sets the variable to that pool size, and
-leaves it set; worker processes put it back to 1 (gilkit.threadpools.limit_in_worker).
+leaves it set (Numba would refuse to compile another function if it changed). A worker process
+that imports Numba itself keeps the variable at 1 (gilkit.threadpools.limit_in_worker); one
+forked after Numba was imported keeps the larger pool, which only an own parallel=True kernel
+of the user's would use.
 """
 
 from __future__ import annotations

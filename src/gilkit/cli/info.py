@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from gilkit import metadata, native
 from gilkit.cli.console import EXIT_OK, make_console
@@ -51,8 +52,8 @@ def handle(args: argparse.Namespace) -> int:
         ("start method", default_start_method()),
     ]
     table = Table(show_header=False, box=None)
-    for name, value in rows:
-        table.add_row(f"[bold]{name}[/]", value)
+    for name, value in rows:  # values are text, not markup: `gilkit[numba]` must show as is
+        table.add_row(f"[bold]{name}[/]", Text(value))
     make_console().print(table, highlight=False)
     return EXIT_OK
 
