@@ -204,7 +204,13 @@ def cython_extensions() -> list[Extension]:
 
 
 def c_extensions() -> list[Extension]:
-    """The C API module and the ctypes library, around the C cores (ext/gilkit_cores.h)."""
+    """The C API module and the ctypes library, around the C cores (ext/gilkit_cores.h).
+
+    The ctypes library is built as an extension module, the one kind of compiled file
+    setuptools builds and installs into a package for editable installs and wheels alike: its
+    exported C functions, plus a stub PyInit that makes an empty module (ext/_ctypes_lib.c
+    says why). gilkit.ctypes_lib finds the file and loads it with ctypes, never imports it.
+    """
     macros = [("GILKIT_COMPILE_ARGS", '"' + " ".join(COMPILE_ARGS) + '"')]
     return [
         Extension(

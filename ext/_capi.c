@@ -6,11 +6,13 @@
  *   squares_gil(...), mandelbrot_gil(...), ...    impl `c-api-gil`: the same function without
  *       the release, the control: other Python threads wait until it returns.
  *
- * Both variants of a kernel are one C function with a `release_gil` flag, so the release is
- * the only difference between them. Between the two macros this thread holds no GIL and must
- * touch no Python object: the cores take C numbers and pointers only. A buffer's memory may be
- * used there because the buffer stays exported (PyObject_GetBuffer) until after the GIL is
- * back, so its owner cannot free or resize it meanwhile.
+ * Both variants of a kernel are one C function (squares_impl, ...) told RELEASE_GIL or
+ * HOLD_GIL, so the release is the only difference between them. The first macro saves this
+ * thread's state and releases the GIL; the second waits for the GIL and restores the state
+ * (they open and close one C block, so variables set between them are declared before). In
+ * between, this thread must touch no Python object: the cores take C numbers and pointers
+ * only. A buffer's memory may be used there because the buffer stays exported
+ * (PyObject_GetBuffer) until after the GIL is back, so its owner cannot free or resize it.
  *
  * The module uses multi-phase initialisation (PEP 489) and declares, with its slots, that it
  * keeps no global state: it supports one GIL per interpreter (Python 3.12+ subinterpreters),

@@ -12,6 +12,7 @@ import pytest
 from gilkit import Cell, Plan, cli, impl_kinds, run_plan
 from gilkit.kernels import KERNELS, SOURCES, describe_impls
 from gilkit.kernels.base import define_kernel
+from gilkit.present.formatting import in_call_label
 from gilkit.probe import GilProbe, Verdict
 
 
@@ -135,6 +136,7 @@ def test_own_impls_run_through_run_plan(registered: str) -> None:
     assert result.impls["c-nogil"]["kind"] == "unknown"
     assert result.in_call_parallel("omp")
     assert result.threads_of("omp") == "its own"
+    assert in_call_label(result, "omp") == "in-call"  # the tables' runner column
 
 
 @pytest.mark.usefixtures("registry")

@@ -77,8 +77,10 @@ def format_python(python: Mapping[str, Any]) -> str:
 
 
 def in_call_label(result: RunResult, impl: str) -> str:
-    """The runner column of an impl parallel inside one call: whose threads, `openmp`, `numba`."""
-    return result.threads_of(impl).lower().replace(" ", "-")
+    """The runner column of an impl parallel inside one call: whose threads, `openmp`, `numba`,
+    or `in-call` for a user's impl."""
+    threads = result.threads_of(impl)
+    return "in-call" if threads == "its own" else threads.lower()
 
 
 def runner_label(result: RunResult, record: CellRecord) -> str:
