@@ -17,7 +17,15 @@ LAYERS = [
     ("cli", ["gilkit.cli", "gilkit.__main__"]),
     (
         "front ends",
-        ["gilkit.claims", "gilkit.probe", "gilkit.testing", "gilkit.calibrate", "gilkit.sizing"],
+        [
+            "gilkit.claims",
+            "gilkit.probe",
+            "gilkit.testing",
+            "gilkit.calibrate",
+            "gilkit.sizing",
+            "gilkit.impl_kinds",
+            "gilkit.granularity",
+        ],
     ),
     ("present", ["gilkit.present"]),
     ("orchestration", ["gilkit.run", "gilkit.plan"]),

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Kernel, Task, run_task
+from gilkit.kernels import KERNELS, Kernel, Task, run_task
 from gilkit.stopping import Caller
 
 MAX_STEPS = 8
@@ -16,7 +16,7 @@ MAX_STEPS = 8
 def time_one_call(kernel: Kernel, impl: str, n: int, split: str) -> float:
     """Best of two serial calls over [0, n)."""
     with kernel.params_for(n, split) as params:
-        extra = (1,) if impl in IN_CALL_PARALLEL else ()
+        extra = (1,) if kernel.in_call_parallel(impl) else ()
         task = Task(kernel.name, impl, range(n), params, *extra)
         best = float("inf")
         for _ in range(2):

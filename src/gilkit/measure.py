@@ -1,7 +1,7 @@
 """One measured call of a cell: wall and CPU time, peak memory, the machine's speed, the result.
 
 Each call covers the kernel's whole index space: [0, n) split into one part per worker, or one
-part on n OpenMP threads for in-call parallel impls. Only raw values are kept (in a
+part on n threads for in-call parallel impls. Only raw values are kept (in a
 CellRecord); statistics are computed when the result is read. gilkit.run decides which calls
 to make and in what order.
 """
@@ -20,7 +20,6 @@ from gilkit.gil_monitor import GilMonitor
 from gilkit.host_speed import time_reference
 from gilkit.interference import CpuCount
 from gilkit.kernels import (
-    IN_CALL_PARALLEL,
     KERNELS,
     Task,
     run_task,
@@ -42,7 +41,7 @@ MAX_MONITORED_CALLS = 20
 
 
 def tasks_for(cell: Cell, split_how: str, params: Any) -> list[Task]:
-    if cell.impl in IN_CALL_PARALLEL:
+    if KERNELS[cell.kernel].in_call_parallel(cell.impl):
         return [Task(cell.kernel, cell.impl, range(cell.size), params, cell.n_workers)]
     parts = split(cell.size, cell.n_workers, split_how)
     return [Task(cell.kernel, cell.impl, part, params) for part in parts]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gilkit.cell import Cell
-from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Kernel
+from gilkit.kernels import KERNELS, Kernel
 from gilkit.runners import RUNNERS
 
 __all__ = ["Cell", "Plan", "cells_for", "checks_for", "default_workers", "workers_for"]
@@ -117,8 +117,8 @@ def cells_for(
             cells[Cell(name, impl, "serial", 1, size)] = None
             for n_workers in its_workers:
                 n = size * n_workers if scaling == "weak" else size
-                if impl in IN_CALL_PARALLEL:
-                    # Parallel inside one call: the serial runner, workers = OpenMP threads.
+                if kernel.in_call_parallel(impl):
+                    # Parallel inside one call: the serial runner, workers = its threads.
                     cells[Cell(name, impl, "serial", n_workers, n)] = None
                     continue
                 for runner in its_runners:
@@ -137,7 +137,7 @@ def checks_for(cells: Sequence[Cell]) -> list[Cell]:
     checks: dict[Cell, None] = {}
     for cell in cells:
         if cell.size != smallest[cell.kernel]:
-            # Two OpenMP threads, so that the check goes through the parallel reduction.
-            n_workers = 2 if cell.impl in IN_CALL_PARALLEL else 1
+            # Two threads, so that the check goes through the parallel reduction.
+            n_workers = 2 if KERNELS[cell.kernel].in_call_parallel(cell.impl) else 1
             checks[Cell(cell.kernel, cell.impl, "serial", n_workers, smallest[cell.kernel])] = None
     return list(checks)

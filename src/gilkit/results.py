@@ -21,7 +21,9 @@ SCHEMA = "gilkit.run"
 #   3: the file describes itself: `kernels` (unit, what bounds it, its ideal-speedup rule,
 #      work per n) and `impls` (a list in table order: name, what, whether parallel inside
 #      one call), so it reads without the kernels importable; cells no longer store `noisy`
-#      (a statistic).
+#      (a statistic). Later additions to `impls`, optional for readers: kind (what it does
+#      with the GIL), kind_from (gilkit, kernel, probe or null), family, threads (whose threads
+#      an in-call parallel impl uses), compile_s and compiled_from_cache (Numba).
 # Versions 1 and 2 are still read: their descriptions come from the kernels installed here.
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
@@ -83,7 +85,7 @@ class RunResult:
     complete: bool = False  # False when the run was interrupted or failed midway
     # kernel -> {unit, bound, ideal, work: {n: units}, ...}: gilkit.kernels.Kernel.describe
     kernels: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # impl -> {what, in_call_parallel}, in table order
+    # impl -> {what, kind, kind_from, family, threads, in_call_parallel, ...}, in table order
     impls: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -93,6 +95,13 @@ class RunResult:
     def in_call_parallel(self, impl: str) -> bool:
         """Whether `impl` parallelises inside one call (OpenMP): workers are its threads."""
         return bool(self.impls.get(impl, {}).get("in_call_parallel"))
+
+    def threads_of(self, impl: str) -> str:
+        """Whose threads an in-call parallel impl runs on: OpenMP (older files say nothing),
+        Numba, or the user's own."""
+        return self.impls.get(impl, {}).get("threads") or (
+            "OpenMP" if impl.endswith("prange") else "its own"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

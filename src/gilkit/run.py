@@ -14,6 +14,7 @@ reads without them.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import pickle
@@ -26,7 +27,7 @@ from typing import Any
 
 from gilkit import memory, metadata
 from gilkit.capacity import measure_capacity
-from gilkit.kernels import KERNELS, Task, describe_impls
+from gilkit.kernels import KERNELS, Task, describe_impls, make_ready
 from gilkit.measure import CallFigures, call, record_call, tasks_for
 from gilkit.plan import Cell, Plan
 from gilkit.results import CellRecord, RunResult
@@ -88,10 +89,12 @@ class Session:
     def __enter__(self) -> Session:
         with ExitStack() as stack:
             stack.push(self)  # closes what was opened if starting fails
-            # Data is made before any pool starts, so that forked workers inherit it.
+            # Data is made, and the impls made ready (compiled modules imported, Numba's
+            # functions compiled), before any pool starts, so that forked workers inherit them.
             for kernel, n in sorted(self.plan.sizes):
                 context = KERNELS[kernel].params_for(n, self.plan.splits[kernel])
                 self.params[kernel, n] = self._stack.enter_context(context)
+            make_ready(self.impls)
             groups = {(c.runner, c.n_workers) for c in self.plan.cells}
             for group in sorted(groups, key=lambda g: (RUNNERS[g[0]].shares_interpreter, g)):
                 self.pools[group] = self._start(*group)
@@ -106,12 +109,21 @@ class Session:
         self._caller.close()
         self._stack.close()
 
+    @property
+    def impls(self) -> list[str]:
+        return list(dict.fromkeys(c.impl for c in (*self.plan.cells, *self.plan.checks)))
+
     def _start(self, runner_name: str, n_workers: int) -> Pool:
         runner = RUNNERS[runner_name](self.plan.start_method)
         rss_before = memory.current_rss(os.getpid())
         try:
             startup = runner.start(n_workers)
+            # Untimed: worker processes that did not inherit the impls load them now (spawn,
+            # forkserver), so that no timed call imports a module or compiles. A failure here
+            # is the impl's cells' to report, when they call it.
+            runner.run_in_each_worker(functools.partial(make_ready, self.impls))
         except RunnerError as error:
+            runner.close()
             return Pool(None, error=str(error))
         self._stack.enter_context(runner)
         return Pool(
@@ -254,9 +266,16 @@ def run_plan(
         name: KERNELS[name].describe({c.size for c in records if c.kernel == name})
         for name in dict.fromkeys(c.kernel for c in records)
     }
-    result.impls = describe_impls(c.impl for c in records)
+    kernels = [KERNELS[name] for name in result.kernels]
+
+    def describe() -> None:
+        """The impls as the file records them: again once made ready (Numba's compile times)."""
+        result.impls = describe_impls((c.impl for c in records), kernels)
+
+    describe()
 
     def round_done() -> None:
+        describe()
         result.references = check_results(result.cells, result.checks)
         if on_round is not None:
             on_round(result)
@@ -277,6 +296,7 @@ def run_plan(
             status = stop.exit_status if isinstance(stop, Stop) else 128 + signal.SIGINT
             raise RunInterrupted(result, reason, status) from stop
         finally:
+            describe()
             result.references = check_results(result.cells, result.checks)
             result.metadata["abandoned_calls"] = session.abandoned
             cpu = result.metadata.setdefault("cpu", {})

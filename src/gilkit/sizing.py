@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gilkit.calibrate import calibrate, size_for_work, time_one_call
-from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, SOURCES, Kernel
+from gilkit.kernels import KERNELS, SOURCES, Kernel
 from gilkit.measure import MIN_MONITORED_S
 
 TARGET_PART_S = 0.02
@@ -30,8 +30,8 @@ MIN_PART_S = 0.01
 # The budget of a default run: 90 s on 2 cpus, growing with the cpus to 3 min from 16 on.
 BUDGET_S_AT_2_CPUS = 90.0
 BUDGET_S_AT_16_CPUS = 180.0
-# Impls that hold the GIL: in threads their calls take the serial time whatever the workers.
-HOLDS_GIL = frozenset({"python", "cython"})
+# Impl kinds that hold the GIL: in threads their calls take the serial time, whatever the workers.
+HOLDS_GIL = frozenset({"python", "holds"})
 
 
 def default_budget_s(n_cpus: int) -> float:
@@ -150,16 +150,17 @@ def _estimate_s(
     keep a default run in its budget, not a prediction to the second."""
     total = 0.0
     for name, times in serial_s.items():
+        kernel = KERNELS[name]
         for impl, seconds in times.items():
             for n_workers in {1, *worker_counts[name]}:
                 work = seconds * (n_workers if scaling == "weak" else 1)
                 runners = (
                     ("serial",)
-                    if impl in IN_CALL_PARALLEL or n_workers == 1
+                    if kernel.in_call_parallel(impl) or n_workers == 1
                     else ("threads", "processes")
                 )
                 for runner in runners:
-                    held = runner == "threads" and impl in HOLDS_GIL
+                    held = runner == "threads" and kernel.kind_of(impl) in HOLDS_GIL
                     call_s = work if held else work / min(n_workers, n_cpus)
                     total += call_s * n_rounds
                     if runner != "processes":

@@ -27,6 +27,13 @@ from gilkit.threadpools import limit_in_worker
 WATCH_INTERVAL_S = 0.2
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
+_in_worker_process = False
+
+
+def in_worker_process() -> bool:
+    """Whether this process is one of gilkit's worker processes (not the one running a plan)."""
+    return _in_worker_process
+
 
 @contextlib.contextmanager
 def sigint_held() -> Iterator[None]:
@@ -45,6 +52,8 @@ def sigint_held() -> Iterator[None]:
 
 def prepare_worker_process(gilkit_pid: int) -> None:
     """Run first in every worker process; `gilkit_pid` is the process that runs the plan."""
+    global _in_worker_process
+    _in_worker_process = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by sigint_held

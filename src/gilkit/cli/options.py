@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from gilkit.kernels import (
+    FAMILIES,
     IMPLS,
     KERNELS,
     SOURCES,
@@ -23,6 +24,9 @@ from gilkit.splitting import SPLITS
 T = TypeVar("T")
 BUILT_IN = [name for name, source in SOURCES.items() if source == "built-in"]
 DEFAULT_KERNELS = [name for name in BUILT_IN if KERNELS[name].in_default_run]
+DEFAULT_IMPLS = [name for name, impl in IMPLS.items() if impl.in_default_run]
+# Families of more than one impl: `--impl c-api` selects c-api-gil and c-api.
+MULTI_FAMILIES = {family: impls for family, impls in FAMILIES.items() if len(impls) > 1}
 
 
 class UsageError(ValueError):
@@ -73,7 +77,9 @@ def parse_kernel(item: str) -> str:
                 "module:attribute naming a gilkit kernel"
             ) from error
     if item not in KERNELS:
-        load_entry_points()
+        broken = load_entry_points()
+        if item in broken:  # the line `gilkit list` shows for it
+            raise UsageError(f"--kernel: {item!r}: {broken[item]}; valid: {', '.join(KERNELS)}")
     return one_of("--kernel", list(KERNELS))(item)
 
 
@@ -83,22 +89,52 @@ def parse_kernels(text: str | None) -> list[str]:
     return comma_list("--kernel", text, parse_kernel)
 
 
-def parse_impls(text: str | None) -> tuple[list[str], dict[str, str]]:
-    """The impls to run and, for a default selection, the ones left out and why."""
-    available = [impl for impl in IMPLS if impl_unavailable_reason(impl) is None]
+def families_text() -> str:
+    return "; ".join(f"{family} = {', '.join(impls)}" for family, impls in MULTI_FAMILIES.items())
+
+
+def parse_impls(text: str | None, kernels: Sequence[str] = ()) -> tuple[list[str], dict[str, str]]:
+    """The impls to run, and the ones left out with why (not built here).
+
+    Without --impl: the built-in impls of the default run, and the kernels' own impls. With
+    it: impl names, the selected kernels' own impl names, and family names: a family selects
+    all its impls that are built here (`c-api`: c-api-gil and c-api), naming those that are not.
+    An impl named alone that is not built is an error naming the reason.
+    """
+    own = [i for k in kernels for i in KERNELS[k].impls if i not in IMPLS]
+    own = list(dict.fromkeys(own))
     if text is None:
-        left_out = {
-            impl: impl_unavailable_reason(impl) or "" for impl in IMPLS if impl not in available
-        }
-        return available, left_out
-    impls = comma_list("--impl", text, one_of("--impl", list(IMPLS)))
-    for impl in impls:
-        reason = impl_unavailable_reason(impl)
-        if reason is not None:
+        left_out = {i: r for i in DEFAULT_IMPLS if (r := impl_unavailable_reason(i)) is not None}
+        return [i for i in DEFAULT_IMPLS if i not in left_out] + own, left_out
+    valid = [*IMPLS, *own]
+    impls: dict[str, None] = {}
+    left_out: dict[str, str] = {}
+    for item in comma_list("--impl", text, str):
+        if item in MULTI_FAMILIES:
+            members = MULTI_FAMILIES[item]
+            reasons = {i: r for i in members if (r := impl_unavailable_reason(i)) is not None}
+            if len(reasons) == len(members):
+                unavailable(item, next(iter(reasons.values())))
+            left_out.update(reasons)
+            impls.update(dict.fromkeys(i for i in members if i not in reasons))
+        elif item in valid:
+            reason = impl_unavailable_reason(item)
+            if reason is not None:
+                unavailable(item, reason)
+            impls[item] = None
+        else:
             raise UsageError(
-                f"--impl: {impl!r} is unavailable here: {reason}; available: {', '.join(available)}"
+                f"--impl: unknown value {item!r}; valid: {', '.join(valid)}, or a family of "
+                f"impls ({families_text()})"
             )
-    return impls, {}
+    return list(impls), {i: r for i, r in left_out.items() if i not in impls}
+
+
+def unavailable(name: str, reason: str) -> None:
+    available = [impl for impl in IMPLS if impl_unavailable_reason(impl) is None]
+    raise UsageError(
+        f"--impl: {name!r} is unavailable here: {reason}; available: {', '.join(available)}"
+    )
 
 
 def parse_runners(text: str | None) -> list[str] | None:

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.console import Console
+
 from gilkit.calibrate import SizeError, check_sizes
 from gilkit.cli import options
 from gilkit.cli.console import (
@@ -26,6 +28,7 @@ from gilkit.cli.console import (
 )
 from gilkit.cli.options import DEFAULT_KERNELS, UsageError
 from gilkit.cli.run_many import run_each
+from gilkit.impl_kinds import infer_kind, without_kind
 from gilkit.kernels import IMPLS, KERNELS
 from gilkit.machine import usable_cpus
 from gilkit.plan import (
@@ -40,6 +43,7 @@ from gilkit.plan import (
     default_workers,
     workers_for,
 )
+from gilkit.present.formatting import format_seconds
 from gilkit.present.plot import plot_run
 from gilkit.present.side_by_side import format_side_by_side
 from gilkit.present.tables import format_run, format_sizing
@@ -55,6 +59,7 @@ from gilkit.run import (
 from gilkit.runners import RUNNERS, START_METHODS, default_start_method
 from gilkit.sizing import TARGET_PART_S, default_budget_s, machine_sizes
 from gilkit.splitting import SPLITS
+from gilkit.threadpools import pin_native_threads
 from gilkit.venvs import InterpreterError, describe
 
 RESULTS_DIR = Path("gilkit-results")
@@ -68,7 +73,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help=f"comma list of {', '.join(KERNELS)} or module:attribute "
         f"(default: {','.join(DEFAULT_KERNELS)})",
     )
-    run.add_argument("--impl", help=f"comma list of {', '.join(IMPLS)} (default: all built)")
+    run.add_argument(
+        "--impl",
+        help=f"comma list of impls, {', '.join(IMPLS)}, or families, which select all their "
+        f"impls: {options.families_text()}; or a kernel's own impls (default: "
+        f"{','.join(options.DEFAULT_IMPLS)}, those built here)",
+    )
     run.add_argument(
         "--runner",
         help=f"comma list of {', '.join(RUNNERS)} (default: {','.join(DEFAULT_RUNNERS)})",
@@ -139,7 +149,7 @@ def plan_from(
     for this machine, once every option is checked (a few seconds, said through `say`;
     `size_here=False` skips it, to check the options alone)."""
     kernels = options.parse_kernels(args.kernel)
-    impls, unavailable = options.parse_impls(args.impl)
+    impls, unavailable = options.parse_impls(args.impl, kernels)
     runners = options.parse_runners(args.runner)
     workers = options.parse_workers(args.workers, kernels)
     splits = options.parse_splits(args.split, kernels)
@@ -229,6 +239,7 @@ def handle(args: argparse.Namespace) -> int:
     for reason in sorted(set(plan.unavailable.values())):
         impls = [impl for impl, why in plan.unavailable.items() if why == reason]
         console.print(f"note: {', '.join(impls)} not run: {reason}", markup=False)
+    infer_kinds(plan, console)
 
     status = EXIT_OK
     progress = make_progress(console, 42)
@@ -278,6 +289,26 @@ def handle(args: argparse.Namespace) -> int:
         with writing("--plot", args.plot):  # the results are written already
             out.print(f"plot: {plot_run(result, args.plot)}", markup=False, highlight=False)
     return status
+
+
+def infer_kinds(plan: Plan, console: Console) -> None:
+    """Ask gilkit's probe what the kernels' own impls without a given kind do with the GIL."""
+    cells = ((c.kernel, c.impl, c.size) for c in plan.cells)
+    missing = without_kind(cells)
+    if missing:
+        pin_native_threads()  # as run_plan will: no BLAS threads of its own beside the probe
+    for (kernel, impl), n in missing.items():
+
+        def announce(seconds: float, impl: str = impl) -> None:
+            console.print(
+                f"{impl}: no kind given; asking gilkit's probe (about {format_seconds(seconds)})",
+                markup=False,
+                highlight=False,
+            )
+
+        console.print(
+            infer_kind(kernel, impl, n, plan.splits[kernel], announce).line(), markup=False
+        )
 
 
 def run_interpreters(args: argparse.Namespace) -> int:

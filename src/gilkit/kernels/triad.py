@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import psutil
 
-from gilkit import native
-from gilkit.kernels.base import Kernel
+from gilkit.kernels.base import ChunkFn, Kernel
+from gilkit.kernels.impls import COMPILED_IMPLS, IMPLS, compiled
 from gilkit.machine import last_level_cache_bytes
 from gilkit.shared_arrays import SharedArrays, attach, shared_arrays
 
@@ -77,16 +77,19 @@ def chunk_python(part: range, data: TriadData) -> float:
     return sum(values)
 
 
-def chunk_cython(part: range, data: TriadData) -> float:
-    return native.module("_native").triad(*_slices(part, data), data.scalar)
+def chunk_compiled(impl: str) -> ChunkFn:
+    """The chunk function of a compiled impl: its binding's `triad` over the part's slices."""
+    if IMPLS[impl].in_call_parallel:
 
+        def chunk_on_threads(part: range, data: TriadData, n_threads: int) -> float:
+            return compiled(impl, "triad")(*_slices(part, data), data.scalar, n_threads)
 
-def chunk_cython_nogil(part: range, data: TriadData) -> float:
-    return native.module("_native").triad_nogil(*_slices(part, data), data.scalar)
+        return chunk_on_threads
 
+    def chunk(part: range, data: TriadData) -> float:
+        return compiled(impl, "triad")(*_slices(part, data), data.scalar)
 
-def chunk_cython_prange(part: range, data: TriadData, n_threads: int) -> float:
-    return native.module("_prange").triad(*_slices(part, data), data.scalar, n_threads)
+    return chunk
 
 
 def chunk_numpy(part: range, data: TriadData) -> float:
@@ -106,9 +109,7 @@ KERNEL = Kernel(
     unit="elements",
     chunk_fns={
         "python": chunk_python,
-        "cython": chunk_cython,
-        "cython-nogil": chunk_cython_nogil,
-        "cython-prange": chunk_cython_prange,
+        **{impl: chunk_compiled(impl) for impl in COMPILED_IMPLS},
         "numpy": chunk_numpy,
     },
     combine=combine,

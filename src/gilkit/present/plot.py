@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gilkit.present.formatting import in_call_label
 from gilkit.results import RunResult
 from gilkit.stats import (
     IDEAL_CPUS,
@@ -40,14 +41,24 @@ IMPL_COLOURS = {
     "cython": "tab:red",
     "cython-nogil": "tab:green",
     "cython-prange": "tab:purple",
+    "c-api-gil": "tab:brown",
+    "c-api": "tab:olive",
+    "ctypes-gil": "tab:pink",
+    "ctypes": "tab:cyan",
+    "pybind11-gil": "maroon",
+    "pybind11": "darkgreen",
+    "numba-gil": "orange",
+    "numba": "gold",
+    "numba-prange": "indigo",
     "numpy": "tab:blue",
 }
-RUNNER_STYLES = {"threads": "-", "processes": "--", "openmp": "-."}
+RUNNER_STYLES = {"threads": "-", "processes": "--", "openmp": "-.", "numba": ":"}
 LINEAR_AXIS_COUNTS = 4  # more worker counts than this: a log2 axis
 
 
 def _way(result: RunResult, impl: str, runner: str) -> str:
-    return "openmp" if result.in_call_parallel(impl) else runner
+    """The runner, or whose threads (openmp, numba) for an impl parallel inside one call."""
+    return in_call_label(result, impl) if result.in_call_parallel(impl) else runner
 
 
 def _series(

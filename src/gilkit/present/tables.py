@@ -24,6 +24,7 @@ from gilkit.present.formatting import (
     format_ratio,
     format_seconds,
     format_workers,
+    in_call_label,
     runner_label,
 )
 from gilkit.results import CellRecord, RunResult
@@ -99,7 +100,9 @@ def format_title(result: RunResult, kernel: str, records: list[CellRecord]) -> s
 def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str]:
     """One cell's row as plain text, in COLUMNS order, for any output format."""
     # The runner without the start method, which the pools table gives: rows stay narrow.
-    runner = "openmp" if result.in_call_parallel(record.impl) else record.runner
+    runner = record.runner
+    if result.in_call_parallel(record.impl):
+        runner = in_call_label(result, record.impl)
     head = [record.impl, runner, str(record.n_workers)]
     if record.error is not None or stats is None:
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
@@ -315,10 +318,19 @@ def format_legend(result: RunResult) -> Iterator[str]:
     failed = [r for r in result.cells if not r.ok]
     if not failed:
         yield f"check: all {len(result.cells)} cells computed the kernel's reference result."
-    in_call = sorted({r.impl for r in result.cells if result.in_call_parallel(r.impl)})
-    if in_call:
-        impls = ", ".join(in_call)
-        yield f"{impls}: one call on the serial runner; workers = OpenMP threads in it."
+    in_call = dict.fromkeys(r.impl for r in result.cells if result.in_call_parallel(r.impl))
+    for impl in in_call:
+        threads = result.threads_of(impl)
+        yield f"{impl}: one call on the serial runner; workers = {threads} threads in it."
+    compiled = {impl: facts for impl, facts in result.impls.items() if facts.get("compile_s")}
+    if compiled:
+        seconds = sum(sum(facts["compile_s"].values()) for facts in compiled.values())
+        cached = all(facts.get("compiled_from_cache") for facts in compiled.values())
+        how = "loaded from Numba's cache" if cached else "compiled"
+        yield (
+            f"{', '.join(compiled)}: {how} before any timed call, {format_seconds(seconds)} "
+            "here, not counted."
+        )
 
 
 def format_run(result: RunResult) -> Iterator[str | Table]:

@@ -51,6 +51,10 @@ class Runner(ABC):
     @abstractmethod
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]: ...
 
+    def run_in_each_worker(self, fn: Callable[[], object]) -> list[str]:
+        """Run fn() once in every worker process; this runner has none (see PoolRunner)."""
+        return []
+
     def dispatch_overhead(self, n_tasks: int = N_DISPATCH_PROBES) -> float:
         """Seconds per empty task sent through `map`: the cost of using this runner at all."""
         began = time.perf_counter()
@@ -95,10 +99,22 @@ def _empty_task(_: object) -> None:
     return None
 
 
+def _run_then_wait(fn: Callable[[], object]) -> str | None:
+    """fn() in a worker, then wait until every worker has run it; why it failed, or None."""
+    try:
+        fn()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        _start_barrier.wait(START_TIMEOUT_S)
+    return None
+
+
 class PoolRunner(Runner):
     """A concurrent.futures pool; subclasses say only which executor and which barrier."""
 
     _executor: Executor | None = None
+    _barrier: Any = None  # the one every worker holds: each task that waits on it runs alone
 
     @abstractmethod
     def _make_executor(
@@ -111,16 +127,16 @@ class PoolRunner(Runner):
     def start(self, n_workers: int) -> float:
         super().start(n_workers)
         began = time.perf_counter()
-        barrier = self._make_barrier(n_workers + 1)
+        self._barrier = self._make_barrier(n_workers + 1)
         try:
             with nullcontext() if self.shares_interpreter else sigint_held():
                 self._executor = self._make_executor(
-                    n_workers, _init_worker, (barrier, os.getpid())
+                    n_workers, _init_worker, (self._barrier, os.getpid())
                 )
                 # Pools start workers on demand: one blocking task per worker makes them
                 # start all of them; the barrier releases the tasks once every worker is up.
                 futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]
-            barrier.wait(START_TIMEOUT_S)
+            self._barrier.wait(START_TIMEOUT_S)
             reports = [future.result(START_TIMEOUT_S) for future in futures]
         except BaseException as error:  # a signal too: no worker may outlive a failed start
             # Their pids are not reported yet: a process pool keeps its workers in _processes.
@@ -133,6 +149,21 @@ class PoolRunner(Runner):
         self.worker_pids = tuple(sorted({pid for pid, _ in reports} - {os.getpid()}))
         self.gil_enabled = any(gil for _, gil in reports)
         return time.perf_counter() - began
+
+    def run_in_each_worker(self, fn: Callable[[], object]) -> list[str]:
+        """Run fn() once in every worker process, by the barrier trick of start(); return why
+        it failed where it did. Nothing to do for workers that share this process."""
+        if self.shares_interpreter:
+            return []
+        if self._executor is None:
+            raise RunnerError(f"{self.name} runner used before start()")
+        futures = [self._executor.submit(_run_then_wait, fn) for _ in range(self.n_workers)]
+        try:
+            self._barrier.wait(START_TIMEOUT_S)
+            problems = [future.result(START_TIMEOUT_S) for future in futures]
+        except Exception as error:
+            raise RunnerError(f"{self.name} pool lost a worker: {error}") from error
+        return [problem for problem in problems if problem is not None]
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:
         if self._executor is None:
