@@ -122,7 +122,15 @@ def _row(result: RunResult, record: CellRecord, stats: CellStats | None) -> list
     return values
 
 
-POOL_COLUMNS = ("runner", "workers", "start-up", "per empty task", "memory added", "per worker")
+POOL_COLUMNS = (
+    "runner",
+    "workers",
+    "start-up",
+    "per empty task",
+    "batch",
+    "memory added",
+    "per worker",
+)
 
 
 def pool_rows(result: RunResult) -> list[list[str]]:
@@ -143,6 +151,7 @@ def pool_rows(result: RunResult) -> list[list[str]]:
                 str(n_workers),
                 format_seconds(record.pool_startup_s),
                 format_seconds(record.dispatch_s),
+                DASH if record.batch_size is None else str(record.batch_size),
                 format_bytes(added),
                 format_bytes(None if added is None else added / n_workers),
             ]
@@ -231,6 +240,42 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         )
 
 
+# The share of a call that one task's dispatch takes, from which on it is said to dominate.
+DOMINATES = 0.5
+NOTICEABLE = 0.1
+
+
+def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """Per kernel, the pool whose cost per task weighs most beside a call of that kernel.
+
+    A call sends one task per worker; a pool's cost per empty task over the median time of
+    its cell says how much of a call using that pool costs before any work.
+    """
+    worst: dict[str, tuple[float, CellRecord, CellStats]] = {}
+    for record in result.cells:
+        cell = stats.get(record.key)
+        if record.dispatch_s is None or cell is None or cell.median_s <= 0:
+            continue
+        if record.runner == "serial" or result.in_call_parallel(record.impl):
+            continue
+        share = record.dispatch_s / cell.median_s
+        if record.kernel not in worst or share > worst[record.kernel][0]:
+            worst[record.kernel] = (share, record, cell)
+    for kernel, (share, record, cell) in worst.items():
+        if share >= DOMINATES:
+            verdict = "its overhead dominates"
+        elif share >= NOTICEABLE:
+            verdict = "a noticeable part of the call"
+        else:
+            verdict = "small beside the work"
+        yield (
+            f"{kernel}: per-task cost weighs most on {runner_label(result, record)}: "
+            f"{format_seconds(record.dispatch_s)} per task, {share:.0%} of a "
+            f"{format_seconds(cell.median_s)} call ({record.impl} × "
+            f"{format_workers(record.n_workers)}): {verdict}"
+        )
+
+
 def format_legend(result: RunResult) -> Iterator[str]:
     """What the columns mean."""
     yield (
@@ -264,5 +309,6 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
         yield pools
     yield from format_legend(result)
     yield from format_warnings(result, stats)
+    yield from format_overheads(result, stats)
     for kernel in kernels:
         yield format_fastest(result, kernel, stats)

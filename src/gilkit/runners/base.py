@@ -6,6 +6,7 @@ from the work), then `map`s a function over tasks any number of times, then is c
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from abc import ABC, abstractmethod
@@ -32,13 +33,36 @@ class Runner(ABC):
     description: ClassVar[str]
     shares_interpreter: ClassVar[bool]  # workers share one interpreter, hence one GIL
     awaits: ClassVar[bool] = False  # map() takes a coroutine function (asyncio)
+    # Its workers are forked from this process, which must have no other thread yet: such
+    # pools start before the others (which leave threads running here).
+    forks_here: ClassVar[bool] = False
+    # Its workers are threads of one worker process (dask-threads): a task's CPU time is its
+    # thread's, since the process's would count the other workers' too.
+    counts_thread_cpu: ClassVar[bool] = False
+    # The optional package it needs, which is also the name of gilkit's extra that installs
+    # it (`pip install 'gilkit[joblib]'`); imported only when the runner is made.
+    package: ClassVar[str | None] = None
+    # Tasks sent to a worker at once: 1, or "auto" where the runner batches them itself.
+    batch_size: ClassVar[int | str] = 1
+    # The fewest workers it runs with (joblib runs n_jobs=1 in the calling thread, no pool).
+    min_workers: ClassVar[int] = 1
 
-    def __init__(self, start_method: str | None = None) -> None:
-        """`start_method` matters to process runners only; the others ignore it."""
+    def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:
+        """`start_method` matters to process runners only, `scheduler` (an existing Dask
+        cluster) to the dask runners only; the others ignore them."""
         self.start_method: str | None = None
         self.n_workers = 0
         self.worker_pids: tuple[int, ...] = ()  # worker processes other than this one
         self.gil_enabled = gil_enabled()  # in the workers: a child may differ (PYTHON_GIL)
+        # Whether every worker runs on this host, where a kernel's server or shared memory is.
+        self.on_this_host = True
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """None when this runner can run here, else why not and what to install."""
+        if cls.package is None or importlib.util.find_spec(cls.package) is not None:
+            return None
+        return f"needs {cls.package}, not installed here: pip install 'gilkit[{cls.package}]'"
 
     def start(self, n_workers: int) -> float:
         """Make `n_workers` workers ready; return the seconds that took."""
