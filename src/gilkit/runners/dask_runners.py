@@ -47,6 +47,29 @@ def _prepare_local_worker(gilkit_pid: int) -> tuple[int, bool]:
     return os.getpid(), gil_enabled()
 
 
+# Handler levels of distributed's loggers in this process before gilkit quieted them, while
+# any cluster that gilkit started is open. Each LocalCluster and Nanny quiets them too, and
+# puts the level back when it closes; pools closed out of order (a restarted one) would so
+# bring back INFO lines about the others. Quieted first, theirs change nothing.
+_quieted: dict[logging.Handler, int] = {}
+_open_clusters = 0
+
+
+def _quiet_logs(opening: bool) -> None:
+    global _open_clusters
+    _open_clusters += 1 if opening else -1
+    handlers = logging.getLogger("distributed").handlers
+    if opening and _open_clusters == 1:
+        for handler in handlers:
+            if isinstance(handler, logging.StreamHandler):
+                _quieted[handler] = handler.level
+                handler.setLevel(logging.ERROR)
+    elif not opening and _open_clusters == 0:
+        for handler, level in _quieted.items():
+            handler.setLevel(level)
+        _quieted.clear()
+
+
 _barriers: dict[str, threading.Barrier] = {}
 _barriers_lock = threading.Lock()
 
@@ -83,6 +106,8 @@ class DaskRunner(Runner):
         self._cluster: Any = None
         self._targets: list[str] = []  # worker addresses; part i goes to _targets[i % len]
         self._scattered: dict[int, tuple[Any, Any]] = {}  # id(params) -> (params, future)
+        self._quiet = False  # whether this pool holds distributed's logs quiet (_quiet_logs)
+        self._held: list[Any] = []  # the last call's futures (see map)
         # Imported here, once, before the pool's start-up and memory are measured.
         try:
             import distributed  # noqa: F401
@@ -121,6 +146,8 @@ class DaskRunner(Runner):
         from distributed import Client, LocalCluster
 
         n_processes, n_threads = self._shape(n_workers)
+        _quiet_logs(opening=True)
+        self._quiet = True
         self._cluster = LocalCluster(
             n_workers=n_processes,
             threads_per_worker=n_threads,
@@ -131,7 +158,7 @@ class DaskRunner(Runner):
             # the loopback, not on 8787, which another cluster may hold.
             scheduler_kwargs={"dashboard_address": f"{LOOPBACK}:0"},
             memory_limit=0,  # no spilling, pausing or nanny memory checks while timing
-            silence_logs=logging.ERROR,
+            silence_logs=logging.ERROR,  # in the workers; in this process, see _quiet_logs
         )
         self._client = Client(self._cluster, set_as_default=False)
         self._client.wait_for_workers(n_processes, timeout=START_TIMEOUT_S)
@@ -190,18 +217,28 @@ class DaskRunner(Runner):
             )
             for i, future in zip(indices, mapped, strict=True):
                 futures[i] = future
+        # The last call's futures are let go only now, after this call's tasks went out, as
+        # `futures = client.map(...)` in a loop lets them go: the client batches messages
+        # 10 ms apart, and a release sent just before would hold this call's tasks back.
+        self._held = futures
         return list(self._client.gather(futures))
 
     def close(self) -> None:
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None
         self._scattered.clear()
+        self._held = []
         try:
             if client is not None:
                 client.close(timeout=CLOSE_TIMEOUT_S)
         finally:
-            if cluster is not None:
-                cluster.close(timeout=CLOSE_TIMEOUT_S)
+            try:
+                if cluster is not None:
+                    cluster.close(timeout=CLOSE_TIMEOUT_S)
+            finally:
+                if self._quiet:
+                    self._quiet = False
+                    _quiet_logs(opening=False)
 
 
 class DaskThreadsRunner(DaskRunner):
