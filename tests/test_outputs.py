@@ -10,6 +10,7 @@ import pytest
 from gilkit import cli
 from gilkit.present.compare import geometric_mean, pairs
 from gilkit.present.report import verdict
+from gilkit.present.tables import format_overheads
 from gilkit.results import CellRecord, RunResult, load
 from gilkit.significance import sign_test_p
 from gilkit.stats import cell_stats
@@ -219,6 +220,28 @@ def test_verdicts_in_words(
     )
     stats = cell_stats(RunResult({"cpu": {"usable_cpus": 2}}, {}, [serial, cell]))
     assert expected in verdict(stats[cell.key], cell)
+
+
+def test_the_pool_whose_per_task_cost_weighs_most_is_named_per_kernel() -> None:
+    def cell(impl: str, runner: str, n: int, time_s: float, dispatch_s: float | None) -> CellRecord:
+        return CellRecord(
+            "squares", impl, runner, n, 10, "contiguous", times_s=[time_s], dispatch_s=dispatch_s
+        )
+
+    cells = [
+        cell("python", "serial", 1, 0.100, None),
+        cell("numpy", "serial", 1, 0.020, None),
+        cell("python", "threads", 2, 0.100, 10e-6),
+        cell("numpy", "threads", 2, 0.011, 10e-6),
+        cell("python", "dask-processes", 2, 0.060, 2e-3),
+        cell("numpy", "dask-processes", 2, 0.030, 2e-3),  # 2 ms of a 20 ms numpy call: 10%
+    ]
+    result = RunResult({"cpu": {"usable_cpus": 2}}, {}, cells)
+    [line] = format_overheads(result, cell_stats(result))
+    assert line == (
+        "squares: per-task cost weighs most on dask-processes × 2 workers: 2.0 ms per task, "
+        "10% of a 20.0 ms call (numpy, serial): a noticeable part of the call"
+    )
 
 
 def test_size_auto_records_the_chosen_sizes(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from gilkit.present.formatting import (
     runner_label,
 )
 from gilkit.results import CellRecord, RunResult
-from gilkit.stats import CellStats, Key, cell_stats, fastest
+from gilkit.stats import CellStats, Key, cell_stats, fastest, serial_key
 
 STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
 
@@ -248,31 +248,37 @@ NOTICEABLE = 0.1
 def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
     """Per kernel, the pool whose cost per task weighs most beside a call of that kernel.
 
-    A call sends one task per worker; a pool's cost per empty task over the median time of
-    its cell says how much of a call using that pool costs before any work.
+    The call is the median serial call of an impl, at its size: the work itself. A pool's
+    cost per empty task over it says how much a task sent through that pool adds; the
+    shortest call and the dearest pool give each kernel's largest share.
     """
-    worst: dict[str, tuple[float, CellRecord, CellStats]] = {}
+    worst: dict[str, tuple[float, CellRecord, float]] = {}
     for record in result.cells:
-        cell = stats.get(record.key)
-        if record.dispatch_s is None or cell is None or cell.median_s <= 0:
+        serial = stats.get(serial_key(record.kernel, record.impl))
+        if record.dispatch_s is None or serial is None or serial.median_s <= 0:
             continue
         if record.runner == "serial" or result.in_call_parallel(record.impl):
             continue
-        share = record.dispatch_s / cell.median_s
+        share = record.dispatch_s / serial.median_s
         if record.kernel not in worst or share > worst[record.kernel][0]:
-            worst[record.kernel] = (share, record, cell)
-    for kernel, (share, record, cell) in worst.items():
+            worst[record.kernel] = (share, record, serial.median_s)
+    for kernel, (share, record, call_s) in worst.items():
         if share >= DOMINATES:
             verdict = "its overhead dominates"
         elif share >= NOTICEABLE:
             verdict = "a noticeable part of the call"
         else:
             verdict = "small beside the work"
+        call = format_seconds(call_s)
+        weight = (
+            f"{share:.0%} of a {call}"
+            if share < 1
+            else f"{format_ratio(share)} as long as a {call}"
+        )
         yield (
-            f"{kernel}: per-task cost weighs most on {runner_label(result, record)}: "
-            f"{format_seconds(record.dispatch_s)} per task, {share:.0%} of a "
-            f"{format_seconds(cell.median_s)} call ({record.impl} × "
-            f"{format_workers(record.n_workers)}): {verdict}"
+            f"{kernel}: per-task cost weighs most on {runner_label(result, record)} × "
+            f"{format_workers(record.n_workers)}: {format_seconds(record.dispatch_s)} per "
+            f"task, {weight} call ({record.impl}, serial): {verdict}"
         )
 
 
