@@ -27,7 +27,6 @@ from gilkit.splitting import split
 from .conftest import requires_package_of
 
 OPTIONAL = ["joblib-threads", "joblib-loky", "dask-threads", "dask-processes"]
-DASK = ["dask-threads", "dask-processes"]
 
 
 def runner_params(names: list[str]) -> list[object]:
@@ -280,10 +279,11 @@ def test_bad_scheduler_is_one_line(
         assert name in err
 
 
-@pytest.mark.parametrize("runner_name", DASK)
-def test_making_a_dask_pool_without_distributed_says_what_to_install(
+@pytest.mark.parametrize("runner_name", OPTIONAL)
+def test_making_a_pool_without_its_package_says_what_to_install(
     runner_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
-    with pytest.raises(RunnerError, match=r"pip install 'gilkit\[distributed\]'"):
+    package = RUNNERS[runner_name].package
+    monkeypatch.setitem(sys.modules, package, None)  # import fails, as if not installed
+    with pytest.raises(RunnerError, match=rf"pip install 'gilkit\[{package}\]'"):
         RUNNERS[runner_name]()

@@ -6,6 +6,7 @@ from the work), then `map`s a function over tasks any number of times, then is c
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import time
@@ -56,6 +57,14 @@ class Runner(ABC):
         self.gil_enabled = gil_enabled()  # in the workers: a child may differ (PYTHON_GIL)
         # Whether every worker runs on this host, where a kernel's server or shared memory is.
         self.on_this_host = True
+        if self.package is not None:
+            # Imported when the runner is made, before its start-up and memory are measured:
+            # the import happens once, however many pools follow.
+            try:
+                importlib.import_module(self.package)
+            except ImportError as error:
+                reason = self.unavailable_reason() or f"cannot import {self.package}: {error}"
+                raise RunnerError(f"{self.name}: {reason}") from error
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -17,7 +17,7 @@ part i to worker i), so a call covers [0, n) exactly as the other pools do. The 
 params (small picklable handles: a grid, a server's URL, a shared-memory name) are scattered
 once per pool to every worker (client.scatter, broadcast=True), and tasks refer to them by
 key, so no task carries them. distributed is an optional extra
-(`pip install 'gilkit[distributed]'`), imported when a pool is made.
+(`pip install 'gilkit[distributed]'`), imported only when one of these runners is made.
 """
 
 from __future__ import annotations
@@ -108,11 +108,6 @@ class DaskRunner(Runner):
         self._scattered: dict[int, tuple[Any, Any]] = {}  # id(params) -> (params, future)
         self._quiet = False  # whether this pool holds distributed's logs quiet (_quiet_logs)
         self._held: list[Any] = []  # the last call's futures (see map)
-        # Imported here, once, before the pool's start-up and memory are measured.
-        try:
-            import distributed  # noqa: F401
-        except ImportError as error:
-            raise RunnerError(f"{self.name}: {self.unavailable_reason()}") from error
 
     def _shape(self, n_workers: int) -> tuple[int, int]:
         """(worker processes, threads per process) for a pool of n_workers."""

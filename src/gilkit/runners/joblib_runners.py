@@ -3,7 +3,7 @@
 What many reach for first: `with Parallel(n_jobs=N, backend=...) as parallel:` around several
 calls, so that its pool is started once. gilkit holds one such Parallel per pool and times its
 start-up apart from the work, as for its own pools. joblib is an optional extra
-(`pip install 'gilkit[joblib]'`), imported only when one of these runners starts.
+(`pip install 'gilkit[joblib]'`), imported only when one of these runners is made.
 
 joblib runs `n_jobs=1` in the calling thread, without any pool: the serial cells measure
 exactly that, so these runners have no 1-worker cells.
