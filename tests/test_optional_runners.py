@@ -77,6 +77,8 @@ def test_each_runner_computes_squares_and_records_its_pool(runner_name: str) -> 
     assert pool.pool_startup_s > 0
     assert pool.dispatch_s is not None
     assert pool.dispatch_s > 0
+    assert pool.call_overhead_s is not None
+    assert pool.call_overhead_s > 0
     assert pool.pool_memory_bytes is not None
     assert pool.batch_size == RUNNERS[runner_name].batch_size
     if not RUNNERS[runner_name].shares_interpreter:

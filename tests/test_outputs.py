@@ -222,26 +222,39 @@ def test_verdicts_in_words(
     assert expected in verdict(stats[cell.key], cell)
 
 
-def test_the_pool_whose_per_task_cost_weighs_most_is_named_per_kernel() -> None:
-    def cell(impl: str, runner: str, n: int, time_s: float, dispatch_s: float | None) -> CellRecord:
+def test_the_pool_whose_cost_weighs_most_is_named_per_kernel() -> None:
+    def cell(impl: str, runner: str, n: int, time_s: float, cost: float | None) -> CellRecord:
         return CellRecord(
-            "squares", impl, runner, n, 10, "contiguous", times_s=[time_s], dispatch_s=dispatch_s
+            "squares",
+            impl,
+            runner,
+            n,
+            10,
+            "contiguous",
+            times_s=[time_s],
+            dispatch_s=None if cost is None else cost / 4,
+            call_overhead_s=cost,
         )
 
     cells = [
         cell("python", "serial", 1, 0.100, None),
         cell("numpy", "serial", 1, 0.020, None),
-        cell("python", "threads", 2, 0.100, 10e-6),
-        cell("numpy", "threads", 2, 0.011, 10e-6),
-        cell("python", "dask-processes", 2, 0.060, 2e-3),
-        cell("numpy", "dask-processes", 2, 0.030, 2e-3),  # 2 ms of a 20 ms numpy call: 10%
+        cell("python", "threads", 2, 0.100, 40e-6),
+        cell("numpy", "threads", 2, 0.011, 40e-6),
+        cell("python", "dask-processes", 2, 0.060, 8e-3),
+        cell("numpy", "dask-processes", 2, 0.030, 8e-3),  # 8 ms beside a 20 ms numpy call
     ]
     result = RunResult({"cpu": {"usable_cpus": 2}}, {}, cells)
     [line] = format_overheads(result, cell_stats(result))
     assert line == (
-        "squares: per-task cost weighs most on dask-processes × 2 workers: 2.0 ms per task, "
-        "10% of a 20.0 ms call (numpy, serial): a noticeable part of the call"
+        "squares: dask-processes × 2 workers costs most beside the work: 8.0 ms per empty "
+        "call (2.0 ms per task), 40% of a 20.0 ms call (numpy, serial): a noticeable part "
+        "of the call"
     )
+    for record in cells:  # a file without empty calls: the cost per task
+        record.call_overhead_s = None
+    [line] = format_overheads(result, cell_stats(result))
+    assert "2.0 ms per task, 10% of a 20.0 ms call (numpy, serial)" in line
 
 
 def test_size_auto_records_the_chosen_sizes(tmp_path: Path) -> None:

@@ -21,9 +21,10 @@ SCHEMA = "gilkit.run"
 #      work per n) and `impls` (a list in table order: name, what, whether parallel inside
 #      one call), so it reads without the kernels importable; cells no longer store `noisy`
 #      (a statistic).
-#   4: `batch_size` per cell (tasks a pool sends a worker at once: joblib batches); the
-#      `scheduler` option and `metadata.dask_cluster` (the workers of a cluster gilkit did
-#      not start); the versions of joblib, dask and distributed in `metadata.build`.
+#   4: `batch_size` (tasks a pool sends a worker at once: joblib batches) and
+#      `call_overhead_s` (an empty call of the pool) per cell; the `scheduler` option and
+#      `metadata.dask_cluster` (the workers of a cluster gilkit did not start); the versions
+#      of joblib, dask and distributed in `metadata.build`.
 # Versions 1 to 3 are still read: 1 and 2 take their descriptions from the kernels installed
 # here.
 SCHEMA_VERSION = 4
@@ -60,6 +61,7 @@ class CellRecord:
     pool_startup_s: float | None = None  # starting this cell's pool, apart from the work
     pool_memory_bytes: int | None = None  # what starting the pool added: this process + workers
     dispatch_s: float | None = None  # the pool's cost per empty task
+    call_overhead_s: float | None = None  # a call of one empty task per worker, in the pool
     batch_size: int | str | None = None  # tasks sent to a worker at once: 1, or joblib's "auto"
     start_method: str | None = None  # processes only
     error: str | None = None

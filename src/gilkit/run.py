@@ -49,6 +49,7 @@ class Pool:
     runner: Runner | None
     startup_s: float | None = None
     dispatch_s: float | None = None
+    call_s: float | None = None
     memory_bytes: int | None = None
     error: str | None = None
 
@@ -96,6 +97,7 @@ class Session:
             runner,
             startup_s=None if runner_name == "serial" else startup,
             dispatch_s=runner.dispatch_overhead(),
+            call_s=runner.call_overhead(),
             memory_bytes=_memory_added(rss_before, runner),
         )
 
@@ -144,6 +146,7 @@ class Session:
                 record.start_method = pool.runner.start_method
                 record.pool_startup_s = pool.startup_s
                 record.dispatch_s = pool.dispatch_s
+                record.call_overhead_s = pool.call_s
                 record.pool_memory_bytes = pool.memory_bytes
                 record.batch_size = pool.runner.batch_size
                 if not pool.runner.shares_interpreter:

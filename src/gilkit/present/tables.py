@@ -127,6 +127,7 @@ POOL_COLUMNS = (
     "workers",
     "start-up",
     "per empty task",
+    "per empty call",
     "batch",
     "memory added",
     "per worker",
@@ -151,6 +152,7 @@ def pool_rows(result: RunResult) -> list[list[str]]:
                 str(n_workers),
                 format_seconds(record.pool_startup_s),
                 format_seconds(record.dispatch_s),
+                format_seconds(record.call_overhead_s),
                 DASH if record.batch_size is None else str(record.batch_size),
                 format_bytes(added),
                 format_bytes(None if added is None else added / n_workers),
@@ -246,20 +248,22 @@ NOTICEABLE = 0.1
 
 
 def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
-    """Per kernel, the pool whose cost per task weighs most beside a call of that kernel.
+    """Per kernel, the pool whose own cost weighs most beside a call of that kernel.
 
     The call is the median serial call of an impl, at its size: the work itself. A pool's
-    cost per empty task over it says how much a task sent through that pool adds; the
-    shortest call and the dearest pool give each kernel's largest share.
+    cost is its empty call (one empty task per worker: what every call pays besides its
+    work), or its cost per empty task where a file has no empty calls. The shortest call and
+    the dearest pool give each kernel's largest share.
     """
     worst: dict[str, tuple[float, CellRecord, float]] = {}
     for record in result.cells:
         serial = stats.get(serial_key(record.kernel, record.impl))
-        if record.dispatch_s is None or serial is None or serial.median_s <= 0:
+        cost = record.call_overhead_s or record.dispatch_s
+        if cost is None or serial is None or serial.median_s <= 0:
             continue
         if record.runner == "serial" or result.in_call_parallel(record.impl):
             continue
-        share = record.dispatch_s / serial.median_s
+        share = cost / serial.median_s
         if record.kernel not in worst or share > worst[record.kernel][0]:
             worst[record.kernel] = (share, record, serial.median_s)
     for kernel, (share, record, call_s) in worst.items():
@@ -270,15 +274,17 @@ def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator
         else:
             verdict = "small beside the work"
         call = format_seconds(call_s)
-        weight = (
-            f"{share:.0%} of a {call}"
-            if share < 1
-            else f"{format_ratio(share)} as long as a {call}"
+        weight = f"{share:.0%} of" if share < 1 else f"{format_ratio(share)} as long as"
+        per_task = f"{format_seconds(record.dispatch_s)} per task"
+        cost = (
+            f"{format_seconds(record.call_overhead_s)} per empty call ({per_task})"
+            if record.call_overhead_s
+            else per_task
         )
         yield (
-            f"{kernel}: per-task cost weighs most on {runner_label(result, record)} × "
-            f"{format_workers(record.n_workers)}: {format_seconds(record.dispatch_s)} per "
-            f"task, {weight} call ({record.impl}, serial): {verdict}"
+            f"{kernel}: {runner_label(result, record)} × {format_workers(record.n_workers)} "
+            f"costs most beside the work: {cost}, {weight} a {call} call ({record.impl}, "
+            f"serial): {verdict}"
         )
 
 

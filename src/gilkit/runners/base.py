@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import statistics
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -23,6 +24,10 @@ from gilkit.workers import prepare_worker_process
 START_TIMEOUT_S = 120.0
 # Empty tasks sent to time a pool's per-task overhead; enough to average out timer noise.
 N_DISPATCH_PROBES = 100
+# Empty calls (one empty task per worker) timed for a pool's per-call overhead, and the pause
+# before each.
+N_CALL_PROBES = 5
+CALL_PAUSE_S = 0.012
 
 
 class RunnerError(RuntimeError):
@@ -81,11 +86,31 @@ class Runner(ABC):
     @abstractmethod
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]: ...
 
+    def map_empty(self, n_tasks: int) -> None:
+        """Send `n_tasks` tasks that do nothing through `map`."""
+        self.map(_empty_task, range(n_tasks))
+
     def dispatch_overhead(self, n_tasks: int = N_DISPATCH_PROBES) -> float:
         """Seconds per empty task sent through `map`: the cost of using this runner at all."""
         began = time.perf_counter()
-        self.map(_empty_task, range(n_tasks))
+        self.map_empty(n_tasks)
         return (time.perf_counter() - began) / n_tasks
+
+    def call_overhead(self, n_calls: int = N_CALL_PROBES) -> float:
+        """Seconds a call of one empty task per worker takes, median of `n_calls`: what every
+        call of a cell pays besides its work (a call sends its parts and waits for them all).
+
+        Each call comes CALL_PAUSE_S after the last, as a pool's calls come apart in a run's
+        rounds: Dask's client sends messages at most every 10 ms, and calls back to back
+        would wait for that.
+        """
+        times = []
+        for _ in range(n_calls):
+            time.sleep(CALL_PAUSE_S)
+            began = time.perf_counter()
+            self.map_empty(max(1, self.n_workers))
+            times.append(time.perf_counter() - began)
+        return statistics.median(times)
 
     def close(self) -> None:  # noqa: B027 - a no-op unless a runner holds workers
         pass
