@@ -96,7 +96,7 @@ def test_joblib_runners_have_no_one_worker_cells(runner_name: str) -> None:
 
 
 @requires_package_of("dask-processes")
-def test_dask_scatters_a_kernels_params_once_to_every_worker() -> None:
+def test_dask_scatters_a_kernels_params_once_to_each_worker() -> None:
     kernel = KERNELS["mandelbrot"]
     n = 30
     grid = kernel.make_params(n, "interleaved")
@@ -104,14 +104,15 @@ def test_dask_scatters_a_kernels_params_once_to_every_worker() -> None:
     expected = kernel.combine([kernel.chunk_fns["python"](range(n), grid)])
     with RUNNERS["dask-processes"]() as runner:
         runner.start(2)
-        for _ in range(2):
+        for _ in range(3):
             pairs = runner.map(run_task_counting_cpu, tasks)
             assert kernel.combine([partial for partial, _ in pairs]) == expected
-        [(_, scattered)] = runner._scattered.values()  # the grid, once: tasks carry its key
+        scattered = {future.key for _, future in runner._scattered.values()}
+        assert len(scattered) == 2  # once per worker, however many calls: tasks carry keys
         holdings = runner._client.has_what()
-        data = {key for held in holdings.values() for key in held if key.startswith("Grid")}
-        assert data == {scattered.key}
-        assert all(scattered.key in held for held in holdings.values())  # on both workers
+        grids = [{key for key in held if key.startswith("Grid")} for held in holdings.values()]
+        assert sorted(map(len, grids)) == [1, 1]  # each worker holds its own copy
+        assert set.union(*grids) == scattered
 
 
 @pytest.mark.parametrize("runner_name", runner_params(["joblib-loky", "dask-processes"]))

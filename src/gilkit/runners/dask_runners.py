@@ -15,8 +15,8 @@ signals.
 Each call sends one Dask task per part (client.map), pinned to its worker (dask-processes:
 part i to worker i), so a call covers [0, n) exactly as the other pools do. The kernel's
 params (small picklable handles: a grid, a server's URL, a shared-memory name) are scattered
-once per pool to every worker (client.scatter, broadcast=True), and tasks refer to them by
-key, so no task carries them. distributed is an optional extra
+once to each worker of the pool (client.scatter, a key per worker), and tasks refer to them
+by key, so no task carries them. distributed is an optional extra
 (`pip install 'gilkit[distributed]'`), imported only when one of these runners is made.
 """
 
@@ -105,7 +105,8 @@ class DaskRunner(Runner):
         self._client: Any = None
         self._cluster: Any = None
         self._targets: list[str] = []  # worker addresses; part i goes to _targets[i % len]
-        self._scattered: dict[int, tuple[Any, Any]] = {}  # id(params) -> (params, future)
+        # (id(params), worker address) -> (params, their future on that worker)
+        self._scattered: dict[tuple[int, str], tuple[Any, Any]] = {}
         self._quiet = False  # whether this pool holds distributed's logs quiet (_quiet_logs)
         self._held: list[Any] = []  # the last call's futures (see map)
 
@@ -178,22 +179,26 @@ class DaskRunner(Runner):
         self.on_this_host = all(facts[a]["host_id"] == here for a in self._targets)
         self.gil_enabled = any(facts[a]["gil_enabled"] for a in self._targets)
 
-    def _params_key(self, params: Any) -> Any:
-        """The params' future, scattered to every worker of the pool the first time."""
-        if id(params) not in self._scattered:
-            [future] = self._client.scatter(
-                [params], workers=self._targets, broadcast=True, hash=False
-            )
-            self._scattered[id(params)] = (params, future)  # params kept: ids stay unique
-        return self._scattered[id(params)][1]
+    def _params_key(self, params: Any, address: str) -> Any:
+        """The params' future on the worker at `address`, scattered there the first time.
+
+        One key per worker, each held by its worker alone: a single key broadcast to all of
+        them would be cut back to one copy by Dask's active memory manager between calls,
+        and the other workers would fetch it again.
+        """
+        if (id(params), address) not in self._scattered:
+            [future] = self._client.scatter([params], workers=[address], hash=False)
+            self._scattered[id(params), address] = (params, future)  # kept: ids stay unique
+        return self._scattered[id(params), address][1]
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:
         if self._client is None:
             raise RunnerError(f"{self.name} runner used before start()")
         items, params = [], []
-        for item in tasks:
+        for index, item in enumerate(tasks):
             if isinstance(item, Task) and item.params is not None:
-                params.append(self._params_key(item.params))
+                address = self._targets[index % len(self._targets)]
+                params.append(self._params_key(item.params, address))
                 item = dataclasses.replace(item, params=None)
             else:
                 params.append(None)
