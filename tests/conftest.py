@@ -7,6 +7,7 @@ import pytest
 from gilkit import native
 from gilkit.kernels import IMPLS, KERNELS, impl_unavailable_reason
 from gilkit.metadata import free_threaded_build, gil_enabled
+from gilkit.runners import RUNNERS
 
 requires_native = pytest.mark.skipif(
     native.unavailable_reason("_native") is not None,
@@ -23,6 +24,12 @@ requires_openmp = pytest.mark.skipif(
     native.unavailable_reason("_prange") is not None,
     reason=f"OpenMP kernels: {native.unavailable_reason('_prange')}",
 )
+
+
+def requires_package_of(runner: str) -> pytest.MarkDecorator:
+    """Skip where the optional package of `runner` (joblib, distributed) is not installed."""
+    reason = RUNNERS[runner].unavailable_reason()
+    return pytest.mark.skipif(reason is not None, reason=f"{runner}: {reason}")
 
 
 # The kernels that compute: io waits on a server and has tests of its own (test_io_kernel.py).

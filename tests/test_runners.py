@@ -17,8 +17,12 @@ def tasks(kernel: str, n: int, n_parts: int, params: object) -> list[Task]:
     return [Task(kernel, "python", part, params) for part in split(n, n_parts, how)]
 
 
+# The joblib and dask runners, which need optional packages: test_optional_runners.py.
+BUILT_IN = [name for name, r in RUNNERS.items() if r.package is None]
+
+
 @pytest.mark.parametrize("kernel", CPU_KERNELS)
-@pytest.mark.parametrize("runner_name", [n for n, r in RUNNERS.items() if not r.awaits])
+@pytest.mark.parametrize("runner_name", [n for n in BUILT_IN if not RUNNERS[n].awaits])
 @pytest.mark.parametrize("n_workers", [1, 3])
 def test_runners_agree_with_serial(kernel: str, runner_name: str, n_workers: int) -> None:
     n = 40 if kernel == "mandelbrot" else 5000

@@ -25,6 +25,7 @@ from gilkit.kernels import (
     run_task,
     run_task_async,
     run_task_counting_cpu,
+    run_task_counting_thread_cpu,
 )
 from gilkit.metadata import gil_enabled
 from gilkit.results import CellRecord
@@ -69,7 +70,10 @@ def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
         fn = run_task_async if runner.awaits else run_task
         partials, cpu_workers = runner.map(fn, tasks), 0.0
     else:
-        pairs = runner.map(run_task_counting_cpu, tasks)
+        counting = run_task_counting_cpu
+        if runner.counts_thread_cpu:
+            counting = run_task_counting_thread_cpu  # workers are threads of one process
+        pairs = runner.map(counting, tasks)
         partials, cpu_workers = [p for p, _ in pairs], sum(cpu for _, cpu in pairs)
     wall = time.perf_counter() - began
     cpu_parent = time.process_time() - cpu_began

@@ -171,6 +171,10 @@ def collect_build_metadata() -> dict[str, Any]:
     return {
         "gilkit": _version("gilkit"),
         "numpy": _version("numpy"),
+        # The optional packages of the joblib and dask runners (None: not installed).
+        "joblib": _version("joblib"),
+        "dask": _version("dask"),
+        "distributed": _version("distributed"),
         "extensions": native.unavailable_reason("_native") or "built",
         "extensions_built_with": native.built_with("_native"),
         "openmp": native.unavailable_reason("_prange") or "built",

@@ -34,6 +34,7 @@ class Plan:
     n_repeats: int = DEFAULT_REPEATS
     n_warmups: int = DEFAULT_WARMUPS
     start_method: str | None = None
+    scheduler: str | None = None  # an existing Dask cluster for the dask runners
     unavailable: Mapping[str, str] = field(default_factory=dict)  # impl -> why it was left out
     monitor_gil: bool = True  # a last round of in-process calls with the GIL monitor on
     measure_capacity: bool = False  # what N busy native threads give here (gilkit.capacity)
@@ -124,6 +125,8 @@ def cells_for(
                 for runner in its_runners:
                     if runner == "asyncio" and impl not in kernel.async_chunk_fns:
                         continue  # no coroutine impl to run
+                    if n_workers < RUNNERS[runner].min_workers:
+                        continue  # joblib's n_jobs=1 is the serial cell
                     if runner != "serial":
                         cells[Cell(name, impl, runner, n_workers, n)] = None
     return list(cells)

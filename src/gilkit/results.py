@@ -23,7 +23,12 @@ SCHEMA = "gilkit.run"
 #      one call), so it reads without the kernels importable; cells no longer store `noisy`
 #      (a statistic). Later additions to `impls`, optional for readers: kind (what it does
 #      with the GIL), kind_from (gilkit, kernel, probe or null), family, threads (whose threads
-#      an in-call parallel impl uses), compile_s and compiled_from_cache (Numba).
+#      an in-call parallel impl uses), compile_s and compiled_from_cache (Numba); to cells:
+#      machine_busy_s and machine_steal_s (gilkit.interference), batch_size (tasks a pool sends
+#      a worker at once: joblib batches) and call_overhead_s (an empty call of the pool); to
+#      options: sizing, call_limit_s, run_limit_s and scheduler; to metadata: capacity,
+#      abandoned_calls, dask_cluster (the workers of a cluster gilkit did not start) and the
+#      versions of joblib, dask and distributed in build.
 # Versions 1 and 2 are still read: their descriptions come from the kernels installed here.
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
@@ -63,6 +68,8 @@ class CellRecord:
     pool_startup_s: float | None = None  # starting this cell's pool, apart from the work
     pool_memory_bytes: int | None = None  # what starting the pool added: this process + workers
     dispatch_s: float | None = None  # the pool's cost per empty task
+    call_overhead_s: float | None = None  # a call of one empty task per worker, in the pool
+    batch_size: int | str | None = None  # tasks sent to a worker at once: 1, or joblib's "auto"
     start_method: str | None = None  # processes only
     error: str | None = None
 

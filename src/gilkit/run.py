@@ -31,7 +31,7 @@ from gilkit.kernels import KERNELS, Task, describe_impls, make_ready
 from gilkit.measure import CallFigures, call, record_call, tasks_for
 from gilkit.plan import Cell, Plan
 from gilkit.results import CellRecord, RunResult
-from gilkit.runners import RUNNERS, RunnerError, default_start_method
+from gilkit.runners import RUNNERS, RunnerError, dask_cluster, default_start_method
 from gilkit.runners.base import Runner
 from gilkit.stopping import Caller, CallTimeout, Stop, stop_on_signals
 from gilkit.threadpools import pin_native_threads
@@ -65,6 +65,7 @@ class Pool:
     runner: Runner | None
     startup_s: float | None = None
     dispatch_s: float | None = None
+    call_s: float | None = None
     memory_bytes: int | None = None
     error: str | None = None
 
@@ -96,7 +97,7 @@ class Session:
                 self.params[kernel, n] = self._stack.enter_context(context)
             make_ready(self.impls)
             groups = {(c.runner, c.n_workers) for c in self.plan.cells}
-            for group in sorted(groups, key=lambda g: (RUNNERS[g[0]].shares_interpreter, g)):
+            for group in sorted(groups, key=_start_order):
                 self.pools[group] = self._start(*group)
             stack.pop_all()
         return self
@@ -114,9 +115,11 @@ class Session:
         return list(dict.fromkeys(c.impl for c in (*self.plan.cells, *self.plan.checks)))
 
     def _start(self, runner_name: str, n_workers: int) -> Pool:
-        runner = RUNNERS[runner_name](self.plan.start_method)
-        rss_before = memory.current_rss(os.getpid())
         try:
+            # Made first: a runner imports its optional package (joblib, distributed) here,
+            # once, so that neither its start-up nor its memory counts that import.
+            runner = RUNNERS[runner_name](self.plan.start_method, self.plan.scheduler)
+            rss_before = memory.current_rss(os.getpid())
             startup = runner.start(n_workers)
             # Untimed: worker processes that did not inherit the impls load them now (spawn,
             # forkserver), so that no timed call imports a module or compiles. A failure here
@@ -130,6 +133,7 @@ class Session:
             runner,
             startup_s=None if runner_name == "serial" else startup,
             dispatch_s=runner.dispatch_overhead(),
+            call_s=runner.call_overhead(),
             memory_bytes=_memory_added(rss_before, runner),
         )
 
@@ -223,9 +227,13 @@ class Session:
                 record.start_method = pool.runner.start_method
                 record.pool_startup_s = pool.startup_s
                 record.dispatch_s = pool.dispatch_s
+                record.call_overhead_s = pool.call_s
                 record.pool_memory_bytes = pool.memory_bytes
+                record.batch_size = pool.runner.batch_size
                 if not pool.runner.shares_interpreter:
                     record.error = _unpicklable(tasks)
+                if record.error is None and not pool.runner.on_this_host:
+                    record.error = _needs_this_host(cell.kernel)
             result.cells.append(record)
             rounds.append((record, cell, tasks))
         n_rounds = plan.n_warmups + plan.n_repeats
@@ -286,6 +294,8 @@ def run_plan(
             pinned = pin_native_threads()
             result.metadata = metadata.collect_metadata()
             result.metadata["native_threads"] = pinned
+            if plan.scheduler is not None:
+                result.metadata["dask_cluster"] = _describe_cluster(plan.scheduler)
             if plan.measure_capacity:  # threads, all joined before any process pool forks
                 result.metadata["capacity"] = measure_capacity(c.n_workers for c in plan.cells)
             with session:
@@ -316,6 +326,7 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "call_limit_s": plan.call_limit_s,
         "sizing": None if plan.sizing is None else dict(plan.sizing),
         "run_limit_s": plan.run_limit_s,
+        "scheduler": plan.scheduler,
         "unavailable_impls": dict(plan.unavailable),
     }
 
@@ -324,6 +335,14 @@ def new_record(cell: Cell, plan: Plan) -> CellRecord:
     return CellRecord(
         cell.kernel, cell.impl, cell.runner, cell.n_workers, cell.size, plan.splits[cell.kernel]
     )
+
+
+def _describe_cluster(scheduler: str) -> dict[str, Any]:
+    """The workers of the cluster that the dask runners use, or why they could not be read."""
+    try:
+        return dask_cluster.describe_cluster(scheduler)
+    except Exception as error:  # the dask pools will fail to start, and say why
+        return {"scheduler": scheduler, "error": f"{type(error).__name__}: {error}"}
 
 
 def _unpicklable(tasks: list[Task]) -> str | None:
@@ -336,6 +355,24 @@ def _unpicklable(tasks: list[Task]) -> str | None:
             "params picklable: module-level classes and functions, no lambdas"
         )
     return None
+
+
+def _start_order(group: tuple[str, int]) -> tuple[bool, bool, tuple[str, int]]:
+    """Pools that fork this process first, before any pool leaves threads running here;
+    then the other process pools; then the in-process ones."""
+    runner = RUNNERS[group[0]]
+    return (not runner.forks_here, runner.shares_interpreter, group)
+
+
+def _needs_this_host(kernel: str) -> str | None:
+    """Why a kernel cannot run on workers of another host, or None when it can."""
+    reason = KERNELS[kernel].needs_this_host
+    if reason is None:
+        return None
+    return (
+        f"{kernel} needs workers on this host ({reason}); this cluster's workers run "
+        "elsewhere: run it with a cluster whose workers run here, or leave it out"
+    )
 
 
 def _memory_added(rss_before: int | None, runner: Runner) -> int | None:

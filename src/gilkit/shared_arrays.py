@@ -7,6 +7,7 @@ children attach by name.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,9 @@ class SharedArrays:
     name: str
     n_arrays: int
     length: int
+    # Before 3.13: the resource tracker that registered the block, to tell a child that
+    # shares it (see attach).
+    tracker: int | None = None
 
 
 def _views(shm: SharedMemory, n_arrays: int, length: int) -> list[np.ndarray]:
@@ -39,7 +43,7 @@ def shared_arrays(n_arrays: int, length: int) -> Iterator[SharedArrays]:
     shm = SharedMemory(create=True, size=max(8, n_arrays * length * 8))
     _blocks[shm.name] = (shm, _views(shm, n_arrays, length))
     try:
-        yield SharedArrays(shm.name, n_arrays, length)
+        yield SharedArrays(shm.name, n_arrays, length, _tracker_id())
     finally:
         del _blocks[shm.name]
         try:
@@ -57,7 +61,24 @@ def attach(handle: SharedArrays) -> list[np.ndarray]:
         else:
             shm = SharedMemory(handle.name)
             # Before 3.13 attaching registers the block with the resource tracker as if this
-            # process owned it, which ends in spurious "leaked shared_memory" warnings.
-            resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+            # process owned it. A tracker of this process's own would then report it leaked,
+            # and unlink it, when this process ends: take that registration back. A child
+            # started by multiprocessing (spawn, forkserver), loky or a Dask nanny of gilkit
+            # shares the creator's tracker, which holds each name once: the registration
+            # changed nothing there, and taking it back would drop the creator's.
+            if handle.tracker is None or _tracker_id() != handle.tracker:
+                resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
         _blocks[handle.name] = (shm, _views(shm, handle.n_arrays, handle.length))
     return _blocks[handle.name][1]
+
+
+def _tracker_id() -> int | None:
+    """The resource tracker this process talks to, as its pipe's inode (the same in every
+    process that shares it), or None where that cannot be read (3.13+ has no need)."""
+    fd = getattr(getattr(resource_tracker, "_resource_tracker", None), "_fd", None)
+    if sys.version_info >= (3, 13) or fd is None:
+        return None
+    try:
+        return os.fstat(fd).st_ino
+    except OSError:
+        return None

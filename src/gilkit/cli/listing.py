@@ -59,9 +59,11 @@ def handle(args: argparse.Namespace) -> int:
         note = f" (serial runner; workers = {impl.threads} threads)" if impl.threads else ""
         available = "yes" if reason is None else f"no: {reason}"
         impls.add_row(name, impl.family, impl.kind, impl.what + note, Text(available))
-    runners = Table("runner", "what", title="runners", title_justify="left")
+    runners = Table("runner", "what", "available", title="runners", title_justify="left")
     for runner in RUNNERS.values():
-        runners.add_row(runner.name, runner.description)
+        reason = runner.unavailable_reason()
+        available = "yes" if reason is None else f"no: {reason}"
+        runners.add_row(runner.name, runner.description, Text(available))
     out.print(kernels)
     out.print(impls)
     out.print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from gilkit.kernels import (
@@ -19,6 +20,7 @@ from gilkit.kernels import (
 from gilkit.machine import usable_cpus
 from gilkit.plan import max_workers
 from gilkit.runners import RUNNERS, START_METHODS
+from gilkit.runners.dask_runners import DaskRunner
 from gilkit.splitting import SPLITS
 
 T = TypeVar("T")
@@ -138,10 +140,41 @@ def unavailable(name: str, reason: str) -> None:
 
 
 def parse_runners(text: str | None) -> list[str] | None:
-    """The runners asked for, or None for each kernel's defaults."""
+    """The runners asked for, or None for each kernel's defaults; each must be usable here."""
     if text is None:
         return None
-    return comma_list("--runner", text, one_of("--runner", list(RUNNERS)))
+    runners = comma_list("--runner", text, one_of("--runner", list(RUNNERS)))
+    for runner in runners:
+        reason = RUNNERS[runner].unavailable_reason()
+        if reason is not None:
+            raise UsageError(f"--runner: {runner!r} {reason}")
+    return runners
+
+
+def parse_scheduler(text: str | None, runners: Sequence[str] | None) -> str | None:
+    """An existing Dask cluster for the dask runners: tcp://HOST:PORT or a scheduler file."""
+    if text is None:
+        return None
+    dask = [name for name, runner in RUNNERS.items() if issubclass(runner, DaskRunner)]
+    if not set(runners or ()) & set(dask):
+        raise UsageError(
+            f"--scheduler: only the dask runners use a cluster; valid: with --runner "
+            f"{' and/or '.join(dask)}"
+        )
+    scheme, _, where = text.partition("://")
+    if where:
+        host, _, port = where.rpartition(":")
+        if not scheme or not host or not port.isdigit():
+            raise UsageError(
+                f"--scheduler: {text!r} is not an address; valid: tcp://HOST:PORT or the "
+                "path of a scheduler file"
+            )
+    elif not Path(text).is_file():
+        raise UsageError(
+            f"--scheduler: {text!r} is neither an address nor a file; valid: "
+            "tcp://HOST:PORT or the path of a scheduler file (dask scheduler --scheduler-file)"
+        )
+    return text
 
 
 def parse_workers(text: str | None, kernels: Sequence[str]) -> list[int] | None:

@@ -56,7 +56,8 @@ from gilkit.run import (
     RunInterrupted,
     run_plan,
 )
-from gilkit.runners import RUNNERS, START_METHODS, default_start_method
+from gilkit.runners import RUNNERS, START_METHODS, dask_cluster, default_start_method
+from gilkit.runners.dask_runners import DaskRunner
 from gilkit.sizing import TARGET_PART_S, default_budget_s, machine_sizes
 from gilkit.splitting import SPLITS
 from gilkit.threadpools import pin_native_threads
@@ -110,6 +111,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run.add_argument(
         "--start-method",
         help=f"for processes: {', '.join(START_METHODS)} (default: {default_start_method()})",
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="for the dask runners: use the Dask cluster at tcp://HOST:PORT (or a scheduler "
+        "file) instead of starting one; its workers must run this gilkit and Python",
     )
     run.add_argument(
         "--json",
@@ -197,6 +204,7 @@ def plan_from(
         n_repeats=n_repeats,
         n_warmups=n_warmups,
         start_method=start_method,
+        scheduler=options.parse_scheduler(args.scheduler, runners),
         unavailable=unavailable,
         call_limit_s=call_limit_s,
         run_limit_s=run_limit_s,
@@ -206,6 +214,50 @@ def plan_from(
     if not plan.cells:
         raise UsageError("nothing to run: no selected kernel has the selected impls")
     return plan
+
+
+def check_cluster(plan: Plan) -> None:
+    """--scheduler: refuse, before measuring, a cluster that cannot run the plan's cells."""
+    if plan.scheduler is None:
+        return
+    try:
+        cluster = dask_cluster.describe_cluster(plan.scheduler)
+    except Exception as error:
+        raise UsageError(
+            f"--scheduler: cannot use {plan.scheduler!r} ({type(error).__name__}: {error}); "
+            "valid: the address or scheduler file of a running Dask scheduler"
+        ) from error
+    problem = dask_cluster.cluster_problem(cluster)
+    if problem is not None:
+        raise UsageError(f"--scheduler: {problem}")
+    nthreads = {address: facts["nthreads"] for address, facts in cluster["workers"].items()}
+    for cell in plan.cells:
+        runner = RUNNERS[cell.runner]
+        if not issubclass(runner, DaskRunner):
+            continue
+        try:
+            dask_cluster.choose_workers(nthreads, cell.n_workers, runner.one_process)
+        except ValueError as error:
+            most = max(nthreads.values()) if runner.one_process else len(nthreads)
+            raise UsageError(
+                f"--workers: {cell.runner} × {cell.n_workers} on {plan.scheduler}: {error}; "
+                f"valid: up to {most} workers for {cell.runner} on this cluster"
+            ) from error
+
+
+def notes_for(plan: Plan) -> list[str]:
+    """What the run leaves out, and why: impls not built, runners' missing cells."""
+    notes = []
+    for reason in sorted(set(plan.unavailable.values())):
+        impls = [impl for impl, why in plan.unavailable.items() if why == reason]
+        notes.append(f"note: {', '.join(impls)} not run: {reason}")
+    runners = [r for r in dict.fromkeys(c.runner for c in plan.cells) if RUNNERS[r].min_workers > 1]
+    if runners:
+        notes.append(
+            f"note: {', '.join(runners)} not run at 1 worker: joblib runs n_jobs=1 in the "
+            "calling thread, without a pool, which the serial cells measure"
+        )
+    return notes
 
 
 def json_path_from(path: Path | None) -> Path:
@@ -232,13 +284,14 @@ def handle(args: argparse.Namespace) -> int:
         writable_path("--plot", args.plot)
         require_matplotlib()
     console = make_console(stderr=True, quiet=args.quiet)
+    # Every option, and a --scheduler's cluster, checked before the sizing's few seconds.
+    check_cluster(plan_from(args, size_here=False))
     plan = plan_from(args, say=lambda line: console.print(line, markup=False))
     if plan.sizing is not None:
         console.print(format_sizing(plan.sizing), markup=False)
     out = make_console()
-    for reason in sorted(set(plan.unavailable.values())):
-        impls = [impl for impl, why in plan.unavailable.items() if why == reason]
-        console.print(f"note: {', '.join(impls)} not run: {reason}", markup=False)
+    for note in notes_for(plan):
+        console.print(note, markup=False)
     infer_kinds(plan, console)
 
     status = EXIT_OK

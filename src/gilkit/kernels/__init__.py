@@ -58,6 +58,7 @@ __all__ = [
     "run_task",
     "run_task_async",
     "run_task_counting_cpu",
+    "run_task_counting_thread_cpu",
 ]
 
 
@@ -178,3 +179,11 @@ def run_task_counting_cpu(task: Task) -> tuple[Any, float]:
     began = time.process_time()
     partial = run_task(task)
     return partial, time.process_time() - began
+
+
+def run_task_counting_thread_cpu(task: Task) -> tuple[Any, float]:
+    """run_task in a worker thread of a worker process, with the CPU seconds of its thread:
+    the process's would count its sibling threads' work too (dask-threads)."""
+    began = time.thread_time()
+    partial = run_task(task)
+    return partial, time.thread_time() - began

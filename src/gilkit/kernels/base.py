@@ -58,6 +58,9 @@ class Kernel:
     # What limits one worker: "cpu", "memory" (bandwidth) or "io" (waiting). It decides the
     # ideal speedup: busy work cannot beat one worker per cpu; waiting can (ideal = workers).
     bound: str = "cpu"
+    # Why its params reach only workers on this host (a server on 127.0.0.1, this host's
+    # shared memory), or None: a Dask cluster's workers elsewhere cannot run it.
+    needs_this_host: str | None = None
     in_default_run: bool = True
     # Worker counts when none are asked for: None means gilkit.plan.default_workers.
     default_workers: Callable[[int], list[int]] | None = None

@@ -120,4 +120,5 @@ KERNEL = Kernel(
     reference=reference,
     prepare=prepare,
     bound="memory",
+    needs_this_host="its arrays are in this host's shared memory",
 )

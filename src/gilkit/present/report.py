@@ -25,6 +25,7 @@ from gilkit.present.tables import (
     POOL_COLUMNS,
     format_fastest,
     format_legend,
+    format_overheads,
     format_title,
     pool_rows,
     row_values,
@@ -203,6 +204,10 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
         yield "## Pools"
         yield ""
         yield from markdown_table(POOL_COLUMNS, pools)
+        overheads = list(format_overheads(result, stats))
+        if overheads:
+            yield ""
+            yield from (f"- {line}" for line in overheads)
 
 
 def format_scaling(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:

@@ -36,6 +36,7 @@ from gilkit.stats import (
     capacity,
     cell_stats,
     fastest,
+    serial_key,
     shares_taken,
 )
 
@@ -139,7 +140,16 @@ def _row(result: RunResult, record: CellRecord, stats: CellStats | None) -> list
     return values
 
 
-POOL_COLUMNS = ("runner", "workers", "start-up", "per empty task", "memory added", "per worker")
+POOL_COLUMNS = (
+    "runner",
+    "workers",
+    "start-up",
+    "per empty task",
+    "per empty call",
+    "batch",
+    "memory added",
+    "per worker",
+)
 
 
 def pool_rows(result: RunResult) -> list[list[str]]:
@@ -160,6 +170,8 @@ def pool_rows(result: RunResult) -> list[list[str]]:
                 str(n_workers),
                 format_seconds(record.pool_startup_s),
                 format_seconds(record.dispatch_s),
+                format_seconds(record.call_overhead_s),
+                DASH if record.batch_size is None else str(record.batch_size),
                 format_bytes(added),
                 format_bytes(None if added is None else added / n_workers),
             ]
@@ -302,6 +314,52 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         )
 
 
+# The share of a call that one task's dispatch takes, from which on it is said to dominate.
+DOMINATES = 0.5
+NOTICEABLE = 0.1
+
+
+def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """Per kernel, the pool whose own cost weighs most beside a call of that kernel.
+
+    The call is the median serial call of an impl, at its size: the work itself. A pool's
+    cost is its empty call (one empty task per worker: what every call pays besides its
+    work), or its cost per empty task where a file has no empty calls. The shortest call and
+    the dearest pool give each kernel's largest share.
+    """
+    worst: dict[str, tuple[float, CellRecord, float]] = {}
+    for record in result.cells:
+        serial = stats.get(serial_key(record.kernel, record.impl))
+        cost = record.call_overhead_s or record.dispatch_s
+        if cost is None or serial is None or serial.median_s <= 0:
+            continue
+        if record.runner == "serial" or result.in_call_parallel(record.impl):
+            continue
+        share = cost / serial.median_s
+        if record.kernel not in worst or share > worst[record.kernel][0]:
+            worst[record.kernel] = (share, record, serial.median_s)
+    for kernel, (share, record, call_s) in worst.items():
+        if share >= DOMINATES:
+            verdict = "its overhead dominates"
+        elif share >= NOTICEABLE:
+            verdict = "a noticeable part of the call"
+        else:
+            verdict = "small beside the work"
+        call = format_seconds(call_s)
+        weight = f"{share:.0%} of" if share < 1 else f"{format_ratio(share)} as long as"
+        per_task = f"{format_seconds(record.dispatch_s)} per task"
+        cost = (
+            f"{format_seconds(record.call_overhead_s)} per empty call ({per_task})"
+            if record.call_overhead_s
+            else per_task
+        )
+        yield (
+            f"{kernel}: {runner_label(result, record)} × {format_workers(record.n_workers)} "
+            f"costs most beside the work: {cost}, {weight} a {call} call ({record.impl}, "
+            f"serial): {verdict}"
+        )
+
+
 def format_legend(result: RunResult) -> Iterator[str]:
     """What the columns mean."""
     yield (
@@ -346,5 +404,6 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
         yield pools
     yield from format_legend(result)
     yield from format_warnings(result, stats)
+    yield from format_overheads(result, stats)
     for kernel in kernels:
         yield format_fastest(result, kernel, stats)

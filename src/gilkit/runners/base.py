@@ -7,8 +7,11 @@ from the work), then `map`s a function over tasks any number of times, then is c
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import os
 import signal
+import statistics
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -24,6 +27,17 @@ from gilkit.workers import prepare_worker_process, sigint_held
 START_TIMEOUT_S = 120.0
 # Empty tasks sent to time a pool's per-task overhead; enough to average out timer noise.
 N_DISPATCH_PROBES = 100
+# Empty calls (one empty task per worker) timed for a pool's per-call overhead, and the pause
+# before each.
+N_CALL_PROBES = 5
+CALL_PAUSE_S = 0.012
+
+
+def kill_processes(pids: Iterable[int]) -> None:
+    """SIGKILL each: what a worker stuck in a call leaves as the only way to end it."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 class RunnerError(RuntimeError):
@@ -35,13 +49,44 @@ class Runner(ABC):
     description: ClassVar[str]
     shares_interpreter: ClassVar[bool]  # workers share one interpreter, hence one GIL
     awaits: ClassVar[bool] = False  # map() takes a coroutine function (asyncio)
+    # Its workers are forked from this process, which must have no other thread yet: such
+    # pools start before the others (which leave threads running here).
+    forks_here: ClassVar[bool] = False
+    # Its workers are threads of one worker process (dask-threads): a task's CPU time is its
+    # thread's, since the process's would count the other workers' too.
+    counts_thread_cpu: ClassVar[bool] = False
+    # The optional package it needs, which is also the name of gilkit's extra that installs
+    # it (`pip install 'gilkit[joblib]'`); imported only when the runner is made.
+    package: ClassVar[str | None] = None
+    # Tasks sent to a worker at once: 1, or "auto" where the runner batches them itself.
+    batch_size: ClassVar[int | str] = 1
+    # The fewest workers it runs with (joblib runs n_jobs=1 in the calling thread, no pool).
+    min_workers: ClassVar[int] = 1
 
-    def __init__(self, start_method: str | None = None) -> None:
-        """`start_method` matters to process runners only; the others ignore it."""
+    def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:
+        """`start_method` matters to process runners only, `scheduler` (an existing Dask
+        cluster) to the dask runners only; the others ignore them."""
         self.start_method: str | None = None
         self.n_workers = 0
         self.worker_pids: tuple[int, ...] = ()  # worker processes other than this one
         self.gil_enabled = gil_enabled()  # in the workers: a child may differ (PYTHON_GIL)
+        # Whether every worker runs on this host, where a kernel's server or shared memory is.
+        self.on_this_host = True
+        if self.package is not None:
+            # Imported when the runner is made, before its start-up and memory are measured:
+            # the import happens once, however many pools follow.
+            try:
+                importlib.import_module(self.package)
+            except ImportError as error:
+                reason = self.unavailable_reason() or f"cannot import {self.package}: {error}"
+                raise RunnerError(f"{self.name}: {reason}") from error
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """None when this runner can run here, else why not and what to install."""
+        if cls.package is None or importlib.util.find_spec(cls.package) is not None:
+            return None
+        return f"needs {cls.package}, not installed here: pip install 'gilkit[{cls.package}]'"
 
     def start(self, n_workers: int) -> float:
         """Make `n_workers` workers ready; return the seconds that took."""
@@ -55,11 +100,31 @@ class Runner(ABC):
         """Run fn() once in every worker process; this runner has none (see PoolRunner)."""
         return []
 
+    def map_empty(self, n_tasks: int) -> None:
+        """Send `n_tasks` tasks that do nothing through `map`."""
+        self.map(_empty_task, range(n_tasks))
+
     def dispatch_overhead(self, n_tasks: int = N_DISPATCH_PROBES) -> float:
         """Seconds per empty task sent through `map`: the cost of using this runner at all."""
         began = time.perf_counter()
-        self.map(_empty_task, range(n_tasks))
+        self.map_empty(n_tasks)
         return (time.perf_counter() - began) / n_tasks
+
+    def call_overhead(self, n_calls: int = N_CALL_PROBES) -> float:
+        """Seconds a call of one empty task per worker takes, median of `n_calls`: what every
+        call of a cell pays besides its work (a call sends its parts and waits for them all).
+
+        Each call comes CALL_PAUSE_S after the last, as a pool's calls come apart in a run's
+        rounds: Dask's client sends messages at most every 10 ms, and calls back to back
+        would wait for that.
+        """
+        times = []
+        for _ in range(n_calls):
+            time.sleep(CALL_PAUSE_S)
+            began = time.perf_counter()
+            self.map_empty(max(1, self.n_workers))
+            times.append(time.perf_counter() - began)
+        return statistics.median(times)
 
     def close(self) -> None:  # noqa: B027 - a no-op unless a runner holds workers
         pass
@@ -176,9 +241,7 @@ class PoolRunner(Runner):
             self._executor = None
 
     def abandon(self) -> None:
-        for pid in self.worker_pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        kill_processes(self.worker_pids)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None

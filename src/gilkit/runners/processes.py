@@ -25,8 +25,9 @@ class ProcessRunner(PoolRunner):
     name = "processes"
     description = "a process pool: one GIL per worker, pays start-up and pickling"
     shares_interpreter = False
+    forks_here = True  # with the fork start method
 
-    def __init__(self, start_method: str | None = None) -> None:
+    def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:
         super().__init__()
         self.start_method = start_method or default_start_method()
         self._context = multiprocessing.get_context(self.start_method)
