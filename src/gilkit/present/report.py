@@ -26,6 +26,7 @@ from gilkit.present.tables import (
     format_fastest,
     format_legend,
     format_overheads,
+    format_sizing,
     format_title,
     pool_rows,
     row_values,
@@ -162,6 +163,12 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
                 f"{(cpu.get('load_average_after') or ['?'])[0]}",
             ],
             ["machine speed", machine_speed(result)],
+            [
+                "sizes",
+                format_sizing(result.options["sizing"])
+                if result.options.get("sizing")
+                else "as given or the kernels' own",
+            ],
             ["cpu time stolen by the hypervisor", format_percent(steal_share(cpu))],
             ["extensions", str(meta["build"]["extensions"])],
         ],

@@ -286,10 +286,7 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         yield f"warning: the machine was busy before the run (load average {before[0]:.2f})"
     if after and before:
         yield f"load average (1 min) before and after: {before[0]:.2f}, {after[0]:.2f}"
-    sizing = result.options.get("sizing")
-    if sizing:
-        yield format_sizing(sizing)
-    yield from format_capacity(result)
+    yield from format_capacity(result)  # (the sizes were said before the run)
     yield from format_interference(result, stats)
     stolen = steal_share(cpu)
     if stolen is not None and stolen >= STEAL_WARNING:
