@@ -9,7 +9,7 @@ from gilkit.runners import RUNNERS, START_METHODS, RunnerError
 from gilkit.runners.processes import ProcessRunner
 from gilkit.splitting import split
 
-from .conftest import CPU_KERNELS
+from .conftest import CPU_KERNELS, runner_params
 
 
 def tasks(kernel: str, n: int, n_parts: int, params: object) -> list[Task]:
@@ -17,8 +17,11 @@ def tasks(kernel: str, n: int, n_parts: int, params: object) -> list[Task]:
     return [Task(kernel, "python", part, params) for part in split(n, n_parts, how)]
 
 
+POOLS = [name for name, runner in RUNNERS.items() if not runner.awaits]
+
+
 @pytest.mark.parametrize("kernel", CPU_KERNELS)
-@pytest.mark.parametrize("runner_name", [n for n, r in RUNNERS.items() if not r.awaits])
+@pytest.mark.parametrize("runner_name", runner_params(POOLS))
 @pytest.mark.parametrize("n_workers", [1, 3])
 def test_runners_agree_with_serial(kernel: str, runner_name: str, n_workers: int) -> None:
     n = 40 if kernel == "mandelbrot" else 5000

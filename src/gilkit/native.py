@@ -14,7 +14,18 @@ BUILD_HINT = "build them with: pip install -e ."
 
 
 class NativeUnavailable(RuntimeError):
-    """A compiled module is not importable; the message says why and how to fix it."""
+    """A compiled module is not importable; the message says why and how to fix it.
+
+    `import_error` is the ImportError's own message where the module is there but refused to
+    load (a subinterpreter, a broken build), None where it was never built.
+    """
+
+    def __init__(self, reason: str, import_error: str | None = None) -> None:
+        super().__init__(reason)
+        self.import_error = import_error
+
+
+_import_errors: dict[str, str] = {}  # name -> the message of the ImportError that _load met
 
 
 @cache
@@ -22,6 +33,8 @@ def _load(name: str) -> ModuleType | str:
     try:
         return importlib.import_module(f"gilkit.{name}")
     except ImportError as error:
+        if error.name != f"gilkit.{name}":  # there, but it did not load
+            _import_errors[name] = str(error)
         if name == "_prange" and _is_importable("_native"):
             return "built without OpenMP (the compiler could not compile and link -fopenmp)"
         if not error.name or not error.name.startswith("gilkit._"):
@@ -37,7 +50,7 @@ def module(name: str) -> ModuleType:
     """The compiled module `gilkit.<name>`, or NativeUnavailable saying why not."""
     loaded = _load(name)
     if isinstance(loaded, str):
-        raise NativeUnavailable(loaded)
+        raise NativeUnavailable(loaded, _import_errors.get(name))
     return loaded
 
 

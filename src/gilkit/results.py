@@ -21,7 +21,8 @@ SCHEMA = "gilkit.run"
 #   3: the file describes itself: `kernels` (unit, what bounds it, its ideal-speedup rule,
 #      work per n) and `impls` (a list in table order: name, what, whether parallel inside
 #      one call), so it reads without the kernels importable; cells no longer store `noisy`
-#      (a statistic).
+#      (a statistic). Later, still 3 (optional fields with defaults): a cell's `unsupported`
+#      reason; metadata.runners (what each runner is, how data reaches its workers).
 # Versions 1 and 2 are still read: their descriptions come from the kernels installed here.
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
@@ -59,6 +60,9 @@ class CellRecord:
     dispatch_s: float | None = None  # the pool's cost per empty task
     start_method: str | None = None  # processes only
     error: str | None = None
+    # Why this runner cannot run this impl at all (an extension that refuses to load in a
+    # subinterpreter): the cell is left unmeasured, and that is a finding, not a failure.
+    unsupported: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -66,6 +70,7 @@ class CellRecord:
 
     @property
     def ok(self) -> bool:
+        """Nothing failed: no error and no wrong result (an unsupported cell is ok)."""
         return self.error is None and self.agrees is not False
 
 

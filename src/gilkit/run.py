@@ -19,7 +19,7 @@ import os
 import pickle
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +92,7 @@ class Session:
                 context = KERNELS[kernel].params_for(n, self.plan.splits[kernel])
                 self.params[kernel, n] = self._stack.enter_context(context)
             groups = {(c.runner, c.n_workers) for c in self.plan.cells}
-            for group in sorted(groups, key=lambda g: (RUNNERS[g[0]].shares_interpreter, g)):
+            for group in sorted(groups, key=lambda g: (RUNNERS[g[0]].in_process, g)):
                 self.pools[group] = self._start(*group)
             stack.pop_all()
         return self
@@ -173,7 +173,7 @@ class Session:
             if self._deadline is not None and time.monotonic() >= self._deadline:
                 raise Stop("the run's time limit", EXIT_TIME_LIMIT) from None
             self._caller = Caller()  # the old one is stuck in the call
-            if runner.shares_interpreter:
+            if runner.in_process:
                 self.abandoned.append(cell.label)
                 fate = "still running, threads cannot be killed"
             else:
@@ -212,7 +212,7 @@ class Session:
                 record.dispatch_s = pool.dispatch_s
                 record.pool_memory_bytes = pool.memory_bytes
                 if not pool.runner.shares_interpreter:
-                    record.error = _unpicklable(tasks)
+                    record.error = _unpicklable(tasks, cell.runner)
             result.cells.append(record)
             rounds.append((record, cell, tasks))
         n_rounds = plan.n_warmups + plan.n_repeats
@@ -223,12 +223,12 @@ class Session:
                 runner = self.runner(cell)
                 if kind == "monitored" and (runner is None or not runner.shares_interpreter):
                     continue  # the monitor sees only the GIL of this process
-                if runner is not None and record.error is None:
+                if runner is not None and record.error is None and record.unsupported is None:
                     stuck = self.record(record, runner, cell, tasks, kind)
                     if stuck and cell.runner != "serial":
                         self.restart(cell, abandon=True)
-                    elif record.error and not runner.shares_interpreter:
-                        self.restart(cell)
+                    elif record.error and not runner.in_process:
+                        self.restart(cell)  # a worker process may have died with it
                 on_call(cell)
             on_round()
 
@@ -256,6 +256,7 @@ def run_plan(
         for name in dict.fromkeys(c.kernel for c in records)
     }
     result.impls = describe_impls(c.impl for c in records)
+    result.metadata["runners"] = describe_runners(c.runner for c in records)
 
     def round_done() -> None:
         result.references = check_results(result.cells, result.checks)
@@ -279,6 +280,19 @@ def run_plan(
     return result
 
 
+def describe_runners(names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What each runner of the run is and how the kernels' data reaches its workers."""
+    return {
+        name: {
+            "what": RUNNERS[name].description,
+            "data": RUNNERS[name].data_transfer,
+            "shares_interpreter": RUNNERS[name].shares_interpreter,
+            "in_process": RUNNERS[name].in_process,
+        }
+        for name in dict.fromkeys(names)
+    }
+
+
 def plan_record(plan: Plan) -> dict[str, Any]:
     """The plan's options, as the result file keeps them."""
     return {
@@ -299,13 +313,13 @@ def new_record(cell: Cell, plan: Plan) -> CellRecord:
     )
 
 
-def _unpicklable(tasks: list[Task]) -> str | None:
-    """Why tasks cannot be sent to worker processes, or None when they can."""
+def _unpicklable(tasks: list[Task], runner: str) -> str | None:
+    """Why tasks cannot be sent to the workers of `runner` (pickled), or None when they can."""
     try:
         pickle.dumps(tasks)
     except Exception as error:
         return (
-            f"cannot be sent to worker processes ({type(error).__name__}: {error}); make its "
+            f"cannot be sent to {runner} workers ({type(error).__name__}: {error}); make its "
             "params picklable: module-level classes and functions, no lambdas"
         )
     return None

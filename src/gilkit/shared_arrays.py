@@ -1,8 +1,10 @@
 """float64 arrays in shared memory, made once by the parent and seen by every worker.
 
-The process runner then hands workers a name, not the data: a triad measures memory bandwidth,
-not pickling. In the parent and in forked children the arrays are found in `_blocks`; spawned
-children attach by name.
+The process and interpreters runners then hand workers a name, not the data: a triad measures
+memory bandwidth, not pickling. In the parent and in forked children the block is found in
+`_blocks`; spawned children and subinterpreters attach by name, so every worker reads and
+writes the very same pages. `attach` gives NumPy arrays; `attach_buffers` gives memoryviews,
+for code that must run where NumPy cannot be imported (a subinterpreter).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-_blocks: dict[str, tuple[SharedMemory, list[np.ndarray]]] = {}
+_blocks: dict[str, SharedMemory] = {}  # the blocks this interpreter has open, by name
+_arrays: dict[str, list[np.ndarray]] = {}  # NumPy views of them, made once
 
 
 @dataclass(frozen=True)
@@ -28,19 +33,15 @@ class SharedArrays:
     length: int
 
 
-def _views(shm: SharedMemory, n_arrays: int, length: int) -> list[np.ndarray]:
-    flat = np.ndarray((n_arrays * length,), dtype=np.float64, buffer=shm.buf)
-    return [flat[k * length : (k + 1) * length] for k in range(n_arrays)]
-
-
 @contextmanager
 def shared_arrays(n_arrays: int, length: int) -> Iterator[SharedArrays]:
     """Create `n_arrays` zeroed float64 arrays of `length`; unlink them on exit."""
     shm = SharedMemory(create=True, size=max(8, n_arrays * length * 8))
-    _blocks[shm.name] = (shm, _views(shm, n_arrays, length))
+    _blocks[shm.name] = shm
     try:
         yield SharedArrays(shm.name, n_arrays, length)
     finally:
+        _arrays.pop(shm.name, None)
         del _blocks[shm.name]
         try:
             shm.close()
@@ -49,8 +50,8 @@ def shared_arrays(n_arrays: int, length: int) -> Iterator[SharedArrays]:
         shm.unlink()
 
 
-def attach(handle: SharedArrays) -> list[np.ndarray]:
-    """The arrays behind `handle`, in this process."""
+def _open(handle: SharedArrays) -> SharedMemory:
+    """The block behind `handle`, attached here by name the first time."""
     if handle.name not in _blocks:
         if sys.version_info >= (3, 13):
             shm = SharedMemory(handle.name, track=False)
@@ -59,5 +60,30 @@ def attach(handle: SharedArrays) -> list[np.ndarray]:
             # Before 3.13 attaching registers the block with the resource tracker as if this
             # process owned it, which ends in spurious "leaked shared_memory" warnings.
             resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
-        _blocks[handle.name] = (shm, _views(shm, handle.n_arrays, handle.length))
-    return _blocks[handle.name][1]
+        _blocks[handle.name] = shm
+    return _blocks[handle.name]
+
+
+def attach(handle: SharedArrays) -> list[np.ndarray]:
+    """The arrays behind `handle`, in this process, as NumPy arrays."""
+    if handle.name not in _arrays:
+        import numpy as np
+
+        flat = np.ndarray(
+            (handle.n_arrays * handle.length,), dtype=np.float64, buffer=_open(handle).buf
+        )
+        _arrays[handle.name] = [
+            flat[k * handle.length : (k + 1) * handle.length] for k in range(handle.n_arrays)
+        ]
+    return _arrays[handle.name]
+
+
+def attach_buffers(handle: SharedArrays) -> list[memoryview]:
+    """The arrays behind `handle` as 1-d float64 memoryviews, without NumPy.
+
+    Made anew on each call and kept by no one here, so that none outlives its caller: a block
+    with a view still exported cannot be closed when a subinterpreter ends.
+    """
+    length = handle.length
+    flat = _open(handle).buf[: handle.n_arrays * length * 8].cast("d")
+    return [flat[k * length : (k + 1) * length] for k in range(handle.n_arrays)]

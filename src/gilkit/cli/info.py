@@ -9,7 +9,7 @@ from rich.table import Table
 from gilkit import metadata, native
 from gilkit.cli.console import EXIT_OK, make_console
 from gilkit.present.formatting import format_build, format_gil
-from gilkit.runners import default_start_method
+from gilkit.runners import RUNNERS, default_start_method
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -46,9 +46,16 @@ def handle(args: argparse.Namespace) -> int:
         ),
         ("compiler", build["cc"] or "unknown"),
         ("start method", default_start_method()),
+        ("subinterpreters", format_interpreters()),
     ]
     table = Table(show_header=False, box=None)
     for name, value in rows:
         table.add_row(f"[bold]{name}[/]", value)
     make_console().print(table, highlight=False)
     return EXIT_OK
+
+
+def format_interpreters() -> str:
+    """Whether the interpreters runner works here: a GIL per subinterpreter, and its pool."""
+    reason = RUNNERS["interpreters"].unavailable_reason()
+    return "the interpreters runner works here" if reason is None else f"unavailable: {reason}"

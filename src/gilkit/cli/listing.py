@@ -53,9 +53,12 @@ def handle(args: argparse.Namespace) -> int:
         reason = impl_unavailable_reason(impl)
         note = " (serial runner; workers = OpenMP threads)" if impl in IN_CALL_PARALLEL else ""
         impls.add_row(impl, what + note, "yes" if reason is None else f"no: {reason}")
-    runners = Table("runner", "what", title="runners", title_justify="left")
+    runners = Table("runner", "what", "available", title="runners", title_justify="left")
     for runner in RUNNERS.values():
-        runners.add_row(runner.name, runner.description)
+        reason = runner.unavailable_reason()
+        runners.add_row(
+            runner.name, runner.description, "yes" if reason is None else f"no: {reason}"
+        )
     for table in (kernels, impls, runners):
         out.print(table)
     out.print(

@@ -101,11 +101,25 @@ def parse_impls(text: str | None) -> tuple[list[str], dict[str, str]]:
     return impls, {}
 
 
-def parse_runners(text: str | None) -> list[str] | None:
-    """The runners asked for, or None for each kernel's defaults."""
+def parse_runners(text: str | None, here: bool = True) -> list[str] | None:
+    """The runners asked for, or None for each kernel's defaults.
+
+    `here`: they will run under this interpreter, so each must be available on it; not so
+    with --python, where each interpreter's own gilkit checks them.
+    """
     if text is None:
         return None
-    return comma_list("--runner", text, one_of("--runner", list(RUNNERS)))
+    runners = comma_list("--runner", text, one_of("--runner", list(RUNNERS)))
+    if here:
+        available = [name for name, r in RUNNERS.items() if r.unavailable_reason() is None]
+        for name in runners:
+            reason = RUNNERS[name].unavailable_reason()
+            if reason is not None:
+                raise UsageError(
+                    f"--runner: {name!r} is unavailable here: {reason}; "
+                    f"available: {', '.join(available)}"
+                )
+    return runners
 
 
 def parse_workers(text: str | None, kernels: Sequence[str]) -> list[int] | None:

@@ -116,10 +116,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return run
 
 
-def plan_from(args: argparse.Namespace) -> Plan:
+def plan_from(args: argparse.Namespace, here: bool = True) -> Plan:
+    """The plan the options describe; `here`: to be run under this interpreter (not --python)."""
     kernels = options.parse_kernels(args.kernel)
     impls, unavailable = options.parse_impls(args.impl)
-    runners = options.parse_runners(args.runner)
+    runners = options.parse_runners(args.runner, here)
     workers = options.parse_workers(args.workers, kernels)
     splits = options.parse_splits(args.split, kernels)
     call_limit_s = options.parse_seconds("--timeout", args.timeout, None)
@@ -237,7 +238,8 @@ def run_interpreters(args: argparse.Namespace) -> int:
             "-o PNG on each result file"
         )
     json_path = json_path_from(args.json)
-    plan_from(args)  # bad options fail here, before any interpreter is set up
+    # Bad options fail here, before any interpreter is set up; runners are checked by each.
+    plan_from(args, here=False)
     try:
         interpreters = [describe(path) for path in dict.fromkeys(args.python)]
     except InterpreterError as error:

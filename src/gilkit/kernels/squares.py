@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from gilkit import native
 from gilkit.kernels.base import Kernel
 
@@ -45,6 +43,8 @@ def chunk_cython_prange(part: range, params: None, n_threads: int) -> int:
 
 
 def chunk_numpy(part: range, params: None) -> int:
+    import numpy as np  # here: the kernel module must import where NumPy cannot (subinterpreters)
+
     total = 0
     for first in range(part.start, part.stop, NUMPY_BLOCK * part.step):
         last = min(first + NUMPY_BLOCK * part.step, part.stop)

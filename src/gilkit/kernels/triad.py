@@ -5,6 +5,10 @@ so threads stop scaling when the memory bus saturates, GIL or no GIL. The arrays
 memory, made once by the parent (b[i] = i % 7, c[i] = i % 11), so workers of every runner read
 the same data and nothing is pickled per chunk. Each part returns sum(a[part]) as a checksum;
 all values are small integers, so the sums are exact in float64 whatever the order.
+
+The pure-Python and compiled impls see the arrays as plain memoryviews, and NumPy is imported
+only by the NumPy impl and the parent's setup: a subinterpreter, where NumPy cannot be loaded,
+still runs them on the same shared block.
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import numpy as np
-import psutil
+from typing import TYPE_CHECKING
 
 from gilkit import native
 from gilkit.kernels.base import Kernel
 from gilkit.machine import last_level_cache_bytes
-from gilkit.shared_arrays import SharedArrays, attach, shared_arrays
+from gilkit.shared_arrays import SharedArrays, attach, attach_buffers, shared_arrays
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SCALAR = 3.0
 B_PERIOD, C_PERIOD = 7, 11
@@ -34,6 +39,8 @@ class TriadData:
 
 def max_size() -> int:
     """Three float64 arrays in at most half of the memory available now."""
+    import psutil
+
     return max(1, psutil.virtual_memory().available // 2 // (3 * 8))
 
 
@@ -44,6 +51,8 @@ def native_size() -> int:
 
 @contextmanager
 def prepare(n: int, split: str) -> Iterator[TriadData]:
+    import numpy as np
+
     with shared_arrays(3, n) as handle:
         _, b, c = attach(handle)
         index = np.arange(n)
@@ -63,9 +72,19 @@ def reference(n: int, scalar: float = SCALAR) -> float:
     return float(_periodic_sum(n, B_PERIOD) + scalar * _periodic_sum(n, C_PERIOD))
 
 
-def _slices(part: range, data: TriadData) -> list[np.ndarray]:
+def _check_part(part: range) -> None:
     if part.step != 1:
         raise ValueError(f"triad needs contiguous parts, got step {part.step}")
+
+
+def _slices(part: range, data: TriadData) -> list[memoryview]:
+    """a, b and c over `part` as float64 memoryviews: no NumPy needed."""
+    _check_part(part)
+    return [v[part.start : part.stop] for v in attach_buffers(data.arrays)]
+
+
+def _array_slices(part: range, data: TriadData) -> list[np.ndarray]:
+    _check_part(part)
     return [v[part.start : part.stop] for v in attach(data.arrays)]
 
 
@@ -90,7 +109,9 @@ def chunk_cython_prange(part: range, data: TriadData, n_threads: int) -> float:
 
 
 def chunk_numpy(part: range, data: TriadData) -> float:
-    a, b, c = _slices(part, data)
+    import numpy as np
+
+    a, b, c = _array_slices(part, data)
     np.multiply(c, data.scalar, out=a)
     np.add(a, b, out=a)
     return float(a.sum())

@@ -29,6 +29,14 @@ from gilkit.results import CellRecord, RunResult
 from gilkit.stats import CellStats, Key, cell_stats, fastest
 
 STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
+# Efficiency from which a way "scales", and cpu use from which the workers count as busy all
+# along (the Markdown report's verdicts use them too).
+SCALES_EFFICIENCY = 0.8
+BUSY_CPU_USE = 0.8
+CONTENTION = (
+    "contention on what they share (reference counts of shared objects, the allocator, "
+    "cache lines), not the GIL, which was off"
+)
 
 
 COLUMNS = (
@@ -89,6 +97,9 @@ def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -
     # The runner without the start method, which the pools table gives: rows stay narrow.
     runner = "openmp" if result.in_call_parallel(record.impl) else record.runner
     head = [record.impl, runner, str(record.n_workers)]
+    if record.unsupported is not None:  # a finding, not a failure; the legend gives the reason
+        blanks = [""] * (len(COLUMNS) - len(head) - 2)
+        return [*head, record.unsupported.split(": ")[0][:70], *blanks, UNSUPPORTED]
     if record.error is not None or stats is None:
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
@@ -105,16 +116,17 @@ def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -
     ]
 
 
-STYLES = {"error": "red", "WRONG": "bold red", "ok": "green"}
+UNSUPPORTED = "n/a"  # the check column of a cell its runner cannot run
+STYLES = {"error": "red", "WRONG": "bold red", "ok": "green", UNSUPPORTED: "yellow"}
 
 
 def _row(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str | Text]:
     """row_values, coloured: errors and wrong results red, noisy spreads yellow."""
     values: list[str | Text] = list(row_values(result, record, stats))
     check = len(COLUMNS) - 1
-    if values[check] == "error":
-        at = COLUMNS.index("median")  # where the error is told
-        values[at] = Text(str(values[at]), style="red")
+    if values[check] in ("error", UNSUPPORTED):
+        at = COLUMNS.index("median")  # where the error or the reason is told
+        values[at] = Text(str(values[at]), style=STYLES[str(values[check])])
     elif str(values[COLUMNS.index("spread")]).endswith(NOISY_MARK):
         at = COLUMNS.index("spread")
         values[at] = Text(str(values[at]), style="yellow")
@@ -194,8 +206,32 @@ def format_header(result: RunResult) -> str:
     )
 
 
+def shares_interpreter(result: RunResult, runner: str) -> bool:
+    """Whether `runner`'s workers shared one interpreter (threads), as the result says; files
+    from before it said so name threads only."""
+    described = result.metadata.get("runners", {}).get(runner)
+    return bool(described["shares_interpreter"]) if described else runner == "threads"
+
+
+def slowed_each_other(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
+    """A free-threaded cell whose threads were all busy, yet far from the ideal: what held them
+    back cannot be the GIL (it was off) but what the threads share."""
+    if stats is None or record.gil_enabled is not False or record.n_workers < 2:
+        return False
+    if not shares_interpreter(result, record.runner) or result.in_call_parallel(record.impl):
+        return False
+    use, efficiency = stats.cpu_utilisation, stats.efficiency
+    return (
+        use is not None
+        and use >= BUSY_CPU_USE
+        and efficiency is not None
+        and efficiency < SCALES_EFFICIENCY
+        and record.n_workers <= result.usable_cpus  # past the cpus, waiting for one is expected
+    )
+
+
 def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
-    """What makes this run's figures less trustworthy, said once."""
+    """What makes this run's figures less trustworthy, or needs telling, said once."""
     cpu = result.metadata["cpu"]
     governors = (cpu.get("frequency") or {}).get("governors") or []
     if any(g != "performance" for g in governors):
@@ -223,6 +259,15 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
             f"the GIL monitor's own cost: monitored calls took {statistics.median(costs):.2f}x "
             "the median call (median over cells)"
         )
+    for record in result.cells:
+        cell = stats.get(record.key)
+        if cell is not None and slowed_each_other(result, record, cell):
+            yield (
+                f"{record.kernel} {record.impl} × {record.runner} × {record.n_workers}: "
+                f"{format_ratio(cell.speedup_vs_serial)} with cpu use "
+                f"{format_percent(cell.cpu_utilisation)}: the threads were busy but slowed each "
+                f"other: {CONTENTION} (docs/free-threading.md)"
+            )
     noisy = [key for key, cell in stats.items() if cell.time.noisy]
     if noisy:
         yield (
@@ -243,8 +288,17 @@ def format_legend(result: RunResult) -> Iterator[str]:
         "waited for the GIL, not counting its waits for a cpu."
     )
     failed = [r for r in result.cells if not r.ok]
+    unsupported = [r for r in result.cells if r.unsupported is not None]
     if not failed:
-        yield f"check: all {len(result.cells)} cells computed the kernel's reference result."
+        measured = len(result.cells) - len(unsupported)
+        yield f"check: all {measured} measured cells computed the kernel's reference result."
+    reasons: dict[str, list[str]] = {}
+    for record in unsupported:
+        ways = reasons.setdefault(str(record.unsupported), [])
+        if f"{record.impl} × {record.runner}" not in ways:
+            ways.append(f"{record.impl} × {record.runner}")
+    for reason, ways in reasons.items():
+        yield f"{', '.join(ways)}: {reason} (not a failure: that runner cannot load the impl)."
     in_call = sorted({r.impl for r in result.cells if result.in_call_parallel(r.impl)})
     if in_call:
         impls = ", ".join(in_call)

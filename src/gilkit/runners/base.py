@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any, ClassVar
 
+from gilkit.in_interpreter import empty_task
 from gilkit.metadata import gil_enabled
 from gilkit.threadpools import limit_in_worker
 from gilkit.workers import prepare_worker_process
@@ -29,11 +30,28 @@ class RunnerError(RuntimeError):
     """A runner could not start or lost its workers."""
 
 
+class NotSupported(Exception):
+    """This runner cannot run this impl (a subinterpreter cannot load NumPy): the cell is
+    marked unsupported, with this reason, rather than failed."""
+
+
 class Runner(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
-    shares_interpreter: ClassVar[bool]  # workers share one interpreter, hence one GIL
+    # Workers share one interpreter, hence one GIL: the GIL monitor sees what they wait for.
+    # False also means that tasks are pickled on their way to the workers.
+    shares_interpreter: ClassVar[bool]
+    # Workers are threads of this process (even in other interpreters): this process's CPU
+    # time counts theirs, they start after any forking, and a stuck one cannot be killed.
+    in_process: ClassVar[bool] = True
     awaits: ClassVar[bool] = False  # map() takes a coroutine function (asyncio)
+    # How the kernels' data reaches the workers, in a line (the result's metadata records it).
+    data_transfer: ClassVar[str] = "shared: the workers read the parent's objects in place"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """None when this runner can run on this interpreter, else why not, in one line."""
+        return None
 
     def __init__(self, start_method: str | None = None) -> None:
         """`start_method` matters to process runners only; the others ignore it."""
@@ -53,7 +71,7 @@ class Runner(ABC):
     def dispatch_overhead(self, n_tasks: int = N_DISPATCH_PROBES) -> float:
         """Seconds per empty task sent through `map`: the cost of using this runner at all."""
         began = time.perf_counter()
-        self.map(_empty_task, range(n_tasks))
+        self.map(empty_task, range(n_tasks))
         return (time.perf_counter() - began) / n_tasks
 
     def close(self) -> None:  # noqa: B027 - a no-op unless a runner holds workers
@@ -84,20 +102,23 @@ def _init_worker(barrier: Any, gilkit_pid: int) -> None:
         prepare_worker_process(gilkit_pid)
 
 
-def _report_ready() -> tuple[int, bool]:
+def _report_ready(timeout_s: float) -> tuple[int, bool]:
     """Blocks its worker until every worker holds one: so each one ran on its own worker."""
-    _start_barrier.wait(START_TIMEOUT_S)
+    _start_barrier.wait(timeout_s)
     return os.getpid(), gil_enabled()
-
-
-def _empty_task(_: object) -> None:
-    return None
 
 
 class PoolRunner(Runner):
     """A concurrent.futures pool; subclasses say only which executor and which barrier."""
 
     _executor: Executor | None = None
+
+    def _worker_functions(
+        self,
+    ) -> tuple[Callable[[Any, int], None], Callable[[float], tuple[int, bool]]]:
+        """What each worker runs first, given (barrier, gilkit's pid), and the blocking task
+        that reports it ready: (its process id, whether its GIL is on)."""
+        return _init_worker, _report_ready
 
     @abstractmethod
     def _make_executor(
@@ -111,10 +132,11 @@ class PoolRunner(Runner):
         super().start(n_workers)
         began = time.perf_counter()
         barrier = self._make_barrier(n_workers + 1)
-        self._executor = self._make_executor(n_workers, _init_worker, (barrier, os.getpid()))
+        initializer, report_ready = self._worker_functions()
+        self._executor = self._make_executor(n_workers, initializer, (barrier, os.getpid()))
         # Pools start workers on demand: one blocking task per worker makes them start all of
         # them, and the barrier releases the tasks only once every worker is up.
-        futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]
+        futures = [self._executor.submit(report_ready, START_TIMEOUT_S) for _ in range(n_workers)]
         try:
             barrier.wait(START_TIMEOUT_S)
             reports = [future.result(START_TIMEOUT_S) for future in futures]

@@ -25,6 +25,11 @@ class ProcessRunner(PoolRunner):
     name = "processes"
     description = "a process pool: one GIL per worker, pays start-up and pickling"
     shares_interpreter = False
+    in_process = False
+    data_transfer = (
+        "tasks (kernel name, impl, part, params) and results pickled; kernels imported by name "
+        "(fork inherits them); triad's arrays shared without a copy (shared memory)"
+    )
 
     def __init__(self, start_method: str | None = None) -> None:
         super().__init__()
