@@ -78,6 +78,25 @@ def test_gilkit_list_tells_whether_it_is_available() -> None:
     assert ("yes" if REASON is None else "no: ") in row
 
 
+def test_the_kernels_import_without_numpy_or_psutil() -> None:
+    """What a subinterpreter imports must not pull in what cannot load there."""
+    code = (
+        "import sys, gilkit, gilkit.kernels, gilkit.in_interpreter; "
+        "print(sorted(m for m in ('numpy', 'psutil') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_package_still_offers_its_names() -> None:
+    import gilkit
+
+    assert {name for name in gilkit.__all__ if not hasattr(gilkit, name)} == set()
+    assert "run_plan" in dir(gilkit)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        gilkit.nope  # noqa: B018
+
+
 def test_a_pipe_barrier_lets_workers_go_only_once_all_arrived() -> None:
     import threading
 

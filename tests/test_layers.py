@@ -18,7 +18,16 @@ LAYERS = [
     ("front ends", ["gilkit.claims", "gilkit.probe", "gilkit.testing", "gilkit.calibrate"]),
     ("present", ["gilkit.present"]),
     ("orchestration", ["gilkit.run", "gilkit.plan"]),
-    ("measuring", ["gilkit.measure", "gilkit.gil_monitor", "gilkit.runners", "gilkit.kernels"]),
+    (
+        "measuring",
+        [
+            "gilkit.measure",
+            "gilkit.gil_monitor",
+            "gilkit.runners",
+            "gilkit.kernels",
+            "gilkit.in_interpreter",
+        ],
+    ),
 ]
 
 

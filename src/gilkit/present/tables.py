@@ -162,12 +162,13 @@ def pool_rows(result: RunResult) -> list[list[str]]:
     return rows
 
 
-def format_pools_table(result: RunResult) -> Table | None:
+def format_pools_table(result: RunResult, label: str = "") -> Table | None:
+    """The pools of a run; `label` names its interpreter where several runs are shown."""
     rows = pool_rows(result)
     if not rows:
         return None
     table = Table(
-        title="[bold]pools[/]",
+        title=f"[bold]pools[/]{f' ({label})' if label else ''}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=0,
@@ -230,6 +231,31 @@ def slowed_each_other(result: RunResult, record: CellRecord, stats: CellStats | 
     )
 
 
+def format_contention(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """A line for each free-threaded threads cell whose threads were busy yet slow."""
+    for record in result.cells:
+        cell = stats.get(record.key)
+        if cell is not None and slowed_each_other(result, record, cell):
+            yield (
+                f"{record.kernel} {record.impl} × {record.runner} × {record.n_workers}: "
+                f"{format_ratio(cell.speedup_vs_serial)} with cpu use "
+                f"{format_percent(cell.cpu_utilisation)}: the threads were busy but slowed each "
+                f"other: {CONTENTION} (docs/free-threading.md)"
+            )
+
+
+def format_unsupported(result: RunResult) -> Iterator[str]:
+    """Why a runner could not run an impl at all, once per reason."""
+    reasons: dict[str, list[str]] = {}
+    for record in result.cells:
+        if record.unsupported is not None:
+            ways = reasons.setdefault(record.unsupported, [])
+            if f"{record.impl} × {record.runner}" not in ways:
+                ways.append(f"{record.impl} × {record.runner}")
+    for reason, ways in reasons.items():
+        yield f"{', '.join(ways)}: {reason} (not a failure: that runner cannot load the impl)."
+
+
 def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
     """What makes this run's figures less trustworthy, or needs telling, said once."""
     cpu = result.metadata["cpu"]
@@ -259,15 +285,7 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
             f"the GIL monitor's own cost: monitored calls took {statistics.median(costs):.2f}x "
             "the median call (median over cells)"
         )
-    for record in result.cells:
-        cell = stats.get(record.key)
-        if cell is not None and slowed_each_other(result, record, cell):
-            yield (
-                f"{record.kernel} {record.impl} × {record.runner} × {record.n_workers}: "
-                f"{format_ratio(cell.speedup_vs_serial)} with cpu use "
-                f"{format_percent(cell.cpu_utilisation)}: the threads were busy but slowed each "
-                f"other: {CONTENTION} (docs/free-threading.md)"
-            )
+    yield from format_contention(result, stats)
     noisy = [key for key, cell in stats.items() if cell.time.noisy]
     if noisy:
         yield (
@@ -292,13 +310,7 @@ def format_legend(result: RunResult) -> Iterator[str]:
     if not failed:
         measured = len(result.cells) - len(unsupported)
         yield f"check: all {measured} measured cells computed the kernel's reference result."
-    reasons: dict[str, list[str]] = {}
-    for record in unsupported:
-        ways = reasons.setdefault(str(record.unsupported), [])
-        if f"{record.impl} × {record.runner}" not in ways:
-            ways.append(f"{record.impl} × {record.runner}")
-    for reason, ways in reasons.items():
-        yield f"{', '.join(ways)}: {reason} (not a failure: that runner cannot load the impl)."
+    yield from format_unsupported(result)
     in_call = sorted({r.impl for r in result.cells if result.in_call_parallel(r.impl)})
     if in_call:
         impls = ", ".join(in_call)
