@@ -78,12 +78,13 @@ def attach(handle: SharedArrays) -> list[np.ndarray]:
     return _arrays[handle.name]
 
 
-def attach_buffers(handle: SharedArrays) -> list[memoryview]:
+def attach_buffers(handle: SharedArrays) -> list[memoryview[float]]:
     """The arrays behind `handle` as 1-d float64 memoryviews, without NumPy.
 
     Made anew on each call and kept by no one here, so that none outlives its caller: a block
     with a view still exported cannot be closed when a subinterpreter ends.
     """
-    length = handle.length
-    flat = _open(handle).buf[: handle.n_arrays * length * 8].cast("d")
+    length, buf = handle.length, _open(handle).buf
+    assert buf is not None, "the block is closed"
+    flat = buf[: handle.n_arrays * length * 8].cast("d")
     return [flat[k * length : (k + 1) * length] for k in range(handle.n_arrays)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -124,7 +124,10 @@ def interpreters_cost(
     methods = list(methods or multiprocessing.get_all_start_methods())
     # Processes first: no thread of ours exists yet when fork copies this process.
     process_memory = {method: per_process(method, 2) for method in methods}
-    calls = {"thread": _thread, "interpreter": partial(_interpreter, executor)}
+    calls: dict[str, Callable[[], None]] = {
+        "thread": _thread,
+        "interpreter": partial(_interpreter, executor),
+    }
     for method in methods:
         calls[method] = partial(_process, multiprocessing.get_context(method))
     counts = {key: fresh_repeats if key in FRESH else repeats for key in calls}

@@ -77,7 +77,7 @@ def _check_part(part: range) -> None:
         raise ValueError(f"triad needs contiguous parts, got step {part.step}")
 
 
-def _slices(part: range, data: TriadData) -> list[memoryview]:
+def _slices(part: range, data: TriadData) -> list[memoryview[float]]:
     """a, b and c over `part` as float64 memoryviews: no NumPy needed."""
     _check_part(part)
     return [v[part.start : part.stop] for v in attach_buffers(data.arrays)]
