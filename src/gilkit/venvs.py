@@ -93,7 +93,8 @@ def environment_for(interpreter: Interpreter, log: Path) -> Path:
     if same_interpreter(interpreter):
         return Path(sys.executable)
     root = project_root()
-    key = hashlib.sha256(str(interpreter.path.resolve()).encode()).hexdigest()[:12]
+    # One per interpreter *and* checkout: two checkouts must not reinstall over each other.
+    key = hashlib.sha256(f"{interpreter.path.resolve()}\0{root}".encode()).hexdigest()[:12]
     venv = cache_dir() / "venvs" / f"{interpreter.label}-{key}"
     python = venv / "bin" / "python"
     stamp = venv / "gilkit-sources.txt"
