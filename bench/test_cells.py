@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from gilkit.host_speed import time_reference
-from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, impl_unavailable_reason
+from gilkit.kernels import KERNELS, impl_unavailable_reason
 from gilkit.machine import usable_cpus
 from gilkit.measure import monitored_calls
 from gilkit.metadata import free_threaded_build, gil_enabled, load_average
@@ -30,12 +30,13 @@ def cells() -> list[object]:
     params = []
     for kernel in KERNELS.values():
         for impl in kernel.impls:
-            runners = ["serial"] if impl in IN_CALL_PARALLEL else ["serial", "threads", "processes"]
+            in_call = kernel.in_call_parallel(impl)
+            runners = ["serial"] if in_call else ["serial", "threads", "processes"]
             if impl in kernel.async_chunk_fns:
                 runners.append("asyncio")
             for runner in runners:
                 for n_workers in WORKERS:
-                    if runner == "serial" and n_workers > 1 and impl not in IN_CALL_PARALLEL:
+                    if runner == "serial" and n_workers > 1 and not in_call:
                         continue
                     reason = impl_unavailable_reason(impl)
                     marks = [pytest.mark.skip(reason=reason)] if reason else []

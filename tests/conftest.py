@@ -32,6 +32,12 @@ requires_openmp = pytest.mark.skipif(
 )
 
 
+def requires_package_of(runner: str) -> pytest.MarkDecorator:
+    """Skip where the optional package of `runner` (joblib, distributed) is not installed."""
+    reason = RUNNERS[runner].unavailable_reason()
+    return pytest.mark.skipif(reason is not None, reason=f"{runner}: {reason}")
+
+
 # The kernels that compute: io waits on a server and has tests of its own (test_io_kernel.py).
 CPU_KERNELS = [name for name, kernel in KERNELS.items() if kernel.bound != "io"]
 

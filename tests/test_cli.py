@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gilkit import cli
-from gilkit.kernels import KERNELS, squares
+from gilkit.kernels import squares
 
 TINY = ["--size", "2000", "--repeat", "1", "--warmup", "0", "--workers", "1,2"]
 
@@ -28,7 +28,7 @@ TINY = ["--size", "2000", "--repeat", "1", "--warmup", "0", "--workers", "1,2"]
         (["run", "--size", "nope=5"], ["'nope'", "squares, mandelbrot, triad"]),
         (["run", "--kernel", "nope"], ["'nope'", "squares, mandelbrot, triad"]),
         (["run", "--kernel", "squares,"], ["'squares,'", "comma-separated"]),
-        (["run", "--impl", "fortran"], ["'fortran'", "cython-nogil"]),
+        (["run", "--impl", "fortran"], ["'fortran'", "cython-nogil", "c-api = c-api-gil, c-api"]),
         (["run", "--runner", "gpu"], ["'gpu'", "serial, threads, processes"]),
         (["run", "--start-method", "teleport"], ["'teleport'", "spawn"]),
         (["run", "--split", "diagonal"], ["'diagonal'", "contiguous, interleaved"]),
@@ -58,12 +58,55 @@ def test_unbuilt_impl_names_the_reason_and_the_available(
     monkeypatch.setattr(
         options,
         "impl_unavailable_reason",
-        lambda impl: "extensions not built" if "cython" in impl else None,
+        lambda impl: None if impl in ("python", "numpy") else "extensions not built",
     )
     assert cli.main(["run", "--impl", "cython-nogil"]) == 2
     err = capsys.readouterr().err
     assert "'cython-nogil' is unavailable here: extensions not built" in err
     assert "available: python, numpy" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "impls"),
+    [
+        ("c-api", ["c-api-gil", "c-api"]),
+        ("ctypes,pybind11", ["ctypes-gil", "ctypes", "pybind11-gil", "pybind11"]),
+        ("numba", ["numba-gil", "numba", "numba-prange"]),
+        ("cython", ["cython", "cython-nogil", "cython-prange"]),
+        ("c-api-gil,numpy", ["c-api-gil", "numpy"]),
+        ("c-api,c-api-gil", ["c-api-gil", "c-api"]),
+    ],
+)
+def test_a_family_selects_all_its_impls(
+    monkeypatch: pytest.MonkeyPatch, text: str, impls: list[str]
+) -> None:
+    from gilkit.cli import options
+
+    monkeypatch.setattr(options, "impl_unavailable_reason", lambda impl: None)
+    assert options.parse_impls(text) == (impls, {})
+
+
+def test_a_family_leaves_out_what_is_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gilkit.cli import options
+
+    monkeypatch.setattr(
+        options, "impl_unavailable_reason", lambda impl: "no OpenMP" if "prange" in impl else None
+    )
+    assert options.parse_impls("cython") == (
+        ["cython", "cython-nogil"],
+        {"cython-prange": "no OpenMP"},
+    )
+    with pytest.raises(options.UsageError, match="'cython-prange' is unavailable here: no OpenMP"):
+        options.parse_impls("cython-prange")
+
+
+def test_the_default_run_keeps_its_impls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gilkit.cli import options
+
+    monkeypatch.setattr(options, "impl_unavailable_reason", lambda impl: None)
+    impls, left_out = options.parse_impls(None)
+    assert impls == ["python", "cython", "cython-nogil", "cython-prange", "numpy"]
+    assert left_out == {}
 
 
 def test_bad_input_from_the_real_command_has_no_traceback() -> None:
@@ -99,7 +142,9 @@ def test_run_measures_checks_and_writes_json(
     assert "triad: fastest is" in printed
 
 
-def test_default_sizes_add_checks_at_the_python_size(tmp_path: Path) -> None:
+def test_sizes_made_here_add_checks_at_the_python_size(tmp_path: Path) -> None:
+    """Sized for this machine, pure Python runs a smaller n; every other impl is also checked
+    at that n, and the sizing is recorded."""
     out = tmp_path / "run.json"
     argv = [
         "run",
@@ -119,9 +164,16 @@ def test_default_sizes_add_checks_at_the_python_size(tmp_path: Path) -> None:
     ]
     assert cli.main(argv) == 0
     document = json.loads(out.read_text())
-    python_size = KERNELS["squares"].python_size()
-    assert {c["size"] for c in document["checks"]} == {python_size}
+    python_sizes = {c["size"] for c in document["cells"] if c["impl"] == "python"}
+    native_sizes = {c["size"] for c in document["cells"] if c["impl"] != "python"}
+    assert len(python_sizes) == len(native_sizes) == 1
+    assert max(python_sizes) < min(native_sizes)
+    assert {c["size"] for c in document["checks"]} == python_sizes
     assert all(c["agrees"] for c in document["checks"] + document["cells"])
+    sizing = document["options"]["sizing"]
+    assert sizing["scaling"] == "strong"
+    assert sizing["workers"] == 2
+    assert sizing["part_s"] <= sizing["target_part_s"] == 0.02
 
 
 def test_a_wrong_impl_is_caught_and_the_run_fails(

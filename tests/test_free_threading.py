@@ -24,9 +24,11 @@ pytestmark = requires_free_threading
 
 
 def test_importing_gilkit_and_its_extensions_keeps_the_gil_off() -> None:
+    """Every extension declares that it does not need the GIL: Cython's directive, the C API's
+    Py_mod_gil slot (the ctypes library's stub module too), pybind11's mod_gil_not_used()."""
     probe = (
         "import sys, numpy, gilkit.cli, gilkit.kernels; from gilkit import native; "
-        "[native.unavailable_reason(m) for m in ('_native', '_prange')]; "
+        "[native.unavailable_reason(m) for m in (*native.EXTENSIONS, 'ctypes_lib')]; "
         "sys.exit(int(sys._is_gil_enabled()))"
     )
     done = subprocess.run(
@@ -37,7 +39,9 @@ def test_importing_gilkit_and_its_extensions_keeps_the_gil_off() -> None:
 
 
 @pytest.mark.parametrize("kernel", CPU_KERNELS)
-@pytest.mark.parametrize("impl", impl_params(["python", "cython-nogil", "numpy"]))
+@pytest.mark.parametrize(
+    "impl", impl_params(["python", "cython-nogil", "c-api", "ctypes", "pybind11", "numpy"])
+)
 def test_threads_give_the_serial_result_under_real_parallelism(kernel: str, impl: str) -> None:
     k = KERNELS[kernel]
     n = 60 if kernel == "mandelbrot" else 200_000

@@ -1,10 +1,12 @@
 """Which calls release the GIL, judged by gilkit's probe (gilkit.testing's assertions).
 
-`cython-nogil` must release the GIL and `cython` hold it: the only difference between the two
-is `with nogil:`. The stdlib and NumPy calls are the probe's own controls: what they do is
-known from CPython's and NumPy's sources. Inputs are sized so that each call lasts ~0.1 s or
-more here (the probe judges calls from 20 ms). Where the probe cannot judge (one usable cpu, a
-free-threaded interpreter, a machine too busy just then) the tests are skipped.
+Every pattern's releasing impl must release the GIL and its control hold it, the one
+difference between them: `with nogil:` (Cython), Py_BEGIN_ALLOW_THREADS (C API), CDLL against
+PyDLL (ctypes), py::gil_scoped_release (pybind11), nogil=True (Numba). The stdlib and NumPy
+calls are the probe's own controls: what they do is known from CPython's and NumPy's sources.
+Inputs are sized so that each call lasts ~0.05 s or more here (the probe judges calls from
+20 ms). Where the probe cannot judge (one usable cpu, a free-threaded interpreter, a machine
+too busy just then) the tests are skipped, as they are for impls not built here.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ from __future__ import annotations
 import hashlib
 import random
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from gilkit.probe import Verdict
-from gilkit.testing import assert_holds_gil, assert_releases_gil, assert_verdict
+from gilkit.kernels.impls import compiled, impl_unavailable_reason
+from gilkit.testing import assert_holds_gil, assert_releases_gil, assert_shares_gil
 
 from .conftest import requires_native
 
-N = 150_000_000  # squares over range(N): ~0.15-0.3 s here
+N = 150_000_000  # squares over range(N): ~0.05-0.1 s here
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +40,27 @@ def spin(n: int) -> int:
     return total
 
 
-@requires_native
-def test_nogil_call_releases_the_gil() -> None:
-    from gilkit import _native
-
-    assert_releases_gil(_native.squares_nogil, 0, N, 1)
+# Each pattern's releasing impl and its control.
+RELEASING = ["cython-nogil", "c-api", "ctypes", "pybind11", "numba"]
+HOLDING = ["cython", "c-api-gil", "ctypes-gil", "pybind11-gil", "numba-gil"]
 
 
-@requires_native
-def test_gil_held_call_holds_it() -> None:
-    from gilkit import _native
+def squares_of(impl: str) -> Callable[..., object]:
+    """The impl's squares function, or a skip saying why it is not built here."""
+    reason = impl_unavailable_reason(impl)
+    if reason is not None:
+        pytest.skip(f"{impl}: {reason}")
+    return compiled(impl, "squares")
 
-    assert_holds_gil(_native.squares, 0, N, 1)
+
+@pytest.mark.parametrize("impl", RELEASING)
+def test_each_pattern_releases_the_gil(impl: str) -> None:
+    assert_releases_gil(squares_of(impl), 0, N, 1)
+
+
+@pytest.mark.parametrize("impl", HOLDING)
+def test_each_control_holds_the_gil(impl: str) -> None:
+    assert_holds_gil(squares_of(impl), 0, N, 1)
 
 
 @requires_native
@@ -60,7 +72,7 @@ def test_both_variants_compute_the_same() -> None:
 
 def test_pure_python_shares_the_gil() -> None:
     """Neither released nor held: the call and the counter take turns, each at about half pace."""
-    result = assert_verdict(Verdict.SHARES, spin, [1_500_000])
+    result = assert_shares_gil(spin, 1_500_000)
     assert result.fraction is not None
     assert 0.2 < result.fraction < 0.8, result
 

@@ -242,4 +242,9 @@ def test_a_users_kernel_is_imported_by_name_in_each_interpreter(tmp_path: Path) 
 
 def test_every_runner_is_listed_with_its_capabilities() -> None:
     assert {"serial", "threads", "processes", "interpreters", "asyncio"} <= set(RUNNERS)
-    assert [name for name, r in RUNNERS.items() if not r.in_process] == ["processes"]
+    assert [name for name, r in RUNNERS.items() if not r.in_process] == [
+        "processes",
+        "joblib-loky",
+        "dask-threads",
+        "dask-processes",
+    ]

@@ -15,7 +15,18 @@ PACKAGE = Path(gilkit.__file__).parent
 # Each layer may import its own modules and those of the layers after it, never before it.
 LAYERS = [
     ("cli", ["gilkit.cli", "gilkit.__main__"]),
-    ("front ends", ["gilkit.claims", "gilkit.probe", "gilkit.testing", "gilkit.calibrate"]),
+    (
+        "front ends",
+        [
+            "gilkit.claims",
+            "gilkit.probe",
+            "gilkit.testing",
+            "gilkit.calibrate",
+            "gilkit.sizing",
+            "gilkit.impl_kinds",
+            "gilkit.granularity",
+        ],
+    ),
     ("present", ["gilkit.present"]),
     ("orchestration", ["gilkit.run", "gilkit.plan"]),
     (

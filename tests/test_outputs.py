@@ -10,7 +10,7 @@ import pytest
 from gilkit import cli
 from gilkit.present.compare import geometric_mean, pairs
 from gilkit.present.report import verdict
-from gilkit.present.tables import format_warnings, slowed_each_other
+from gilkit.present.tables import format_overheads, format_warnings, slowed_each_other
 from gilkit.results import CellRecord, RunResult, load
 from gilkit.significance import sign_test_p
 from gilkit.stats import cell_stats
@@ -54,6 +54,9 @@ def test_compare_pairs_every_common_cell(
     assert "Mann-Whitney" in out
     assert "Benjamini-Hochberg" in out
     assert "too few repeats for any difference to show" in out  # the runs have 3 repeats
+    # With 3 repeats a side no difference can show: the cells are not said to agree.
+    n = len([c for c in a.cells if c.kernel == "squares"])
+    assert f"squares: 0 of {n} cells agree, 0 differ, {n} cannot tell with these repeats" in out
 
 
 def test_compare_counts_cells_that_differ_beyond_their_spread(
@@ -274,6 +277,41 @@ def test_contention_is_only_named_for_busy_slow_free_threaded_threads(
     stats = cell_stats(result)
     assert not slowed_each_other(result, cell, stats[cell.key])
     assert "slowed each other" not in "\n".join(format_warnings(result, stats))
+
+
+def test_the_pool_whose_cost_weighs_most_is_named_per_kernel() -> None:
+    def cell(impl: str, runner: str, n: int, time_s: float, cost: float | None) -> CellRecord:
+        return CellRecord(
+            "squares",
+            impl,
+            runner,
+            n,
+            10,
+            "contiguous",
+            times_s=[time_s],
+            dispatch_s=None if cost is None else cost / 4,
+            call_overhead_s=cost,
+        )
+
+    cells = [
+        cell("python", "serial", 1, 0.100, None),
+        cell("numpy", "serial", 1, 0.020, None),
+        cell("python", "threads", 2, 0.100, 40e-6),
+        cell("numpy", "threads", 2, 0.011, 40e-6),
+        cell("python", "dask-processes", 2, 0.060, 8e-3),
+        cell("numpy", "dask-processes", 2, 0.030, 8e-3),  # 8 ms beside a 20 ms numpy call
+    ]
+    result = RunResult({"cpu": {"usable_cpus": 2}}, {}, cells)
+    [line] = format_overheads(result, cell_stats(result))
+    assert line == (
+        "squares: dask-processes × 2 workers costs most beside the work: 8.0 ms per empty "
+        "call (2.0 ms per task), 40% of a 20.0 ms call (numpy, serial): a noticeable part "
+        "of the call"
+    )
+    for record in cells:  # a file without empty calls: the cost per task
+        record.call_overhead_s = None
+    [line] = format_overheads(result, cell_stats(result))
+    assert "2.0 ms per task, 10% of a 20.0 ms call (numpy, serial)" in line
 
 
 def test_size_auto_records_the_chosen_sizes(tmp_path: Path) -> None:

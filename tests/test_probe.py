@@ -6,6 +6,7 @@ Which real calls release the GIL is tested in test_gil_release.py.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import threading
 import time
@@ -392,3 +393,74 @@ def test_probe_says_too_short_without_figures(capsys: pytest.CaptureFixture[str]
     assert "zlib.compress(b'tiny', level=1)" in out
     assert "verdict: too-short: the call lasted" in out
     assert "counter fraction" not in out
+
+
+# --- reading the verdict, and how long a probe takes ----------------------------------------
+
+
+def test_sharing_leads_with_how_much_slower_other_threads_ran() -> None:
+    shared = make_probe(Verdict.SHARES, fraction=0.25)
+    assert shared.others_slowdown == 4.0
+    assert str(shared).startswith("shares: other threads ran 4.00× slower while it ran: canned;")
+    assert str(make_probe(Verdict.HOLDS, fraction=0.0)).startswith("holds: canned;")
+    assert make_probe(Verdict.HOLDS, fraction=0.0).others_slowdown == float("inf")
+    assert make_probe(Verdict.TOO_SHORT, fraction=None).others_slowdown is None
+    lines = cli_probe.format_probe("f()", make_probe(Verdict.SHARES, fraction=1 / 46))
+    assert lines[1] == "verdict: shares: other threads ran 46× slower while it ran: canned"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(4e-7, "400 ns"), (4e-5, "40 µs"), (0.0004, "400 µs"), (0.02, "20.0 ms"), (2.5, "2.50 s")],
+)
+def test_durations_never_read_zero(seconds: float, text: str) -> None:
+    from gilkit.present.formatting import format_seconds
+
+    assert format_seconds(seconds) == text
+    assert text in probe.too_short_reason(seconds)
+    short = dataclasses.replace(make_probe(Verdict.TOO_SHORT, fraction=None), call_s=seconds)
+    assert str(short).endswith(f"call {text} alone")
+
+
+def test_the_estimate_grows_with_the_call_and_the_rounds() -> None:
+    assert probe.estimated_s(0.1) < probe.estimated_s(0.2) < probe.estimated_s(0.2, repeat=6)
+    assert probe.estimated_s(0.1, repeat=3) == pytest.approx(3 * (0.3 + 0.15 + 0.06))
+    assert probe.estimated_s(0.1, cpus=1) < probe.estimated_s(0.1, cpus=2)  # no reference call
+
+
+@requires_gil
+def test_each_round_is_reported_as_it_ends() -> None:
+    seen: list[tuple[int, int]] = []
+    result = probe.probe(time.sleep, (0.025,), repeat=2, on_round=lambda *r: seen.append(r))
+    assert seen[:2] == [(1, 2), (2, 2)]
+    if len(result.rounds) == 4:  # the rounds disagreed: as many again, announced
+        assert seen[2:] == [(3, 4), (4, 4)]
+    assert len(seen) == len(result.rounds)
+
+
+def test_gilkit_probe_says_how_long_it_will_take(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli_probe, "SHOW_PROGRESS_S", 0.0)  # a progress bar for any length
+    given: list[Any] = []
+
+    def fake(fn: object, args: Any, kwargs: Any, *, repeat: int, on_round: Any = None) -> Any:
+        given.append(on_round)
+        on_round(1, repeat)
+        return make_probe(Verdict.SHARES)
+
+    monkeypatch.setattr(cli_probe, "probe", fake)
+    status, out, err = probe_cli(["time:sleep", "--arg", "0.1"], capsys)
+    assert status == 0
+    assert "probing time.sleep(0.1): about 1." in err
+    assert "(one call took 10" in err
+    assert given[0] is not None
+    assert "verdict: shares: other threads ran 2.00× slower while it ran" in out
+
+
+def test_assert_shares_gil(monkeypatch: pytest.MonkeyPatch) -> None:
+    canned(monkeypatch, Verdict.SHARES)
+    assert testing.assert_shares_gil(len, [1]).verdict is Verdict.SHARES
+    canned(monkeypatch, Verdict.RELEASES)
+    with pytest.raises(AssertionError, match=r"expected builtins\.len to share the GIL"):
+        testing.assert_shares_gil(len, [1])

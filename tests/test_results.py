@@ -67,6 +67,16 @@ def test_version_1_files_are_still_read(tmp_path: Path) -> None:
     assert list(result.impls) == ["cython-nogil"]
 
 
+def test_files_without_the_later_fields_are_still_read(tmp_path: Path) -> None:
+    document = sample().to_json()
+    for cell in document["cells"] + document["checks"]:
+        del cell["batch_size"], cell["machine_busy_s"]  # optional: added within version 3
+    path = tmp_path / "v3.json"
+    path.write_text(json.dumps(document))
+    assert load(path).cells == sample().cells
+    assert load(path).cells[0].batch_size is None
+
+
 def test_version_3_files_describe_their_kernels(tmp_path: Path) -> None:
     result = sample()
     result.kernels = {"squares": {"unit": "widgets", "ideal": "workers", "work": {"10": 5}}}

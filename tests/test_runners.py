@@ -17,7 +17,8 @@ def tasks(kernel: str, n: int, n_parts: int, params: object) -> list[Task]:
     return [Task(kernel, "python", part, params) for part in split(n, n_parts, how)]
 
 
-POOLS = [name for name, runner in RUNNERS.items() if not runner.awaits]
+# The joblib and dask runners, which need optional packages: test_optional_runners.py.
+POOLS = [name for name, r in RUNNERS.items() if r.package is None and not r.awaits]
 
 
 @pytest.mark.parametrize("kernel", CPU_KERNELS)

@@ -135,11 +135,35 @@ def test_bad_kernel_specs_are_one_line(user_dir: Path, spec: str, message: str) 
     assert "module:attribute" in done.stderr
 
 
-def test_define_kernel_names_bad_impls() -> None:
-    with pytest.raises(ValueError, match=r"unknown impl name\(s\) \['rust'\]; valid: python"):
-        define_kernel_checked("x", {"rust": print}, size=10)
+def test_define_kernel_names_bad_impls_and_kinds() -> None:
+    with pytest.raises(ValueError, match=r"bad impl name\(s\) \['c,nogil'\]; valid: letters"):
+        define_kernel_checked("x", {"c,nogil": print}, size=10)
     with pytest.raises(ValueError, match="sizes must be >= 1"):
         define_kernel_checked("x", {"python": print}, size=0)
+    with pytest.raises(ValueError, match="'c-nogil' has kind 'fast'; valid: python, holds"):
+        define_kernel_checked("x", {"c-nogil": print}, size=10, kinds={"c-nogil": "fast"})
+    with pytest.raises(ValueError, match="'numpy' is a built-in impl, of kind 'vectorized'"):
+        define_kernel_checked("x", {"numpy": print}, size=10, kinds={"numpy": "releases"})
+    with pytest.raises(ValueError, match="'rust' is not an impl of this kernel"):
+        define_kernel_checked("x", {"c-nogil": print}, size=10, kinds={"rust": "holds"})
+
+
+def test_own_impl_names_and_their_kinds() -> None:
+    kernel = define_kernel_checked(
+        "x",
+        {"python": print, "c-nogil": print, "omp": print, "rust": print},
+        size=10,
+        kinds={"c-nogil": "releases", "omp": "in-call-parallel"},
+    )
+    assert kernel.impls == ("python", "c-nogil", "omp", "rust")
+    assert [kernel.kind_of(impl) for impl in kernel.impls] == [
+        "python",
+        "releases",
+        "in-call-parallel",
+        "unknown",
+    ]
+    assert kernel.in_call_parallel("omp")
+    assert not kernel.in_call_parallel("c-nogil")
 
 
 def test_builtin_kernels_stay_registered() -> None:
@@ -154,7 +178,7 @@ def test_installed_packages_register_kernels_by_entry_point(user_dir: Path) -> N
     (dist_info / "entry_points.txt").write_text(
         "[gilkit.kernels]\nmodsum = mymod_for_gilkit:work\nbroken = nosuchmodule_xyz:work\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(user_dir)}
+    env = {**os.environ, "PYTHONPATH": str(user_dir), "COLUMNS": "400"}  # rows unwrapped
     listed = subprocess.run(
         [sys.executable, "-m", "gilkit", "list"],
         cwd=user_dir,
@@ -165,7 +189,22 @@ def test_installed_packages_register_kernels_by_entry_point(user_dir: Path) -> N
     )
     assert listed.returncode == 0, listed.stderr
     assert "entry point of myplugin" in listed.stdout
-    assert "broken" in listed.stdout
+    reason = (
+        "entry point of myplugin (nosuchmodule_xyz:work) fails to load: "
+        "ModuleNotFoundError: No module named 'nosuchmodule_xyz'"
+    )
+    assert f"broken: {reason}" in listed.stdout
+    broken = subprocess.run(
+        [sys.executable, "-m", "gilkit", "run", "--kernel", "broken"],
+        cwd=user_dir,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    assert broken.returncode == 2
+    assert broken.stderr.count("\n") == 1, broken.stderr
+    assert broken.stderr.startswith(f"gilkit: error: --kernel: 'broken': {reason}; valid: ")
     done = subprocess.run(
         [
             sys.executable,
@@ -207,7 +246,7 @@ def test_a_result_file_reads_without_its_kernel(user_dir: Path, tmp_path_factory
     done = gilkit(user_dir, *run, "--repeat", "2", "--warmup", "0", "--quiet", "--json", str(out))
     assert done.returncode == 0, done.stderr
     document = json.loads(out.read_text())
-    assert document["version"] == 3
+    assert document["version"] >= 3  # from version 3 on, a file describes its kernels
     kernel = document["kernels"]["mymod_for_gilkit:work"]
     assert kernel["unit"] == "items"
     assert kernel["ideal"] == "min(workers, usable cpus)"

@@ -103,6 +103,19 @@ def report_ready(timeout_s: float) -> tuple[int, bool]:
     return os.getpid(), bool(getattr(sys, "_is_gil_enabled", lambda: True)())
 
 
+def run_then_wait(fn: Callable[[], object], timeout_s: float) -> str | None:
+    """fn() in this interpreter, then wait until every worker has run it (the runner's
+    run_in_each_worker); why it failed, or None."""
+    assert _barrier is not None, "init_worker did not run"
+    try:
+        fn()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        _barrier.arrive(timeout_s)
+    return None
+
+
 def empty_task(_: object) -> None:
     """What every runner's dispatch_overhead sends: importable in any worker."""
     return None

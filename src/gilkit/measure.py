@@ -1,7 +1,7 @@
 """One measured call of a cell: wall and CPU time, peak memory, the machine's speed, the result.
 
 Each call covers the kernel's whole index space: [0, n) split into one part per worker, or one
-part on n OpenMP threads for in-call parallel impls. Only raw values are kept (in a
+part on n threads for in-call parallel impls. Only raw values are kept (in a
 CellRecord); statistics are computed when the result is read. gilkit.run decides which calls
 to make and in what order.
 """
@@ -14,17 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gilkit import memory
+from gilkit import interference, memory
 from gilkit.cell import Cell
 from gilkit.gil_monitor import GilMonitor
 from gilkit.host_speed import time_reference
+from gilkit.interference import CpuCount
 from gilkit.kernels import (
-    IN_CALL_PARALLEL,
     KERNELS,
     Task,
     run_task,
     run_task_async,
     run_task_counting_cpu,
+    run_task_counting_thread_cpu,
 )
 from gilkit.metadata import gil_enabled
 from gilkit.results import CellRecord
@@ -41,7 +42,7 @@ MAX_MONITORED_CALLS = 20
 
 
 def tasks_for(cell: Cell, split_how: str, params: Any) -> list[Task]:
-    if cell.impl in IN_CALL_PARALLEL:
+    if KERNELS[cell.kernel].in_call_parallel(cell.impl):
         return [Task(cell.kernel, cell.impl, range(cell.size), params, cell.n_workers)]
     parts = split(cell.size, cell.n_workers, split_how)
     return [Task(cell.kernel, cell.impl, part, params) for part in parts]
@@ -55,6 +56,7 @@ class CallFigures:
     result: Any
     peak_rss_parent_bytes: int | None = None
     peak_rss_workers_bytes: int | None = None
+    machine: CpuCount | None = None  # all cpus' busy and stolen seconds during the call
 
 
 def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
@@ -62,16 +64,21 @@ def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
     # In this process (threads, subinterpreters): process_time counts every thread's CPU.
     in_process = runner.in_process
     memory.reset_peaks([os.getpid(), *runner.worker_pids])
+    machine_before = interference.cpu_count_now()
     cpu_began = time.process_time()
     began = time.perf_counter()
     if in_process:
         fn = run_task_async if runner.awaits else run_task
         partials, cpu_workers = runner.map(fn, tasks), 0.0
     else:
-        pairs = runner.map(run_task_counting_cpu, tasks)
+        counting = run_task_counting_cpu
+        if runner.counts_thread_cpu:
+            counting = run_task_counting_thread_cpu  # workers are threads of one process
+        pairs = runner.map(counting, tasks)
         partials, cpu_workers = [p for p, _ in pairs], sum(cpu for _, cpu in pairs)
     wall = time.perf_counter() - began
     cpu_parent = time.process_time() - cpu_began
+    machine = interference.since(machine_before)
     return CallFigures(
         wall_s=wall,
         cpu_parent_s=cpu_parent,
@@ -79,6 +86,7 @@ def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
         result=KERNELS[cell.kernel].combine(partials),
         peak_rss_parent_bytes=memory.peak_rss(os.getpid()),
         peak_rss_workers_bytes=memory.peak_rss_total(runner.worker_pids),
+        machine=machine,
     )
 
 
@@ -130,6 +138,9 @@ def record_call(
         record.host_reference_s.append(reference)
         record.cpu_parent_s.append(figures.cpu_parent_s)
         record.cpu_workers_s.append(figures.cpu_workers_s)
+        if figures.machine is not None:
+            record.machine_busy_s.append(figures.machine.busy_s)
+            record.machine_steal_s.append(figures.machine.steal_s)
         record.peak_rss_parent_bytes = _max(
             record.peak_rss_parent_bytes, figures.peak_rss_parent_bytes
         )

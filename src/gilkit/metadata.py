@@ -54,12 +54,14 @@ def find_gil_reenablers() -> list[str]:
 
     An extension not declared free-threading compatible turns the GIL back on when it is
     imported (with a RuntimeWarning that is easily missed). Each package with compiled modules
-    is imported alone in a fresh interpreter to see which one does.
+    is imported alone in a fresh interpreter to see which one does; so is each of gilkit's
+    loaded extensions, which `import gilkit` alone does not import.
     """
     if not free_threaded_build() or not gil_enabled() or gil_forced():
         return []
+    own = [f"gilkit.{name}" for name in native.EXTENSIONS if native.loaded(name) is not None]
     culprits = []
-    for package in loaded_extension_packages():
+    for package in [*loaded_extension_packages(), *own]:
         probe = f"import sys, {package}; sys.exit(int(sys._is_gil_enabled()))"
         done = subprocess.run(
             [sys.executable, "-W", "ignore", "-c", probe],
@@ -169,13 +171,30 @@ def collect_build_metadata() -> dict[str, Any]:
     return {
         "gilkit": _version("gilkit"),
         "numpy": _version("numpy"),
+        # The optional packages of the joblib and dask runners (None: not installed).
+        "joblib": _version("joblib"),
+        "dask": _version("dask"),
+        "distributed": _version("distributed"),
         "extensions": native.unavailable_reason("_native") or "built",
         "extensions_built_with": native.built_with("_native"),
         "openmp": native.unavailable_reason("_prange") or "built",
         "openmp_built_with": native.built_with("_prange"),
         "openmp_max_threads": native.openmp_max_threads(),
+        # Every module the compiled impls need: "built", or why it is not here.
+        "modules": collect_module_states(),
+        "numba": _version("numba"),
         "cc": sysconfig.get_config_var("CC"),
+        "cxx": sysconfig.get_config_var("CXX"),
     }
+
+
+def collect_module_states() -> dict[str, str]:
+    """Every module behind the compiled impls: "built" (or "available", for a module that
+    needs an optional package), or why it is not here."""
+    states = {name: native.unavailable_reason(name) or "built" for name in native.EXTENSIONS}
+    for name in native.NEEDS_PACKAGE:
+        states[name] = native.unavailable_reason(name) or "available"
+    return states
 
 
 def collect_timer_metadata() -> dict[str, Any]:
@@ -188,10 +207,12 @@ def collect_timer_metadata() -> dict[str, Any]:
 
 
 def collect_metadata() -> dict[str, Any]:
+    # The build first: it imports the extensions, so the GIL's state is read after them.
+    build = collect_build_metadata()
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": collect_python_metadata(),
         "cpu": collect_cpu_metadata(),
-        "build": collect_build_metadata(),
+        "build": build,
         "timer": collect_timer_metadata(),
     }

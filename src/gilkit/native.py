@@ -1,16 +1,53 @@
-"""The compiled modules, loaded once, with the reason when one is missing.
+"""The modules behind the compiled impls, loaded once, with the reason when one is missing.
 
-Everything that needs `gilkit._native` or `gilkit._prange` asks here, so a plain checkout
-without built extensions still runs the Python and NumPy impls and says once how to build.
+Everything that needs one of them asks here, so that a plain checkout without built extensions
+still runs the Python and NumPy impls and says once how to build the rest:
+
+- extension modules built by `pip install -e .` (ext/): `_native`, `_prange` (OpenMP),
+  `_capi`, `_pybind11`, `_granularity`, and `_ctypes_lib`, the shared library that
+  `gilkit.ctypes_lib` loads with ctypes;
+- `ctypes_lib` and `numba_cores`, plain Python modules that load a library or compile with one
+  at import. Whether Numba is installed is checked without importing it (which takes half a
+  second, and compiles gilkit's Numba impls).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
+import sysconfig
 from functools import cache
 from types import ModuleType
 
 BUILD_HINT = "build them with: pip install -e ."
+
+# The extension modules `pip install -e .` builds from ext/, and the impls or command each is for.
+EXTENSIONS = {
+    "_native": "cython, cython-nogil",
+    "_prange": "cython-prange",
+    "_capi": "c-api, c-api-gil",
+    "_ctypes_lib": "ctypes, ctypes-gil",
+    "_pybind11": "pybind11, pybind11-gil",
+    "_granularity": "gilkit granularity",
+}
+
+# Modules that a build may leave out while building the others, and what to say then.
+OPTIONAL_EXTENSIONS = {
+    "_prange": "built without OpenMP (the compiler could not compile and link -fopenmp)",
+    "_pybind11": "built without pybind11 (no C++ compiler, or no pybind11, at build time)",
+}
+# Python modules that need an optional package: {module: (package, what to say without it)}.
+NEEDS_PACKAGE = {
+    "numba_cores": (
+        "numba",
+        "Numba is not installed; it has no build for free-threaded Python yet"
+        if sysconfig.get_config_var("Py_GIL_DISABLED")
+        else "Numba is not installed (pip install 'gilkit[numba]')",
+    ),
+}
+# Python modules that load an extension rather than being one.
+LOADS_EXTENSION = {"ctypes_lib": "_ctypes_lib"}
 
 
 class NativeUnavailable(RuntimeError):
@@ -28,36 +65,61 @@ class NativeUnavailable(RuntimeError):
 _import_errors: dict[str, str] = {}  # name -> the message of the ImportError that _load met
 
 
+def _extension_reason(name: str, error: ImportError | None = None) -> str:
+    """Why extension `gilkit.<name>` does not load."""
+    if name in OPTIONAL_EXTENSIONS and _found("_native"):
+        return OPTIONAL_EXTENSIONS[name]
+    if error is not None and not (error.name or "").startswith("gilkit._"):
+        return f"extensions do not load ({error}); rebuild them with: pip install -e ."
+    if _found("_native"):  # built before this module existed: an older build
+        return f"gilkit.{name} is not built; rebuild the extensions with: pip install -e ."
+    return f"extensions not built; {BUILD_HINT}"
+
+
+def _found(name: str) -> bool:
+    """Whether `gilkit.<name>` exists, without importing it."""
+    return importlib.util.find_spec(f"gilkit.{name}") is not None
+
+
 @cache
 def _load(name: str) -> ModuleType | str:
+    if name in NEEDS_PACKAGE:
+        package, missing = NEEDS_PACKAGE[name]
+        if importlib.util.find_spec(package) is None:
+            return missing
     try:
         return importlib.import_module(f"gilkit.{name}")
     except ImportError as error:
-        if error.name != f"gilkit.{name}":  # there, but it did not load
+        # Not there at all, or there but refusing to load (a subinterpreter, a broken build):
+        # the latter's own message is kept for NativeUnavailable.import_error.
+        if error.name not in {f"gilkit.{name}", f"gilkit.{LOADS_EXTENSION.get(name, name)}"}:
             _import_errors[name] = str(error)
-        if name == "_prange" and _is_importable("_native"):
-            return "built without OpenMP (the compiler could not compile and link -fopenmp)"
-        if not error.name or not error.name.startswith("gilkit._"):
-            return f"extensions do not load ({error}); rebuild them with: pip install -e ."
-        return f"extensions not built; {BUILD_HINT}"
-
-
-def _is_importable(name: str) -> bool:
-    return isinstance(_load(name), ModuleType)
+        if name in NEEDS_PACKAGE:
+            return f"{NEEDS_PACKAGE[name][0]} does not load ({error})"
+        return _extension_reason(LOADS_EXTENSION.get(name, name), error)
 
 
 def module(name: str) -> ModuleType:
-    """The compiled module `gilkit.<name>`, or NativeUnavailable saying why not."""
+    """The module `gilkit.<name>`, imported, or NativeUnavailable saying why not."""
     loaded = _load(name)
     if isinstance(loaded, str):
         raise NativeUnavailable(loaded, _import_errors.get(name))
     return loaded
 
 
+def loaded(name: str) -> ModuleType | None:
+    """`gilkit.<name>` if this process has imported it already, else None; imports nothing."""
+    return sys.modules.get(f"gilkit.{name}")
+
+
 def unavailable_reason(name: str) -> str | None:
-    """None when `gilkit.<name>` imports, else a one-line reason."""
-    loaded = _load(name)
-    return loaded if isinstance(loaded, str) else None
+    """None when `gilkit.<name>` can load, else a one-line reason. Cheap for a module that
+    needs an optional package: the package is looked for, not imported, unless it was."""
+    if name in NEEDS_PACKAGE and loaded(name) is None:
+        package, missing = NEEDS_PACKAGE[name]
+        return None if importlib.util.find_spec(package) is not None else missing
+    found = _load(name)
+    return found if isinstance(found, str) else None
 
 
 def built_with(name: str) -> dict[str, str] | None:

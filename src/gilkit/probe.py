@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import statistics
 import sys
 import threading
@@ -38,6 +39,7 @@ from typing import Any
 from gilkit import native
 from gilkit.machine import usable_cpus
 from gilkit.metadata import free_threaded_build, gil_enabled
+from gilkit.present.formatting import format_seconds
 
 # Rounds per probe. Each round gives a verdict; the probe's is the one that at least
 # MIN_AGREEMENT of the rounds gave (2 of 3: the median), and its figures are the medians over
@@ -148,8 +150,24 @@ class GilProbe:
         seen = [ref.parallelism for r in self.rounds for ref in r.references]
         return statistics.median(seen) if seen else None
 
+    @property
+    def others_slowdown(self) -> float | None:
+        """How many times slower another Python thread ran during the call than alone (inf:
+        it never ran); None when not measured."""
+        if self.fraction is None:
+            return None
+        return 1 / self.fraction if self.fraction > 0 else math.inf
+
+    def headline(self) -> str:
+        """The verdict's reason, led by what it cost other threads when they took turns."""
+        slowdown = self.others_slowdown
+        if self.verdict is Verdict.SHARES and slowdown is not None:
+            others = f"other threads ran {format_slowdown(slowdown)} slower while it ran"
+            return f"{others}: {self.reason}"
+        return self.reason
+
     def figures(self) -> str:
-        call = f"call {self.call_s * 1e3:,.1f} ms alone"
+        call = f"call {format_seconds(self.call_s)} alone"
         if self.fraction is None or self.slowdown is None or self.parallelism is None:
             return call
         return (
@@ -159,7 +177,14 @@ class GilProbe:
         )
 
     def __str__(self) -> str:
-        return f"{self.verdict}: {self.reason}; {self.figures()}"
+        return f"{self.verdict}: {self.headline()}; {self.figures()}"
+
+
+def format_slowdown(slowdown: float) -> str:
+    """`1.42×`, `46×`, or `∞×` for a thread that never ran."""
+    if math.isinf(slowdown):
+        return "∞×"
+    return f"{slowdown:,.0f}×" if slowdown >= 10 else f"{slowdown:.2f}×"
 
 
 def parallelism(fraction: float, slowdown: float) -> float:
@@ -198,8 +223,8 @@ REASONS = {
 
 def too_short_reason(call_s: float) -> str:
     return (
-        f"the call lasted {call_s * 1e3:.1f} ms, too short to judge: give it at least "
-        f"{MIN_CALL_S * 1e3:.0f} ms of work (100 ms or more is safer)"
+        f"the call lasted {format_seconds(call_s)}, too short to judge: give it at least "
+        f"{format_seconds(MIN_CALL_S)} of work (100 ms or more is safer)"
     )
 
 
@@ -349,13 +374,25 @@ def measure_rounds(
     reference: Callable[[], object] | None,
     repeat: int,
     first_alone_s: float | None = None,
+    on_round: Callable[[], None] = lambda: None,
 ) -> tuple[Round, ...]:
     """`repeat` rounds, alone first then last (ABBA) against drift; the first may reuse a call
-    alone already timed."""
-    return tuple(
-        measure_round(call, reference, index % 2 == 0, first_alone_s if index == 0 else None)
-        for index in range(repeat)
-    )
+    alone already timed. on_round() after each."""
+    rounds = []
+    for index in range(repeat):
+        alone_s = first_alone_s if index == 0 else None
+        rounds.append(measure_round(call, reference, index % 2 == 0, alone_s))
+        on_round()
+    return tuple(rounds)
+
+
+def estimated_s(call_s: float, repeat: int = DEFAULT_REPEAT, cpus: int = 2) -> float:
+    """How long probing a call of `call_s` takes, rounds not repeated: per round, the call
+    alone and with the counter (up to twice as long, shared), the reference call alone and
+    twice with it, and the counter's solo windows. A noisy machine can double it."""
+    reference_s = min(call_s, REFERENCE_MAX_S) if cpus >= 2 else 0.0
+    one_round = 3 * call_s + 3 * reference_s + 3 * SOLO_WINDOW_S
+    return repeat * one_round
 
 
 def _sized(make: Callable[[int], Callable[[], object]], seconds: float) -> Callable[[], object]:
@@ -383,9 +420,11 @@ def probe(
     kwargs: Mapping[str, Any] | None = None,
     *,
     repeat: int = DEFAULT_REPEAT,
+    on_round: Callable[[int, int], None] | None = None,
 ) -> GilProbe:
     """Does fn(*args, **kwargs) release the GIL? It is called in this thread, 2 * repeat times
-    (twice that on a noisy machine).
+    (twice that on a noisy machine), and on_round(done, planned) after each round, for a
+    progress bar (planned grows when the rounds disagree).
 
     Calls shorter than MIN_CALL_S are timed (repeat times) but not judged; on an interpreter
     without a GIL the call is only timed.
@@ -412,9 +451,18 @@ def probe(
             if call_s < MIN_CALL_S:
                 return unjudged(Verdict.TOO_SHORT, too_short_reason(call_s), call_s)
         reference = reference_call(min(first, REFERENCE_MAX_S)) if cpus >= 2 else None
-        rounds = measure_rounds(call, reference, repeat, first)
+        done, planned = 0, repeat
+
+        def count_round() -> None:
+            nonlocal done
+            done += 1
+            if on_round is not None:
+                on_round(done, planned)
+
+        rounds = measure_rounds(call, reference, repeat, first, count_round)
         if not settled(rounds):
-            rounds += measure_rounds(call, reference, repeat)
+            planned += repeat
+            rounds += measure_rounds(call, reference, repeat, on_round=count_round)
     call_s = statistics.median(r.alone_s for r in rounds)
     if call_s < MIN_CALL_S:  # only the first call was long enough (a cold start)
         return unjudged(Verdict.TOO_SHORT, too_short_reason(call_s), call_s, rounds)

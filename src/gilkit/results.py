@@ -21,8 +21,17 @@ SCHEMA = "gilkit.run"
 #   3: the file describes itself: `kernels` (unit, what bounds it, its ideal-speedup rule,
 #      work per n) and `impls` (a list in table order: name, what, whether parallel inside
 #      one call), so it reads without the kernels importable; cells no longer store `noisy`
-#      (a statistic). Later, still 3 (optional fields with defaults): a cell's `unsupported`
-#      reason; metadata.runners (what each runner is, how data reaches its workers).
+#      (a statistic). Later additions, still 3 (optional fields with defaults, so readers
+#      take files with or without them), to `impls`: kind (what it does with the GIL),
+#      kind_from (gilkit, kernel, probe or null), family, threads (whose threads an in-call
+#      parallel impl uses), compile_s and compiled_from_cache (Numba); to cells:
+#      machine_busy_s and machine_steal_s (gilkit.interference), batch_size (tasks a pool sends
+#      a worker at once: joblib batches), call_overhead_s (an empty call of the pool) and
+#      `unsupported` (why the runner cannot run the impl at all); to options: sizing,
+#      call_limit_s, run_limit_s and scheduler; to metadata: capacity, abandoned_calls,
+#      runners (what each runner is, how data reaches its workers), dask_cluster (the workers
+#      of a cluster gilkit did not start) and the versions of joblib, dask and distributed in
+#      build.
 # Versions 1 and 2 are still read: their descriptions come from the kernels installed here.
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
@@ -46,6 +55,10 @@ class CellRecord:
     cpu_workers_s: list[float] = field(default_factory=list)
     # The machine's speed just before each timed repeat: seconds for gilkit.host_speed's loop.
     host_reference_s: list[float] = field(default_factory=list)
+    # All cpus' busy and stolen seconds during each timed repeat (gilkit.interference): less
+    # the cpu time above, what other processes and the hypervisor took. Empty off Linux.
+    machine_busy_s: list[float] = field(default_factory=list)
+    machine_steal_s: list[float] = field(default_factory=list)
     # Peak resident memory over the timed repeats, this process and the pool's workers.
     peak_rss_parent_bytes: int | None = None
     peak_rss_workers_bytes: int | None = None
@@ -58,6 +71,8 @@ class CellRecord:
     pool_startup_s: float | None = None  # starting this cell's pool, apart from the work
     pool_memory_bytes: int | None = None  # what starting the pool added: this process + workers
     dispatch_s: float | None = None  # the pool's cost per empty task
+    call_overhead_s: float | None = None  # a call of one empty task per worker, in the pool
+    batch_size: int | str | None = None  # tasks sent to a worker at once: 1, or joblib's "auto"
     start_method: str | None = None  # processes only
     error: str | None = None
     # Why this runner cannot run this impl at all (an extension that refuses to load in a
@@ -84,7 +99,7 @@ class RunResult:
     complete: bool = False  # False when the run was interrupted or failed midway
     # kernel -> {unit, bound, ideal, work: {n: units}, ...}: gilkit.kernels.Kernel.describe
     kernels: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # impl -> {what, in_call_parallel}, in table order
+    # impl -> {what, kind, kind_from, family, threads, in_call_parallel, ...}, in table order
     impls: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -94,6 +109,13 @@ class RunResult:
     def in_call_parallel(self, impl: str) -> bool:
         """Whether `impl` parallelises inside one call (OpenMP): workers are its threads."""
         return bool(self.impls.get(impl, {}).get("in_call_parallel"))
+
+    def threads_of(self, impl: str) -> str:
+        """Whose threads an in-call parallel impl runs on: OpenMP (older files say nothing),
+        Numba, or the user's own."""
+        return self.impls.get(impl, {}).get("threads") or (
+            "OpenMP" if impl.endswith("prange") else "its own"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,7 +170,14 @@ def _record(fields: dict[str, Any]) -> CellRecord:
 
 
 # What every figure of a cell must be; a file that breaks it was edited or damaged.
-SECONDS_LISTS = ("times_s", "cpu_parent_s", "cpu_workers_s", "host_reference_s")
+SECONDS_LISTS = (
+    "times_s",
+    "cpu_parent_s",
+    "cpu_workers_s",
+    "host_reference_s",
+    "machine_busy_s",
+    "machine_steal_s",
+)
 OPTIONAL_SECONDS = ("gil_contention", "monitored_time_s", "pool_startup_s", "dispatch_s")
 OPTIONAL_BYTES = ("peak_rss_parent_bytes", "peak_rss_workers_bytes", "pool_memory_bytes")
 

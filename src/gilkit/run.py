@@ -14,6 +14,7 @@ reads without them.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import pickle
@@ -25,11 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from gilkit import memory, metadata
-from gilkit.kernels import KERNELS, Task, describe_impls
+from gilkit.capacity import measure_capacity
+from gilkit.kernels import KERNELS, Task, describe_impls, make_ready
 from gilkit.measure import CallFigures, call, record_call, tasks_for
 from gilkit.plan import Cell, Plan
 from gilkit.results import CellRecord, RunResult
-from gilkit.runners import RUNNERS, RunnerError, default_start_method
+from gilkit.runners import RUNNERS, RunnerError, dask_cluster, default_start_method
 from gilkit.runners.base import Runner
 from gilkit.stopping import Caller, CallTimeout, Stop, stop_on_signals
 from gilkit.threadpools import pin_native_threads
@@ -63,6 +65,7 @@ class Pool:
     runner: Runner | None
     startup_s: float | None = None
     dispatch_s: float | None = None
+    call_s: float | None = None
     memory_bytes: int | None = None
     error: str | None = None
 
@@ -87,12 +90,14 @@ class Session:
     def __enter__(self) -> Session:
         with ExitStack() as stack:
             stack.push(self)  # closes what was opened if starting fails
-            # Data is made before any pool starts, so that forked workers inherit it.
+            # Data is made, and the impls made ready (compiled modules imported, Numba's
+            # functions compiled), before any pool starts, so that forked workers inherit them.
             for kernel, n in sorted(self.plan.sizes):
                 context = KERNELS[kernel].params_for(n, self.plan.splits[kernel])
                 self.params[kernel, n] = self._stack.enter_context(context)
+            make_ready(self.impls)
             groups = {(c.runner, c.n_workers) for c in self.plan.cells}
-            for group in sorted(groups, key=lambda g: (RUNNERS[g[0]].in_process, g)):
+            for group in sorted(groups, key=_start_order):
                 self.pools[group] = self._start(*group)
             stack.pop_all()
         return self
@@ -105,18 +110,30 @@ class Session:
         self._caller.close()
         self._stack.close()
 
+    @property
+    def impls(self) -> list[str]:
+        return list(dict.fromkeys(c.impl for c in (*self.plan.cells, *self.plan.checks)))
+
     def _start(self, runner_name: str, n_workers: int) -> Pool:
-        runner = RUNNERS[runner_name](self.plan.start_method)
-        rss_before = memory.current_rss(os.getpid())
         try:
+            # Made first: a runner imports its optional package (joblib, distributed) here,
+            # once, so that neither its start-up nor its memory counts that import.
+            runner = RUNNERS[runner_name](self.plan.start_method, self.plan.scheduler)
+            rss_before = memory.current_rss(os.getpid())
             startup = runner.start(n_workers)
+            # Untimed: worker processes that did not inherit the impls load them now (spawn,
+            # forkserver), so that no timed call imports a module or compiles. A failure here
+            # is the impl's cells' to report, when they call it.
+            runner.run_in_each_worker(functools.partial(make_ready, self.impls))
         except RunnerError as error:
+            runner.close()
             return Pool(None, error=str(error))
         self._stack.enter_context(runner)
         return Pool(
             runner,
             startup_s=None if runner_name == "serial" else startup,
             dispatch_s=runner.dispatch_overhead(),
+            call_s=runner.call_overhead(),
             memory_bytes=_memory_added(rss_before, runner),
         )
 
@@ -210,9 +227,13 @@ class Session:
                 record.start_method = pool.runner.start_method
                 record.pool_startup_s = pool.startup_s
                 record.dispatch_s = pool.dispatch_s
+                record.call_overhead_s = pool.call_s
                 record.pool_memory_bytes = pool.memory_bytes
+                record.batch_size = pool.runner.batch_size
                 if not pool.runner.shares_interpreter:
                     record.error = _unpicklable(tasks, cell.runner)
+                if record.error is None and not pool.runner.on_this_host:
+                    record.error = _needs_this_host(cell.kernel)
             result.cells.append(record)
             rounds.append((record, cell, tasks))
         n_rounds = plan.n_warmups + plan.n_repeats
@@ -247,36 +268,51 @@ def run_plan(
     incomplete; every worker process is gone by then. Calls still running in threads that
     cannot be killed are named in `result.metadata["abandoned_calls"]`.
     """
-    pinned = pin_native_threads()
-    result = RunResult(metadata.collect_metadata(), plan_record(plan))
-    result.metadata["native_threads"] = pinned
+    result = RunResult({}, plan_record(plan))
     records = [*plan.cells, *plan.checks]
     result.kernels = {
         name: KERNELS[name].describe({c.size for c in records if c.kernel == name})
         for name in dict.fromkeys(c.kernel for c in records)
     }
-    result.impls = describe_impls(c.impl for c in records)
-    result.metadata["runners"] = describe_runners(c.runner for c in records)
+    kernels = [KERNELS[name] for name in result.kernels]
+
+    def describe() -> None:
+        """The impls as the file records them: again once made ready (Numba's compile times)."""
+        result.impls = describe_impls((c.impl for c in records), kernels)
+
+    describe()
 
     def round_done() -> None:
+        describe()
         result.references = check_results(result.cells, result.checks)
         if on_round is not None:
             on_round(result)
 
     session = Session(plan)
-    try:
-        with stop_on_signals(), session:
-            session.measure(result, on_call or (lambda cell: None), round_done)
-        result.complete = True
-    except (Stop, KeyboardInterrupt) as stop:
-        reason = stop.reason if isinstance(stop, Stop) else "KeyboardInterrupt"
-        status = stop.exit_status if isinstance(stop, Stop) else 128 + signal.SIGINT
-        raise RunInterrupted(result, reason, status) from stop
-    finally:
-        result.references = check_results(result.cells, result.checks)
-        result.metadata["abandoned_calls"] = session.abandoned
-        result.metadata["cpu"]["load_average_after"] = metadata.load_average()
-        result.metadata["cpu"]["cpu_seconds_after"] = metadata.cpu_seconds()
+    with stop_on_signals():  # from the first step: a signal always ends in RunInterrupted
+        try:
+            pinned = pin_native_threads()
+            result.metadata = metadata.collect_metadata()
+            result.metadata["native_threads"] = pinned
+            result.metadata["runners"] = describe_runners(c.runner for c in records)
+            if plan.scheduler is not None:
+                result.metadata["dask_cluster"] = _describe_cluster(plan.scheduler)
+            if plan.measure_capacity:  # threads, all joined before any process pool forks
+                result.metadata["capacity"] = measure_capacity(c.n_workers for c in plan.cells)
+            with session:
+                session.measure(result, on_call or (lambda cell: None), round_done)
+            result.complete = True
+        except (Stop, KeyboardInterrupt) as stop:
+            reason = stop.reason if isinstance(stop, Stop) else "KeyboardInterrupt"
+            status = stop.exit_status if isinstance(stop, Stop) else 128 + signal.SIGINT
+            raise RunInterrupted(result, reason, status) from stop
+        finally:
+            describe()
+            result.references = check_results(result.cells, result.checks)
+            result.metadata["abandoned_calls"] = session.abandoned
+            cpu = result.metadata.setdefault("cpu", {})
+            cpu["load_average_after"] = metadata.load_average()
+            cpu["cpu_seconds_after"] = metadata.cpu_seconds()
     return result
 
 
@@ -302,7 +338,9 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "n_warmups": plan.n_warmups,
         "start_method": plan.start_method or default_start_method(),
         "call_limit_s": plan.call_limit_s,
+        "sizing": None if plan.sizing is None else dict(plan.sizing),
         "run_limit_s": plan.run_limit_s,
+        "scheduler": plan.scheduler,
         "unavailable_impls": dict(plan.unavailable),
     }
 
@@ -311,6 +349,14 @@ def new_record(cell: Cell, plan: Plan) -> CellRecord:
     return CellRecord(
         cell.kernel, cell.impl, cell.runner, cell.n_workers, cell.size, plan.splits[cell.kernel]
     )
+
+
+def _describe_cluster(scheduler: str) -> dict[str, Any]:
+    """The workers of the cluster that the dask runners use, or why they could not be read."""
+    try:
+        return dask_cluster.describe_cluster(scheduler)
+    except Exception as error:  # the dask pools will fail to start, and say why
+        return {"scheduler": scheduler, "error": f"{type(error).__name__}: {error}"}
 
 
 def _unpicklable(tasks: list[Task], runner: str) -> str | None:
@@ -323,6 +369,25 @@ def _unpicklable(tasks: list[Task], runner: str) -> str | None:
             "params picklable: module-level classes and functions, no lambdas"
         )
     return None
+
+
+def _start_order(group: tuple[str, int]) -> tuple[bool, bool, bool, tuple[str, int]]:
+    """Pools that fork this process first, before any pool leaves threads running here;
+    then the other process pools (loky, Dask); then the in-process ones: subinterpreters,
+    then threads."""
+    runner = RUNNERS[group[0]]
+    return (not runner.forks_here, runner.in_process, runner.shares_interpreter, group)
+
+
+def _needs_this_host(kernel: str) -> str | None:
+    """Why a kernel cannot run on workers of another host, or None when it can."""
+    reason = KERNELS[kernel].needs_this_host
+    if reason is None:
+        return None
+    return (
+        f"{kernel} needs workers on this host ({reason}); this cluster's workers run "
+        "elsewhere: run it with a cluster whose workers run here, or leave it out"
+    )
 
 
 def _memory_added(rss_before: int | None, runner: Runner) -> int | None:

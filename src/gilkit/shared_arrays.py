@@ -1,7 +1,8 @@
 """float64 arrays in shared memory, made once by the parent and seen by every worker.
 
-The process and interpreters runners then hand workers a name, not the data: a triad measures
-memory bandwidth, not pickling. In the parent and in forked children the block is found in
+The pools whose workers have memory of their own (processes, joblib-loky, Dask on this host,
+subinterpreters) then hand workers a name, not the data: a triad measures memory bandwidth,
+not pickling. In the parent and in forked children the block is found in
 `_blocks`; spawned children and subinterpreters attach by name, so every worker reads and
 writes the very same pages. `attach` gives NumPy arrays; `attach_buffers` gives memoryviews,
 for code that must run where NumPy cannot be imported (a subinterpreter).
@@ -9,6 +10,7 @@ for code that must run where NumPy cannot be imported (a subinterpreter).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +33,9 @@ class SharedArrays:
     name: str
     n_arrays: int
     length: int
+    # Before 3.13: the resource tracker that registered the block, to tell a child that
+    # shares it (see _open).
+    tracker: int | None = None
 
 
 @contextmanager
@@ -39,7 +44,7 @@ def shared_arrays(n_arrays: int, length: int) -> Iterator[SharedArrays]:
     shm = SharedMemory(create=True, size=max(8, n_arrays * length * 8))
     _blocks[shm.name] = shm
     try:
-        yield SharedArrays(shm.name, n_arrays, length)
+        yield SharedArrays(shm.name, n_arrays, length, _tracker_id())
     finally:
         _arrays.pop(shm.name, None)
         del _blocks[shm.name]
@@ -58,8 +63,13 @@ def _open(handle: SharedArrays) -> SharedMemory:
         else:
             shm = SharedMemory(handle.name)
             # Before 3.13 attaching registers the block with the resource tracker as if this
-            # process owned it, which ends in spurious "leaked shared_memory" warnings.
-            resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+            # process owned it. A tracker of this process's own would then report it leaked,
+            # and unlink it, when this process ends: take that registration back. A child
+            # started by multiprocessing (spawn, forkserver), loky or a Dask nanny of gilkit
+            # shares the creator's tracker, which holds each name once: the registration
+            # changed nothing there, and taking it back would drop the creator's.
+            if handle.tracker is None or _tracker_id() != handle.tracker:
+                resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
         _blocks[handle.name] = shm
     return _blocks[handle.name]
 
@@ -88,3 +98,15 @@ def attach_buffers(handle: SharedArrays) -> list[memoryview[float]]:
     assert buf is not None, "the block is closed"
     flat = buf[: handle.n_arrays * length * 8].cast("d")
     return [flat[k * length : (k + 1) * length] for k in range(handle.n_arrays)]
+
+
+def _tracker_id() -> int | None:
+    """The resource tracker this process talks to, as its pipe's inode (the same in every
+    process that shares it), or None where that cannot be read (3.13+ has no need)."""
+    fd = getattr(getattr(resource_tracker, "_resource_tracker", None), "_fd", None)
+    if sys.version_info >= (3, 13) or fd is None:
+        return None
+    try:
+        return os.fstat(fd).st_ino
+    except OSError:
+        return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +42,14 @@ def spread(values: Sequence[float]) -> Spread:
 class CellStats:
     time: Spread
     ideal: int  # min(workers, usable cpus): the best speedup possible
+    capacity: float | None  # what this many busy native threads reach here (gilkit.capacity)
     speedup_vs_serial: float | None  # against the same impl on the serial runner, 1 worker
     speedup_vs_python: float | None  # against pure Python on the serial runner, per unit of work
     cpu_utilisation: float | None  # CPU seconds / (wall seconds x workers), median over calls
     gil_contention: float | None  # share of a monitored call spent waiting for the GIL
     monitor_cost: float | None  # monitored call time / median time: what watching cost
+    interference: float | None  # share of the cpus other processes took during the calls
+    steal: float | None  # share of the cpus the hypervisor took during the calls
 
     @property
     def median_s(self) -> float:
@@ -56,6 +59,17 @@ class CellStats:
     def efficiency(self) -> float | None:
         """Speedup over the same impl run serially, as a fraction of the ideal."""
         return None if self.speedup_vs_serial is None else self.speedup_vs_serial / self.ideal
+
+    @property
+    def of_capacity(self) -> float | None:
+        """Speedup over the same impl run serially, as a fraction of what the machine gives."""
+        if self.speedup_vs_serial is None or not self.capacity:
+            return None
+        return self.speedup_vs_serial / self.capacity
+
+    @property
+    def interfered(self) -> bool:
+        return (self.interference or 0.0) >= CELL_SHARE
 
 
 # The two rules for the best speedup possible, as result files name them.
@@ -116,6 +130,53 @@ def cpu_utilisation(record: CellRecord) -> float | None:
     return statistics.median(ratios) if ratios else None
 
 
+# From this share of the cpus' time taken by other processes during a cell's calls, the cell
+# is flagged and its verdict says so; from RUN_SHARE over the whole run, the run warns. An idle
+# machine reads about 0-2 % (the kernel counts busy time in 10 ms ticks; daemons wake).
+CELL_SHARE = 0.15
+RUN_SHARE = 0.05
+
+# The capacity loop that bounds each kind of kernel (gilkit.capacity); I/O has none.
+CAPACITY_LOOP = {"cpu": "compute", "memory": "memory"}
+
+
+def kernel_ideal(result: RunResult, kernel: str, n_workers: int) -> int:
+    """The ideal speedup of `n_workers` for a kernel of the run, by the rule its file gives."""
+    rule = result.kernels.get(kernel, {}).get("ideal", IDEAL_CPUS)
+    return ideal_speedup(rule, n_workers, result.usable_cpus)
+
+
+def capacity(times_s: dict[str, list[float]], n_workers: int) -> float | None:
+    """N x one loop's median time over N loops' median time: what N workers can give here."""
+    alone, together = times_s.get("1"), times_s.get(str(n_workers))
+    if not alone or not together:
+        return None
+    return n_workers * statistics.median(alone) / statistics.median(together)
+
+
+def machine_capacity(result: RunResult, kernel: str, n_workers: int) -> float | None:
+    """What `n_workers` busy native threads reach on the run's machine, for this kernel's
+    bound; None where not measured (or for I/O)."""
+    loop = CAPACITY_LOOP.get(result.kernels.get(kernel, {}).get("bound", "cpu"))
+    measured = (result.metadata.get("capacity") or {}).get(loop)
+    return None if measured is None else capacity(measured, n_workers)
+
+
+def shares_taken(records: Iterable[CellRecord], n_cpus: int) -> tuple[float, float] | None:
+    """The shares of the cpus' time that other processes and the hypervisor took during the
+    records' timed calls: all cpus' busy time less what gilkit's process and workers used."""
+    wall = busy = own = steal = 0.0
+    for record in records:
+        if record.machine_busy_s and len(record.machine_busy_s) == len(record.times_s):
+            wall += sum(record.times_s)
+            busy += sum(record.machine_busy_s)
+            own += sum(record.cpu_parent_s) + sum(record.cpu_workers_s)
+            steal += sum(record.machine_steal_s)
+    if wall <= 0:
+        return None
+    return max(0.0, busy - own) / (wall * n_cpus), steal / (wall * n_cpus)
+
+
 def cell_stats(result: RunResult) -> dict[Key, CellStats]:
     """Stats of every cell of a run that has times."""
     timed = {r.key: r for r in result.cells if r.times_s and r.error is None}
@@ -126,27 +187,39 @@ def cell_stats(result: RunResult) -> dict[Key, CellStats]:
         kernel = result.kernels.get(key[0])
         return None if base is None else paired_speedup(base, timed[key], kernel)
 
-    def ideal(record: CellRecord) -> int:
-        rule = result.kernels.get(record.kernel, {}).get("ideal", IDEAL_CPUS)
-        return ideal_speedup(rule, record.n_workers, result.usable_cpus)
-
     def monitor_cost(key: Key, record: CellRecord) -> float | None:
         if record.monitored_time_s is None or spreads[key].median <= 0:
             return None
         return record.monitored_time_s / spreads[key].median
 
+    def taken(record: CellRecord) -> tuple[float | None, float | None]:
+        shares = shares_taken([record], result.usable_cpus)
+        return (None, None) if shares is None else shares
+
     return {
         key: CellStats(
             time=spreads[key],
-            ideal=ideal(r),
+            ideal=kernel_ideal(result, r.kernel, r.n_workers),
+            capacity=machine_capacity(result, r.kernel, r.n_workers),
             speedup_vs_serial=ratio(serial_key(r.kernel, r.impl), key),
             speedup_vs_python=ratio(serial_key(r.kernel, "python"), key),
             cpu_utilisation=cpu_utilisation(r),
             gil_contention=r.gil_contention,
             monitor_cost=monitor_cost(key, r),
+            interference=taken(r)[0],
+            steal=taken(r)[1],
         )
         for key, r in timed.items()
     }
+
+
+def karp_flatt(speedup: float | None, n_workers: int) -> float | None:
+    """The experimentally determined serial fraction (Karp and Flatt, 1990):
+    (1/speedup - 1/p) / (1 - 1/p) for p workers. Constant as p grows: a fixed serial part
+    (Amdahl); growing with p: an overhead that grows with the workers (dispatch, contention)."""
+    if speedup is None or speedup <= 0 or n_workers < 2:
+        return None
+    return (1 / speedup - 1 / n_workers) / (1 - 1 / n_workers)
 
 
 def fastest(stats: dict[Key, CellStats], kernel: str) -> Key | None:

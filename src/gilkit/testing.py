@@ -1,4 +1,5 @@
-"""Test helpers for extension authors: assert that a call releases, or holds, the GIL.
+"""Test helpers for extension authors: assert that a call releases the GIL, holds it, or shares
+it (takes turns with other threads, as pure Python does).
 
     from gilkit.testing import assert_releases_gil
 
@@ -14,9 +15,11 @@ fixing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from gilkit.present.formatting import format_seconds
 from gilkit.probe import MIN_CALL_S, GilProbe, Verdict, releases_gil
 
 # A verdict other than the expected one is probed once more before the test fails or is
@@ -44,6 +47,12 @@ def assert_holds_gil(fn: Callable[..., object], /, *args: Any, **kwargs: Any) ->
     return assert_verdict(Verdict.HOLDS, fn, args, kwargs)
 
 
+def assert_shares_gil(fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> GilProbe:
+    """Fail unless fn(*args, **kwargs) takes turns on the GIL with other threads (pure Python,
+    or native code that takes the GIL back often); skip where that cannot be judged."""
+    return assert_verdict(Verdict.SHARES, fn, args, kwargs)
+
+
 def assert_verdict(
     expected: Verdict,
     fn: Callable[..., object],
@@ -59,9 +68,9 @@ def assert_verdict(
             break
     if probe.verdict is Verdict.TOO_SHORT:
         raise AssertionError(
-            f"{name} lasted {probe.call_s * 1e3:.1f} ms, too short to tell whether it {verbs} "
-            f"the GIL: pass it a bigger input, so that it lasts at least "
-            f"{MIN_CALL_S * 1e3:.0f} ms (100 ms or more is safer)"
+            f"{name} lasted {format_seconds(probe.call_s)}, too short to tell whether it "
+            f"{verbs} the GIL: pass it a bigger input, so that it lasts at least "
+            f"{format_seconds(MIN_CALL_S)} (100 ms or more is safer)"
         )
     if probe.verdict in UNJUDGEABLE:
         skip(f"cannot tell whether {name} {verbs} the GIL: {probe}")
@@ -72,9 +81,14 @@ def assert_verdict(
 
 
 def describe(fn: Callable[..., object]) -> str:
+    """The name to find `fn` under: module.name where the module has it by that name (a
+    pybind11 function's qualified name is its internal record's), else its qualified name."""
     module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
-    return f"{module}.{name}" if module else name
+    name = getattr(fn, "__name__", None)
+    if module and name and getattr(sys.modules.get(module), name, None) is fn:
+        return f"{module}.{name}"
+    qualname = getattr(fn, "__qualname__", None) or name or repr(fn)
+    return f"{module}.{qualname}" if module else qualname
 
 
 def skip(reason: str) -> None:

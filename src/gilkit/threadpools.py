@@ -3,13 +3,20 @@
 With 4 process workers each running a 4-thread BLAS, 16 threads would fight for the cpus and the
 measurement would show that fight, not the runner. Child processes read these variables when
 they load the libraries, so they are set in os.environ, which every start method passes on;
-threadpoolctl limits the libraries already loaded in this process. `cython-prange` asks for its
-thread count explicitly, which these limits do not cap.
+threadpoolctl limits the libraries already loaded in this process. `cython-prange` and
+`numba-prange` ask for their thread counts explicitly, which these limits do not cap.
+
+Numba is the exception to setting a variable at any time: it reads NUMBA_NUM_THREADS when it
+is imported, again before each compilation, and refuses to compile once its pool has started
+if the variable changed. So the variable is left alone in a process that has imported Numba.
+gilkit's own Numba impls import it with a larger pool, for `numba-prange`
+(gilkit.numba_cores); a worker process that did not inherit Numba puts the variable back to 1.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 THREAD_ENV_VARS = (
@@ -31,7 +38,8 @@ def pin_native_threads() -> dict[str, Any]:
 
     previous = {var: os.environ.get(var) for var in THREAD_ENV_VARS}
     for var in THREAD_ENV_VARS:
-        os.environ[var] = "1"
+        if var != "NUMBA_NUM_THREADS" or "numba" not in sys.modules:
+            os.environ[var] = "1"
     threadpool_limits(limits=1)
     return {"env_before": previous, "pinned_to": 1, "pools": describe_native_pools()}
 
@@ -40,6 +48,8 @@ def limit_in_worker() -> None:
     """Run at worker start: the env already holds, this covers libraries a fork inherited."""
     from threadpoolctl import threadpool_limits
 
+    if "numba" not in sys.modules:  # else too late: see the module's docstring
+        os.environ["NUMBA_NUM_THREADS"] = "1"
     threadpool_limits(limits=1)
 
 

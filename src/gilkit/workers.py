@@ -1,7 +1,8 @@
 """What every worker process that gilkit starts does first, whatever pool started it.
 
 - It ignores SIGINT: a Ctrl-C at the terminal reaches the whole process group, and the parent
-  alone decides how the run stops; a worker that took it would print its own traceback.
+  alone decides how the run stops; a worker that took it would print its own traceback. The
+  parent holds SIGINT back while it makes workers (sigint_held), so none is caught unready.
 - It dies with gilkit: on Linux the kernel sends it SIGKILL when its parent dies
   (PR_SET_PDEATHSIG), and on every system a daemon thread checks every WATCH_INTERVAL_S that
   gilkit's process is still there (a forkserver's children have the forkserver as parent). A
@@ -19,16 +20,43 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 from gilkit.threadpools import limit_in_worker
 
 WATCH_INTERVAL_S = 0.2
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
+_in_worker_process = False
+
+
+def in_worker_process() -> bool:
+    """Whether this process is one of gilkit's worker processes (not the one running a plan)."""
+    return _in_worker_process
+
+
+@contextlib.contextmanager
+def sigint_held() -> Iterator[None]:
+    """Hold SIGINT back while worker processes are made: a child inherits the blocked signal,
+    so a Ctrl-C between its birth and prepare_worker_process cannot reach it; the parent gets
+    a held Ctrl-C as soon as the workers are made."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
 
 def prepare_worker_process(gilkit_pid: int) -> None:
     """Run first in every worker process; `gilkit_pid` is the process that runs the plan."""
+    global _in_worker_process
+    _in_worker_process = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by sigint_held
     if os.getppid() == gilkit_pid:
         _die_with_parent()
     threading.Thread(target=_watch, args=(gilkit_pid,), name="gilkit-watch", daemon=True).start()

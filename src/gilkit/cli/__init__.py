@@ -1,8 +1,8 @@
 """The `gilkit` command: parsing, progress and printing; one module per command.
 
 Nothing else in gilkit imports this package: the commands call the library (gilkit.run_plan,
-gilkit.present, gilkit.claims, gilkit.probe) and print what it returns. Bad input ends in one
-line and exit status 2.
+gilkit.present, gilkit.claims, gilkit.probe, gilkit.granularity) and print what it returns.
+Bad input ends in one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
-from gilkit.cli import claims, compare, info, listing, plot, probe, report, run
+from gilkit.cli import claims, compare, granularity, info, listing, plot, probe, report, run
 from gilkit.cli.console import EXIT_INTERRUPTED, EXIT_USAGE
 from gilkit.cli.options import UsageError
 
 # Each module adds its parser and runs its command; the order is `gilkit --help`'s.
-COMMANDS = (run, compare, plot, report, claims, probe, listing, info)
+COMMANDS = (run, compare, plot, report, claims, probe, granularity, listing, info)
 
 
 class Parser(argparse.ArgumentParser):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from gilkit import metadata, native
 from gilkit.cli.console import EXIT_OK, make_console
@@ -44,13 +46,15 @@ def handle(args: argparse.Namespace) -> int:
             if native.unavailable_reason("_prange")
             else f"built, {build['openmp_max_threads']} threads by default",
         ),
-        ("compiler", build["cc"] or "unknown"),
+        *module_rows(build),
+        ("numba", build["numba"] or "not installed"),
+        ("compiler", f"{build['cc'] or 'unknown'}; C++: {build['cxx'] or 'unknown'}"),
         ("start method", default_start_method()),
         ("subinterpreters", format_interpreters()),
     ]
     table = Table(show_header=False, box=None)
-    for name, value in rows:
-        table.add_row(f"[bold]{name}[/]", value)
+    for name, value in rows:  # values are text, not markup: `gilkit[numba]` must show as is
+        table.add_row(f"[bold]{name}[/]", Text(value))
     make_console().print(table, highlight=False)
     return EXIT_OK
 
@@ -59,3 +63,12 @@ def format_interpreters() -> str:
     """Whether the interpreters runner works here: a GIL per subinterpreter, and its pool."""
     reason = RUNNERS["interpreters"].unavailable_reason()
     return "the interpreters runner works here" if reason is None else f"unavailable: {reason}"
+
+
+def module_rows(build: dict[str, Any]) -> list[tuple[str, str]]:
+    """One row per module of the compiled impls: built, or why not, and what it is for."""
+    rows = []
+    for name, state in build["modules"].items():
+        used_by = native.EXTENSIONS.get(name, "numba, numba-gil, numba-prange")
+        rows.append((f"  {name}", f"{state} ({used_by})"))
+    return rows

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 
 from rich.table import Table
+from rich.text import Text
 
 from gilkit.cli.console import EXIT_OK, make_console
+from gilkit.cli.options import DEFAULT_IMPLS, families_text
 from gilkit.kernels import (
     IMPLS,
-    IN_CALL_PARALLEL,
     KERNELS,
     SOURCES,
     impl_unavailable_reason,
@@ -38,29 +39,40 @@ def handle(args: argparse.Namespace) -> int:
         title_justify="left",
     )
     for kernel in KERNELS.values():
+        own = [impl for impl in kernel.impls if impl not in IMPLS]
+        kinds = ", ".join(f"{impl}: {kernel.kind_of(impl)}" for impl in own)
         kernels.add_row(
             kernel.name,
             kernel.unit,
             f"{kernel.python_size():,} / {kernel.native_size():,}",
             ", ".join(kernel.splits),
             SOURCES.get(kernel.name, "?"),
-            kernel.summary,
+            kernel.summary + (f" (own impls: {kinds})" if own else ""),
         )
-    for name, error in broken.items():
-        kernels.add_row(name, "", "", "", f"entry point, [red]broken: {error}[/]", "")
-    impls = Table("impl", "what", "available", title="impls", title_justify="left")
-    for impl, what in IMPLS.items():
-        reason = impl_unavailable_reason(impl)
-        note = " (serial runner; workers = OpenMP threads)" if impl in IN_CALL_PARALLEL else ""
-        impls.add_row(impl, what + note, "yes" if reason is None else f"no: {reason}")
+    for name, error in broken.items():  # the very line `gilkit run --kernel NAME` gives
+        kernels.add_row(name, "", "", "", Text(f"broken: {error}", style="red"), "")
+    impls = Table(
+        "impl", "family", "kind", "what", "available", title="impls", title_justify="left"
+    )
+    for name, impl in IMPLS.items():
+        reason = impl_unavailable_reason(name)
+        note = f" (serial runner; workers = {impl.threads} threads)" if impl.threads else ""
+        available = "yes" if reason is None else f"no: {reason}"
+        impls.add_row(name, impl.family, impl.kind, impl.what + note, Text(available))
     runners = Table("runner", "what", "available", title="runners", title_justify="left")
     for runner in RUNNERS.values():
         reason = runner.unavailable_reason()
-        runners.add_row(
-            runner.name, runner.description, "yes" if reason is None else f"no: {reason}"
-        )
-    for table in (kernels, impls, runners):
-        out.print(table)
+        available = "yes" if reason is None else f"no: {reason}"
+        runners.add_row(runner.name, runner.description, Text(available))
+    out.print(kernels)
+    out.print(impls)
+    out.print(
+        f"default run: {', '.join(DEFAULT_IMPLS)}; the others with --impl, by name or by "
+        f"family ({families_text()})",
+        highlight=False,
+        markup=False,
+    )
+    out.print(runners)
     out.print(
         f"start methods for processes: {', '.join(START_METHODS)} "
         f"(default here: {default_start_method()})",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from gilkit.kernels import (
+    FAMILIES,
     IMPLS,
     KERNELS,
     SOURCES,
@@ -18,11 +20,15 @@ from gilkit.kernels import (
 from gilkit.machine import usable_cpus
 from gilkit.plan import max_workers
 from gilkit.runners import RUNNERS, START_METHODS
+from gilkit.runners.dask_runners import DaskRunner
 from gilkit.splitting import SPLITS
 
 T = TypeVar("T")
 BUILT_IN = [name for name, source in SOURCES.items() if source == "built-in"]
 DEFAULT_KERNELS = [name for name in BUILT_IN if KERNELS[name].in_default_run]
+DEFAULT_IMPLS = [name for name, impl in IMPLS.items() if impl.in_default_run]
+# Families of more than one impl: `--impl c-api` selects c-api-gil and c-api.
+MULTI_FAMILIES = {family: impls for family, impls in FAMILIES.items() if len(impls) > 1}
 
 
 class UsageError(ValueError):
@@ -73,7 +79,9 @@ def parse_kernel(item: str) -> str:
                 "module:attribute naming a gilkit kernel"
             ) from error
     if item not in KERNELS:
-        load_entry_points()
+        broken = load_entry_points()
+        if item in broken:  # the line `gilkit list` shows for it
+            raise UsageError(f"--kernel: {item!r}: {broken[item]}; valid: {', '.join(KERNELS)}")
     return one_of("--kernel", list(KERNELS))(item)
 
 
@@ -83,29 +91,60 @@ def parse_kernels(text: str | None) -> list[str]:
     return comma_list("--kernel", text, parse_kernel)
 
 
-def parse_impls(text: str | None) -> tuple[list[str], dict[str, str]]:
-    """The impls to run and, for a default selection, the ones left out and why."""
-    available = [impl for impl in IMPLS if impl_unavailable_reason(impl) is None]
+def families_text() -> str:
+    return "; ".join(f"{family} = {', '.join(impls)}" for family, impls in MULTI_FAMILIES.items())
+
+
+def parse_impls(text: str | None, kernels: Sequence[str] = ()) -> tuple[list[str], dict[str, str]]:
+    """The impls to run, and the ones left out with why (not built here).
+
+    Without --impl: the built-in impls of the default run, and the kernels' own impls. With
+    it: impl names, the selected kernels' own impl names, and family names: a family selects
+    all its impls that are built here (`c-api`: c-api-gil and c-api), naming those that are not.
+    An impl named alone that is not built is an error naming the reason.
+    """
+    own = [i for k in kernels for i in KERNELS[k].impls if i not in IMPLS]
+    own = list(dict.fromkeys(own))
     if text is None:
-        left_out = {
-            impl: impl_unavailable_reason(impl) or "" for impl in IMPLS if impl not in available
-        }
-        return available, left_out
-    impls = comma_list("--impl", text, one_of("--impl", list(IMPLS)))
-    for impl in impls:
-        reason = impl_unavailable_reason(impl)
-        if reason is not None:
+        left_out = {i: r for i in DEFAULT_IMPLS if (r := impl_unavailable_reason(i)) is not None}
+        return [i for i in DEFAULT_IMPLS if i not in left_out] + own, left_out
+    valid = [*IMPLS, *own]
+    impls: dict[str, None] = {}
+    left_out: dict[str, str] = {}
+    for item in comma_list("--impl", text, str):
+        if item in MULTI_FAMILIES:
+            members = MULTI_FAMILIES[item]
+            reasons = {i: r for i in members if (r := impl_unavailable_reason(i)) is not None}
+            if len(reasons) == len(members):
+                unavailable(item, next(iter(reasons.values())))
+            left_out.update(reasons)
+            impls.update(dict.fromkeys(i for i in members if i not in reasons))
+        elif item in valid:
+            reason = impl_unavailable_reason(item)
+            if reason is not None:
+                unavailable(item, reason)
+            impls[item] = None
+        else:
             raise UsageError(
-                f"--impl: {impl!r} is unavailable here: {reason}; available: {', '.join(available)}"
+                f"--impl: unknown value {item!r}; valid: {', '.join(valid)}, or a family of "
+                f"impls ({families_text()})"
             )
-    return impls, {}
+    return list(impls), {i: r for i, r in left_out.items() if i not in impls}
+
+
+def unavailable(name: str, reason: str) -> None:
+    available = [impl for impl in IMPLS if impl_unavailable_reason(impl) is None]
+    raise UsageError(
+        f"--impl: {name!r} is unavailable here: {reason}; available: {', '.join(available)}"
+    )
 
 
 def parse_runners(text: str | None, here: bool = True) -> list[str] | None:
     """The runners asked for, or None for each kernel's defaults.
 
-    `here`: they will run under this interpreter, so each must be available on it; not so
-    with --python, where each interpreter's own gilkit checks them.
+    `here`: they will run under this interpreter, so each must be usable on it (its package
+    installed, subinterpreters with a GIL each); not so with --python, where each
+    interpreter's own gilkit checks them.
     """
     if text is None:
         return None
@@ -116,10 +155,35 @@ def parse_runners(text: str | None, here: bool = True) -> list[str] | None:
             reason = RUNNERS[name].unavailable_reason()
             if reason is not None:
                 raise UsageError(
-                    f"--runner: {name!r} is unavailable here: {reason}; "
-                    f"available: {', '.join(available)}"
+                    f"--runner: {name!r} {reason}; available here: {', '.join(available)}"
                 )
     return runners
+
+
+def parse_scheduler(text: str | None, runners: Sequence[str] | None) -> str | None:
+    """An existing Dask cluster for the dask runners: tcp://HOST:PORT or a scheduler file."""
+    if text is None:
+        return None
+    dask = [name for name, runner in RUNNERS.items() if issubclass(runner, DaskRunner)]
+    if not set(runners or ()) & set(dask):
+        raise UsageError(
+            f"--scheduler: only the dask runners use a cluster; valid: with --runner "
+            f"{' and/or '.join(dask)}"
+        )
+    scheme, _, where = text.partition("://")
+    if where:
+        host, _, port = where.rpartition(":")
+        if not scheme or not host or not port.isdigit():
+            raise UsageError(
+                f"--scheduler: {text!r} is not an address; valid: tcp://HOST:PORT or the "
+                "path of a scheduler file"
+            )
+    elif not Path(text).is_file():
+        raise UsageError(
+            f"--scheduler: {text!r} is neither an address nor a file; valid: "
+            "tcp://HOST:PORT or the path of a scheduler file (dask scheduler --scheduler-file)"
+        )
+    return text
 
 
 def parse_workers(text: str | None, kernels: Sequence[str]) -> list[int] | None:
@@ -147,7 +211,7 @@ def parse_sizes(
     Without it each kernel uses its defaults: a smaller n for pure Python than for the rest.
     """
     sizes = {k: {i: KERNELS[k].default_size(i) for i in impls} for k in kernels}
-    if text is None:  # ("auto" is handled by gilkit.calibrate)
+    if text is None:  # the kernels' own defaults ("auto" is gilkit.sizing's)
         return sizes
     if "=" not in text:
         n = integer("--size", text)

@@ -13,14 +13,24 @@ import os
 import random
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from gilkit.cli import options
+from gilkit.cli.console import make_console, make_progress
 from gilkit.cli.options import UsageError
+from gilkit.machine import usable_cpus
 from gilkit.metadata import python_now
-from gilkit.present.formatting import format_python
-from gilkit.probe import DEFAULT_REPEAT, FREE_CPU_MIN_PARALLELISM, MIN_CALL_S, GilProbe, probe
+from gilkit.present.formatting import format_python, format_seconds
+from gilkit.probe import (
+    DEFAULT_REPEAT,
+    FREE_CPU_MIN_PARALLELISM,
+    MIN_CALL_S,
+    GilProbe,
+    estimated_s,
+    probe,
+)
 from gilkit.threadpools import pin_native_threads
 
 EXAMPLES = "zlib:compress, hashlib:sha256, numpy:sort, gilkit._native:squares_nogil"
@@ -33,6 +43,10 @@ ARG_HELP = (
 SIZE_SUFFIXES = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9}
 SIZE_PATTERN = re.compile(r"(\d[\d_]*)([kMG]?)")
 SEED = 0  # bytes:N and array:N are the same on every run
+# Probes expected to last this long are announced with their estimate (stderr); longer ones
+# also show a progress bar of the rounds.
+SAY_ESTIMATE_S = 1.0
+SHOW_PROGRESS_S = 5.0
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -45,7 +59,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "thread counts, and say whether it releases the GIL, holds it, or takes turns with "
             "it (pure Python). Figures: the counter's pace during the call (~1 released, ~0 "
             "held) and the call's slowdown with the counter running (~1 released or held, ~2 "
-            f"shared). The call should last {MIN_CALL_S * 1e3:.0f} ms or more (100 ms is "
+            f"shared). The call should last {format_seconds(MIN_CALL_S)} or more (100 ms is "
             "safer): pass a big input; shorter calls read too-short. It cannot judge on one "
             "usable cpu, nor while other processes keep the cpus busy, and says so. Native "
             "thread pools (BLAS, OpenMP) are limited to one thread, as in `gilkit run`. Exit "
@@ -79,8 +93,29 @@ def handle(args: argparse.Namespace) -> int:
     repeat = options.parse_count("--repeat", args.repeat, DEFAULT_REPEAT, 1)
     label = call_label(args.target, args.args, args.kwargs)
     pin_native_threads()
-    check_call(label, fn, call_args, call_kwargs)  # also a warm-up: the first call is often slow
-    for line in format_probe(label, probe(fn, call_args, call_kwargs, repeat=repeat)):
+    # Also a warm-up (the first call is often slow) and what the estimate is made from.
+    call_s = check_call(label, fn, call_args, call_kwargs)
+    console = make_console(stderr=True)
+    estimate = estimated_s(call_s, repeat, usable_cpus()) if call_s >= MIN_CALL_S else 0.0
+    if estimate >= SAY_ESTIMATE_S:
+        console.print(
+            f"probing {label}: about {format_seconds(estimate)} (one call took "
+            f"{format_seconds(call_s)}; up to twice that on a busy machine)",
+            markup=False,
+            highlight=False,
+        )
+    if estimate < SHOW_PROGRESS_S:
+        result = probe(fn, call_args, call_kwargs, repeat=repeat)
+    else:
+        with make_progress(console, 12) as progress:
+            task = progress.add_task("probe rounds", total=repeat)
+
+            def on_round(done: int, planned: int) -> None:
+                progress.update(task, completed=done, total=planned)
+                progress.refresh()
+
+            result = probe(fn, call_args, call_kwargs, repeat=repeat, on_round=on_round)
+    for line in format_probe(label, result):
         print(line)
     return 0
 
@@ -164,8 +199,10 @@ def call_label(target: str, args: Sequence[str], kwargs: Sequence[str]) -> str:
 
 def check_call(
     label: str, fn: Callable[..., object], args: Sequence[Any], kwargs: dict[str, Any]
-) -> None:
-    """Call once, so that arguments the function rejects are a usage error, not a traceback."""
+) -> float:
+    """Call once, so that arguments the function rejects are a usage error, not a traceback;
+    return how long the call took."""
+    began = time.perf_counter()
     try:
         fn(*args, **kwargs)
     except Exception as error:
@@ -173,11 +210,12 @@ def check_call(
             f"probe: {label} raised {type(error).__name__}: {error}; valid: --arg and --kwarg "
             "values that the function accepts"
         ) from None
+    return time.perf_counter() - began
 
 
 def format_probe(label: str, result: GilProbe) -> list[str]:
     """The verdict and the figures, one per line."""
-    lines = [label, f"verdict: {result.verdict}: {result.reason}"]
+    lines = [label, f"verdict: {result.verdict}: {result.headline()}"]
     figures = (result.fraction, result.slowdown, result.parallelism)
     if all(figure is not None for figure in figures):
         rounds = result.rounds
@@ -199,7 +237,7 @@ def format_probe(label: str, result: GilProbe) -> list[str]:
             f"{FREE_CPU_MIN_PARALLELISM} are not used)"
         )
     lines += [
-        f"call alone:       {result.call_s * 1e3:,.1f} ms (median)",
+        f"call alone:       {format_seconds(result.call_s)} (median)",
         f"interpreter:      {interpreter_line(result)}",
     ]
     return lines

@@ -24,6 +24,7 @@ FORWARDED = (
     "repeat",
     "warmup",
     "start_method",
+    "scheduler",
 )
 
 

@@ -8,19 +8,24 @@ only the name crosses the process boundary, never the functions.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from gilkit import native
 from gilkit.kernels import io, mandelbrot, squares, triad
-from gilkit.kernels.base import (
+from gilkit.kernels.base import Kernel, describe_impls
+from gilkit.kernels.impls import (
+    FAMILIES,
     IMPLS,
     IN_CALL_PARALLEL,
-    Kernel,
-    describe_impls,
+    KINDS,
+    Impl,
     impl_unavailable_reason,
 )
 
@@ -33,10 +38,13 @@ SOURCES: dict[str, str] = dict.fromkeys(KERNELS, "built-in")  # name -> where it
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "FAMILIES",
     "IMPLS",
     "IN_CALL_PARALLEL",
     "KERNELS",
+    "KINDS",
     "SOURCES",
+    "Impl",
     "Kernel",
     "KernelLoadError",
     "Task",
@@ -45,9 +53,12 @@ __all__ = [
     "impl_unavailable_reason",
     "load_entry_points",
     "load_kernel",
+    "make_ready",
+    "register_inferred_kinds",
     "run_task",
     "run_task_async",
     "run_task_counting_cpu",
+    "run_task_counting_thread_cpu",
 ]
 
 
@@ -81,21 +92,24 @@ def load_kernel(spec: str) -> Kernel:
 
 
 def load_entry_points() -> dict[str, str]:
-    """Register the kernels installed packages declare; return {name: error} for failures."""
+    """Register the kernels installed packages declare; return {name: why it failed to load},
+    each reason one line, the same wherever it is shown (`gilkit list`, `gilkit run`)."""
     failures = {}
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name in KERNELS:
             continue
+        dist = entry_point.dist.name if entry_point.dist else "?"
+        where = f"entry point of {dist} ({entry_point.value})"
         try:
             kernel = entry_point.load()
         except Exception as error:  # a broken plugin must not stop gilkit
-            failures[entry_point.name] = f"{type(error).__name__}: {error}"
+            failures[entry_point.name] = f"{where} fails to load: {type(error).__name__}: {error}"
             continue
         if not isinstance(kernel, Kernel):
-            failures[entry_point.name] = f"{entry_point.value} is not a gilkit kernel"
+            found = type(kernel).__name__
+            failures[entry_point.name] = f"{where} is {found}, not a gilkit kernel"
             continue
-        dist = entry_point.dist.name if entry_point.dist else "?"
-        _register(kernel, entry_point.name, f"entry point of {dist} ({entry_point.value})")
+        _register(kernel, entry_point.name, where)
     return failures
 
 
@@ -128,9 +142,29 @@ class Task:
     n_threads: int = 1
 
 
+def register_inferred_kinds(name: str, kinds: dict[str, tuple[str, str]]) -> Kernel:
+    """Record kinds inferred for kernel `name`'s own impls: {impl: (kind, the probe's verdict)}."""
+    kernel = KERNELS[name].with_inferred_kinds(kinds)
+    KERNELS[name] = kernel
+    return kernel
+
+
+def make_ready(impls: Iterable[str]) -> None:
+    """Load what the impls need, here: import their compiled modules, and so compile the Numba
+    ones, before anything is timed. gilkit.run calls it in the process that runs the plan and
+    in every worker process (an impl that cannot load fails its cells later, with the reason)."""
+    for impl in dict.fromkeys(impls):
+        found = IMPLS.get(impl)
+        if found is not None and found.module is not None and not impl_unavailable_reason(impl):
+            # Whatever fails here fails again, and is recorded, in the impl's first call.
+            with contextlib.suppress(Exception):
+                native.module(found.module)
+
+
 def run_task(task: Task) -> Any:
-    chunk = get_kernel(task.kernel).chunk_fns[task.impl]
-    if task.impl in IN_CALL_PARALLEL:
+    kernel = get_kernel(task.kernel)
+    chunk = kernel.chunk_fns[task.impl]
+    if kernel.in_call_parallel(task.impl):
         return chunk(task.part, task.params, task.n_threads)
     return chunk(task.part, task.params)
 
@@ -145,3 +179,11 @@ def run_task_counting_cpu(task: Task) -> tuple[Any, float]:
     began = time.process_time()
     partial = run_task(task)
     return partial, time.process_time() - began
+
+
+def run_task_counting_thread_cpu(task: Task) -> tuple[Any, float]:
+    """run_task in a worker thread of a worker process, with the CPU seconds of its thread:
+    the process's would count its sibling threads' work too (dask-threads)."""
+    began = time.thread_time()
+    partial = run_task(task)
+    return partial, time.thread_time() - began

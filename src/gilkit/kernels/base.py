@@ -1,42 +1,27 @@
 """The kernel contract: impls that compute one part of [0, n), and how parts combine.
 
-A kernel's impls are plain module-level functions, `chunk(part, params) -> partial`, so the
-process runner can send them by name. Impls that parallelise inside one call (`cython-prange`)
+A kernel's impls are plain functions, `chunk(part, params) -> partial`, looked up by the
+kernel's and the impl's names in every worker, so only names cross a process boundary. Impls
+that parallelise inside one call (kind `in-call-parallel`: `cython-prange`, `numba-prange`)
 take a third argument, `n_threads`. `combine` turns the partials of any split into the same
-result, which every impl must reproduce exactly.
+result, which every impl must reproduce exactly. What each impl is, and its kind, is in
+gilkit.kernels.impls.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gilkit import native
+from gilkit.kernels.impls import IMPLS, IN_CALL, KINDS, build_facts
 from gilkit.stats import ideal_rule
 
-# impl -> what it shows. Order is the order of the tables.
-IMPLS: Mapping[str, str] = {
-    "python": "pure-Python loops: holds the GIL, the baseline",
-    "cython": "compiled and typed, GIL held for the whole call: the control",
-    "cython-nogil": "the same compiled core inside `with nogil:`",
-    "cython-prange": "the same core over OpenMP threads inside one call (prange)",
-    "numpy": "vectorized NumPy: releases the GIL inside large enough array operations",
-}
-
-# Impls that are parallel inside one call: run by the serial runner, workers = OpenMP threads.
-IN_CALL_PARALLEL = frozenset({"cython-prange"})
-
-_NATIVE_MODULE = {"cython": "_native", "cython-nogil": "_native", "cython-prange": "_prange"}
-
-
-def impl_unavailable_reason(impl: str) -> str | None:
-    """None when `impl` can run in this installation, else why not."""
-    module = _NATIVE_MODULE.get(impl)
-    return native.unavailable_reason(module) if module else None
-
+# A name the command line can list: `--impl a,b` (no commas, no spaces).
+IMPL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 
 Partial = Any
 ChunkFn = Callable[..., Partial]
@@ -73,12 +58,37 @@ class Kernel:
     # What limits one worker: "cpu", "memory" (bandwidth) or "io" (waiting). It decides the
     # ideal speedup: busy work cannot beat one worker per cpu; waiting can (ideal = workers).
     bound: str = "cpu"
+    # Why its params reach only workers on this host (a server on 127.0.0.1, this host's
+    # shared memory), or None: a Dask cluster's workers elsewhere cannot run it.
+    needs_this_host: str | None = None
     in_default_run: bool = True
     # Worker counts when none are asked for: None means gilkit.plan.default_workers.
     default_workers: Callable[[int], list[int]] | None = None
+    # The kinds of impls the kernel names itself (not built-in impls): given to define_kernel,
+    # or inferred with gilkit's probe (gilkit.impl_kinds), then `inferred` holds its verdict.
+    impl_kinds: Mapping[str, str] = field(default_factory=dict)
+    inferred: Mapping[str, str] = field(default_factory=dict)  # impl -> the probe's verdict
 
     def renamed(self, name: str) -> Kernel:
         return replace(self, name=name)
+
+    def with_inferred_kinds(self, kinds: Mapping[str, tuple[str, str]]) -> Kernel:
+        """This kernel, with kinds inferred for some of its impls: {impl: (kind, verdict)}."""
+        return replace(
+            self,
+            impl_kinds={**self.impl_kinds, **{impl: kind for impl, (kind, _) in kinds.items()}},
+            inferred={**self.inferred, **{impl: note for impl, (_, note) in kinds.items()}},
+        )
+
+    def kind_of(self, impl: str) -> str:
+        """What the impl does with the GIL (gilkit.kernels.impls.KINDS)."""
+        if impl in IMPLS:
+            return IMPLS[impl].kind
+        return self.impl_kinds.get(impl, "unknown")
+
+    def in_call_parallel(self, impl: str) -> bool:
+        """Whether the impl parallelises inside one call: chunk(part, params, n_threads)."""
+        return self.kind_of(impl) == IN_CALL
 
     def default_size(self, impl: str) -> int:
         return self.python_size() if impl == "python" else self.native_size()
@@ -90,7 +100,9 @@ class Kernel:
 
     @property
     def impls(self) -> tuple[str, ...]:
-        return tuple(impl for impl in IMPLS if impl in self.chunk_fns)
+        """Built-in impls in table order, then the kernel's own."""
+        built_in = tuple(impl for impl in IMPLS if impl in self.chunk_fns)
+        return built_in + tuple(impl for impl in self.chunk_fns if impl not in IMPLS)
 
     def describe(self, sizes: Iterable[int]) -> dict[str, Any]:
         """What a result file needs to be read without this kernel: its unit, what bounds
@@ -105,13 +117,40 @@ class Kernel:
         }
 
 
-def describe_impls(impls: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The impls a run used, in table order, as a result file records them."""
-    order = {impl: index for index, impl in enumerate(IMPLS)}
-    return {
-        impl: {"what": IMPLS.get(impl, impl), "in_call_parallel": impl in IN_CALL_PARALLEL}
-        for impl in sorted(set(impls), key=lambda impl: (order.get(impl, len(order)), impl))
-    }
+def describe_impls(impls: Iterable[str], kernels: Iterable[Kernel] = ()) -> dict[str, Any]:
+    """The impls a run used, in table order, as a result file records them: what each is, its
+    kind and where that came from, whether it is parallel inside one call. An impl that is not
+    built in is described from the first of `kernels` that has it."""
+    kernels = list(kernels)
+    impls = list(dict.fromkeys(impls))
+    built_in = [impl for impl in IMPLS if impl in impls]  # in table order; the others as given
+    described = {}
+    for impl in [*built_in, *(impl for impl in impls if impl not in IMPLS)]:
+        if impl in IMPLS:
+            found = IMPLS[impl]
+            facts = {"what": found.what, "kind": found.kind, "kind_from": "gilkit"}
+            facts.update(family=found.family, **build_facts(impl))
+            if found.threads:
+                facts["threads"] = found.threads
+        else:
+            owner = next((k for k in kernels if impl in k.chunk_fns), None)
+            facts = _describe_own_impl(impl, owner)
+        described[impl] = {**facts, "in_call_parallel": facts["kind"] == IN_CALL}
+    return described
+
+
+def _describe_own_impl(impl: str, kernel: Kernel | None) -> dict[str, Any]:
+    """A user's impl: its kind, and whether the kernel gave it or the probe inferred it."""
+    if kernel is None:
+        return {"what": "an impl of a user's kernel", "kind": "unknown", "kind_from": None}
+    kind = kernel.kind_of(impl)
+    if impl in kernel.inferred:
+        kind_from = "probe"
+        what = f"an impl of {kernel.name}; gilkit's probe: {kernel.inferred[impl]}"
+    else:
+        kind_from = "kernel" if kind != "unknown" else None
+        what = f"an impl of {kernel.name}: {KINDS[kind]}"
+    return {"what": what, "kind": kind, "kind_from": kind_from}
 
 
 def define_kernel(
@@ -126,20 +165,28 @@ def define_kernel(
     rel_tol: float = 0.0,
     unit: str = "items",
     summary: str = "",
+    kinds: Mapping[str, str] | None = None,
 ) -> Kernel:
     """A kernel from plain functions, for `gilkit run --kernel module:attribute`.
 
-    `impls` maps impl names (python, numpy, cython, cython-nogil) to `chunk(part, params)`
-    functions that compute one part of [0, n); `combine` turns the parts' results into the
-    result every impl must agree on. `params` is passed to every chunk: a value, or a function
+    `impls` maps impl names to `chunk(part, params)` functions that compute one part of
+    [0, n); `combine` turns the parts' results into the result every impl must agree on. An
+    impl may take a built-in name (python, numpy, cython-nogil, ...: the built-in's kind) or a
+    name of your own (letters, digits and `_.+-`). `kinds` says what your own impls do with the
+    GIL: {"c-nogil": "releases"}, one of python, holds, releases, in-call-parallel (then
+    `chunk(part, params, n_threads)`) and vectorized; `gilkit run` infers the kind of the
+    others with gilkit's probe. `params` is passed to every chunk: a value, or a function
     `(n, split) -> params` (it must pickle, for the process runner). `size` is the default n,
     `python_size` a smaller one for the python impl if it is much slower.
     """
-    unknown = sorted(set(impls) - set(IMPLS))
-    if unknown:
-        raise ValueError(f"unknown impl name(s) {unknown}; valid: {', '.join(IMPLS)}")
     if not impls:
-        raise ValueError(f"kernel {name!r} has no impls; valid: {', '.join(IMPLS)}")
+        raise ValueError(f"kernel {name!r} has no impls; valid: {', '.join(IMPLS)} or your own")
+    bad = [impl for impl in impls if not isinstance(impl, str) or not IMPL_NAME.fullmatch(impl)]
+    if bad:
+        raise ValueError(
+            f"bad impl name(s) {bad}; valid: letters, digits and _.+- (no commas or spaces), "
+            f"e.g. {', '.join(IMPLS)} or c-nogil"
+        )
     if size < 1 or (python_size is not None and python_size < 1):
         raise ValueError(f"sizes must be >= 1, got size={size!r}, python_size={python_size!r}")
     make_params = params if callable(params) else (lambda n, split: params)
@@ -154,4 +201,21 @@ def define_kernel(
         make_params=make_params,
         splits=splits,
         rel_tol=rel_tol,
+        impl_kinds=check_kinds(kinds or {}, impls),
     )
+
+
+def check_kinds(kinds: Mapping[str, str], impls: Iterable[str]) -> dict[str, str]:
+    """`kinds` if it gives valid kinds to impls of the kernel's own naming, else ValueError."""
+    valid = [kind for kind in KINDS if kind != "unknown"]
+    for impl, kind in kinds.items():
+        if impl in IMPLS:
+            raise ValueError(
+                f"kinds: {impl!r} is a built-in impl, of kind {IMPLS[impl].kind!r}; valid: "
+                "kinds for impls of your own naming"
+            )
+        if impl not in impls:
+            raise ValueError(f"kinds: {impl!r} is not an impl of this kernel; valid: {list(impls)}")
+        if kind not in valid:
+            raise ValueError(f"kinds: {impl!r} has kind {kind!r}; valid: {', '.join(valid)}")
+    return dict(kinds)

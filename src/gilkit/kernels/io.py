@@ -117,6 +117,7 @@ KERNEL = Kernel(
     reference=lambda n: n * PAYLOAD_BYTES,
     prepare=prepare,
     bound="io",
+    needs_this_host="its server listens on 127.0.0.1 here",
     in_default_run=False,
     default_workers=io_workers,
 )

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gilkit import native
-from gilkit.kernels.base import Kernel
+from gilkit.kernels.base import ChunkFn, Kernel
+from gilkit.kernels.impls import COMPILED_IMPLS, IMPLS, compiled
 
 X_MIN, X_MAX, Y_MIN, Y_MAX = -2.0, 0.6, -1.2, 1.2
 MAX_ITER = 100
@@ -27,7 +27,7 @@ class Grid:
     dx: float
     y_min: float
     dy: float
-    interleaved: bool  # only cython-prange reads it; pool runners get interleaved parts
+    interleaved: bool  # only the prange impls read it; pool runners get interleaved parts
 
     def native_args(self) -> tuple[int, int, float, float, float, float]:
         return (self.width, self.max_iter, self.x_min, self.dx, self.y_min, self.dy)
@@ -73,22 +73,21 @@ def chunk_python(part: range, grid: Grid) -> int:
     return total
 
 
-def chunk_cython(part: range, grid: Grid) -> int:
-    return native.module("_native").mandelbrot(
-        part.start, part.stop, part.step, *grid.native_args()
-    )
+def chunk_compiled(impl: str) -> ChunkFn:
+    """The chunk function of a compiled impl: its binding's `mandelbrot` over the part's rows."""
+    if IMPLS[impl].in_call_parallel:
 
+        def chunk_on_threads(part: range, grid: Grid, n_threads: int) -> int:
+            return compiled(impl, "mandelbrot")(
+                part.start, part.stop, part.step, *grid.native_args(), n_threads, grid.interleaved
+            )
 
-def chunk_cython_nogil(part: range, grid: Grid) -> int:
-    return native.module("_native").mandelbrot_nogil(
-        part.start, part.stop, part.step, *grid.native_args()
-    )
+        return chunk_on_threads
 
+    def chunk(part: range, grid: Grid) -> int:
+        return compiled(impl, "mandelbrot")(part.start, part.stop, part.step, *grid.native_args())
 
-def chunk_cython_prange(part: range, grid: Grid, n_threads: int) -> int:
-    return native.module("_prange").mandelbrot(
-        part.start, part.stop, part.step, *grid.native_args(), n_threads, grid.interleaved
-    )
+    return chunk
 
 
 def chunk_numpy(part: range, grid: Grid) -> int:
@@ -127,9 +126,7 @@ KERNEL = Kernel(
     unit="rows",
     chunk_fns={
         "python": chunk_python,
-        "cython": chunk_cython,
-        "cython-nogil": chunk_cython_nogil,
-        "cython-prange": chunk_cython_prange,
+        **{impl: chunk_compiled(impl) for impl in COMPILED_IMPLS},
         "numpy": chunk_numpy,
     },
     combine=combine,

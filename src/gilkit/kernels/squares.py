@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gilkit import native
-from gilkit.kernels.base import Kernel
+from gilkit.kernels.base import ChunkFn, Kernel
+from gilkit.kernels.impls import COMPILED_IMPLS, IMPLS, compiled
 
 MASK = 2**64 - 1
 # NumPy works through the range in blocks: bounded memory, and each block is far above the
@@ -30,16 +30,19 @@ def chunk_python(part: range, params: None) -> int:
     return total & MASK
 
 
-def chunk_cython(part: range, params: None) -> int:
-    return native.module("_native").squares(part.start, part.stop, part.step)
+def chunk_compiled(impl: str) -> ChunkFn:
+    """The chunk function of a compiled impl: its binding's `squares` over the part's range."""
+    if IMPLS[impl].in_call_parallel:
 
+        def chunk_on_threads(part: range, params: None, n_threads: int) -> int:
+            return compiled(impl, "squares")(part.start, part.stop, part.step, n_threads)
 
-def chunk_cython_nogil(part: range, params: None) -> int:
-    return native.module("_native").squares_nogil(part.start, part.stop, part.step)
+        return chunk_on_threads
 
+    def chunk(part: range, params: None) -> int:
+        return compiled(impl, "squares")(part.start, part.stop, part.step)
 
-def chunk_cython_prange(part: range, params: None, n_threads: int) -> int:
-    return native.module("_prange").squares(part.start, part.stop, part.step, n_threads)
+    return chunk
 
 
 def chunk_numpy(part: range, params: None) -> int:
@@ -63,9 +66,7 @@ KERNEL = Kernel(
     unit="integers",
     chunk_fns={
         "python": chunk_python,
-        "cython": chunk_cython,
-        "cython-nogil": chunk_cython_nogil,
-        "cython-prange": chunk_cython_prange,
+        **{impl: chunk_compiled(impl) for impl in COMPILED_IMPLS},
         "numpy": chunk_numpy,
     },
     combine=combine,

@@ -6,9 +6,10 @@ memory, made once by the parent (b[i] = i % 7, c[i] = i % 11), so workers of eve
 the same data and nothing is pickled per chunk. Each part returns sum(a[part]) as a checksum;
 all values are small integers, so the sums are exact in float64 whatever the order.
 
-The pure-Python and compiled impls see the arrays as plain memoryviews, and NumPy is imported
-only by the NumPy impl and the parent's setup: a subinterpreter, where NumPy cannot be loaded,
-still runs them on the same shared block.
+The pure-Python impl and the Cython, C API and pybind11 bindings see the arrays as plain
+memoryviews, and NumPy is imported only by the NumPy, ctypes and Numba impls and the parent's
+setup: a subinterpreter, where NumPy cannot be loaded, still runs the others on the same
+shared block.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gilkit import native
-from gilkit.kernels.base import Kernel
+from gilkit.kernels.base import ChunkFn, Kernel
+from gilkit.kernels.impls import COMPILED_IMPLS, IMPLS, compiled
 from gilkit.machine import last_level_cache_bytes
 from gilkit.shared_arrays import SharedArrays, attach, attach_buffers, shared_arrays
 
@@ -96,16 +97,26 @@ def chunk_python(part: range, data: TriadData) -> float:
     return sum(values)
 
 
-def chunk_cython(part: range, data: TriadData) -> float:
-    return native.module("_native").triad(*_slices(part, data), data.scalar)
+# Families whose binding takes NumPy arrays (and imports NumPy anyway): ctypes passes their
+# data pointers, Numba compiles for arrays. The others (Cython, C API, pybind11) take any
+# float64 buffer, so they get memoryviews and run where NumPy cannot load.
+ARRAY_FAMILIES = frozenset({"ctypes", "numba"})
 
 
-def chunk_cython_nogil(part: range, data: TriadData) -> float:
-    return native.module("_native").triad_nogil(*_slices(part, data), data.scalar)
+def chunk_compiled(impl: str) -> ChunkFn:
+    """The chunk function of a compiled impl: its binding's `triad` over the part's slices."""
+    slices = _array_slices if IMPLS[impl].family in ARRAY_FAMILIES else _slices
+    if IMPLS[impl].in_call_parallel:
 
+        def chunk_on_threads(part: range, data: TriadData, n_threads: int) -> float:
+            return compiled(impl, "triad")(*slices(part, data), data.scalar, n_threads)
 
-def chunk_cython_prange(part: range, data: TriadData, n_threads: int) -> float:
-    return native.module("_prange").triad(*_slices(part, data), data.scalar, n_threads)
+        return chunk_on_threads
+
+    def chunk(part: range, data: TriadData) -> float:
+        return compiled(impl, "triad")(*slices(part, data), data.scalar)
+
+    return chunk
 
 
 def chunk_numpy(part: range, data: TriadData) -> float:
@@ -127,9 +138,7 @@ KERNEL = Kernel(
     unit="elements",
     chunk_fns={
         "python": chunk_python,
-        "cython": chunk_cython,
-        "cython-nogil": chunk_cython_nogil,
-        "cython-prange": chunk_cython_prange,
+        **{impl: chunk_compiled(impl) for impl in COMPILED_IMPLS},
         "numpy": chunk_numpy,
     },
     combine=combine,
@@ -140,4 +149,5 @@ KERNEL = Kernel(
     reference=reference,
     prepare=prepare,
     bound="memory",
+    needs_this_host="its arrays are in this host's shared memory",
 )

@@ -70,6 +70,19 @@ def format_change(ratio: float) -> str:
     return f"{1 / ratio:.2f}× faster" if ratio < 1 else f"{ratio:.2f}× slower"
 
 
+CANNOT_TELL = "can't tell"
+
+
+def verdict_of(pair: Pair, q: float, n_cells: int) -> str:
+    """yes: differs; no: agrees, where a change in this cell alone could have shown; else
+    the repeats were too few for the test to tell (complete separation of the times would
+    still not be significant once adjusted for the kernel's cells)."""
+    if q < ALPHA:
+        return "yes"
+    could_show = smallest_p(len(pair.a.times_s), len(pair.b.times_s)) * n_cells < ALPHA
+    return "no" if could_show else CANNOT_TELL
+
+
 def power_hint(mine: list[Pair]) -> str | None:
     """Say so when the repeats are too few for the test to show a difference at all."""
     best = min(smallest_p(len(p.a.times_s), len(p.b.times_s)) for p in mine)
@@ -129,8 +142,9 @@ def format_comparison(
             table.add_column(header, justify="left" if header in ("impl", "runner") else "right")
         p_values = [pair.p_value for pair in mine]
         q_values = adjusted(p_values)
-        for pair, p, q in zip(mine, p_values, q_values, strict=True):
-            verdict = Text("yes", style="bold") if q < ALPHA else Text("no", style="dim")
+        verdicts = [verdict_of(pair, q, len(mine)) for pair, q in zip(mine, q_values, strict=True)]
+        for pair, p, q, said in zip(mine, p_values, q_values, verdicts, strict=True):
+            verdict = Text(said, style={"yes": "bold", "no": "dim"}.get(said, "yellow"))
             table.add_row(
                 pair.a.impl,
                 runner_label(a, pair.a),
@@ -144,11 +158,13 @@ def format_comparison(
             )
         yield table
         mean = geometric_mean([p.ratio for p in mine])
-        n_differ = sum(q < ALPHA for q in q_values)
+        n_differ, n_unknown = verdicts.count("yes"), verdicts.count(CANNOT_TELL)
         n_faster = sum(p.ratio < 1 for p in mine)
         n_slower = sum(p.ratio > 1 for p in mine)
+        unknown = f", {n_unknown} cannot tell with these repeats" if n_unknown else ""
         yield (
-            f"{kernel}: {len(mine) - n_differ} of {len(mine)} cells agree, {n_differ} differ; "
+            f"{kernel}: {verdicts.count('no')} of {len(mine)} cells agree, {n_differ} differ"
+            f"{unknown}; "
             f"B is {format_change(mean)} than A (geometric mean; faster in {n_faster}, slower "
             f"in {n_slower} cells: sign test p {format_p(sign_test_p(n_faster, n_slower), '= ')})"
         )

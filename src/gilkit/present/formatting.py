@@ -15,14 +15,16 @@ DASH = "–"  # a figure that was not measured
 
 
 def format_seconds(seconds: float | None) -> str:
-    """A duration in µs, ms or s, three significant figures at most."""
+    """A duration in ns, µs, ms or s, three significant figures at most; never `0.0 ms`."""
     if seconds is None:
         return DASH
     if seconds >= 1:
         return f"{seconds:.2f} s"
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.0f} µs"
+    return f"{seconds * 1e9:.0f} ns"
 
 
 def format_ratio(ratio: float | None) -> str:
@@ -74,11 +76,18 @@ def format_python(python: Mapping[str, Any]) -> str:
     )
 
 
+def in_call_label(result: RunResult, impl: str) -> str:
+    """The runner column of an impl parallel inside one call: whose threads, `openmp`, `numba`,
+    or `in-call` for a user's impl."""
+    threads = result.threads_of(impl)
+    return "in-call" if threads == "its own" else threads.lower()
+
+
 def runner_label(result: RunResult, record: CellRecord) -> str:
-    """The runner as text names it: `openmp` for impls parallel inside one call (run on the
-    serial runner), the start method after `processes`."""
+    """The runner as text names it: whose threads (`openmp`) for impls parallel inside one
+    call (run on the serial runner), the start method after `processes`."""
     if result.in_call_parallel(record.impl):
-        return "openmp"
+        return in_call_label(result, record.impl)
     if record.runner == "processes" and record.start_method:
         return f"processes ({record.start_method})"
     return record.runner

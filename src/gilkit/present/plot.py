@@ -1,4 +1,5 @@
-"""`gilkit plot`: per kernel, speedup against workers with the ideal line, and a bar chart of
+"""`gilkit plot`: per kernel, speedup against workers with the ideal and this machine's
+capacity (gilkit.capacity), on a log2 axis for many worker counts, and a bar chart of
 each way's speedup over pure-Python serial. matplotlib is optional: `pip install "gilkit[plot]"`.
 """
 
@@ -7,8 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gilkit.present.formatting import in_call_label
 from gilkit.results import RunResult
-from gilkit.stats import IDEAL_CPUS, CellStats, Key, cell_stats, ideal_speedup
+from gilkit.stats import (
+    IDEAL_CPUS,
+    CellStats,
+    Key,
+    cell_stats,
+    ideal_speedup,
+    machine_capacity,
+)
 
 
 class PlotUnavailable(RuntimeError):
@@ -32,13 +41,24 @@ IMPL_COLOURS = {
     "cython": "tab:red",
     "cython-nogil": "tab:green",
     "cython-prange": "tab:purple",
+    "c-api-gil": "tab:brown",
+    "c-api": "tab:olive",
+    "ctypes-gil": "tab:pink",
+    "ctypes": "tab:cyan",
+    "pybind11-gil": "maroon",
+    "pybind11": "darkgreen",
+    "numba-gil": "orange",
+    "numba": "gold",
+    "numba-prange": "indigo",
     "numpy": "tab:blue",
 }
-RUNNER_STYLES = {"threads": "-", "processes": "--", "OpenMP": ":"}
+RUNNER_STYLES = {"threads": "-", "processes": "--", "openmp": "-.", "numba": ":"}
+LINEAR_AXIS_COUNTS = 4  # more worker counts than this: a log2 axis
 
 
 def _way(result: RunResult, impl: str, runner: str) -> str:
-    return "OpenMP" if result.in_call_parallel(impl) else runner
+    """The runner, or whose threads (openmp, numba) for an impl parallel inside one call."""
+    return in_call_label(result, impl) if result.in_call_parallel(impl) else runner
 
 
 def _series(
@@ -87,6 +107,16 @@ def plot_run(result: RunResult, path: Path) -> Path:
             lw=2,
             label=f"ideal: {rule.replace('usable cpus', str(n_cpus))}",
         )
+        machine = [(w, machine_capacity(result, kernel, w)) for w in workers]
+        if all(c is not None for _, c in machine):
+            top.plot(
+                [w for w, _ in machine],
+                [c for _, c in machine],
+                color="k",
+                linestyle=":",
+                lw=2,
+                label="this machine: as many busy native threads",
+            )
         for (impl, way), points in series.items():
             points.sort()
             colour, style = IMPL_COLOURS.get(impl), RUNNER_STYLES.get(way, "-")
@@ -102,11 +132,14 @@ def plot_run(result: RunResult, path: Path) -> Path:
             noisy = [(w, y) for w, y, is_noisy in points if is_noisy]
             if noisy:  # hollow markers: cells whose times spread over the noisy threshold
                 top.plot(*zip(*noisy, strict=True), "o", color=colour, markerfacecolor="white")
+        if len(workers) > LINEAR_AXIS_COUNTS:  # 1 to 64 workers: evenly spaced doublings
+            top.set_xscale("log", base=2)
         top.set(
             title=f"{kernel}: speedup over the same impl, serial",
             xlabel="workers",
             ylabel="speedup",
             xticks=workers,
+            xticklabels=[str(w) for w in workers],
         )
         top.set_ylim(bottom=0)
         top.grid(alpha=0.3)

@@ -13,6 +13,7 @@ from gilkit.host_speed import HostSpeed, host_speed, speed_of
 from gilkit.metadata import steal_share
 from gilkit.present.formatting import (
     DASH,
+    cell_order,
     format_percent,
     format_python,
     format_ratio,
@@ -27,13 +28,22 @@ from gilkit.present.tables import (
     SCALES_EFFICIENCY,
     format_fastest,
     format_legend,
+    format_overheads,
     format_title,
     pool_rows,
     row_values,
     slowed_each_other,
 )
 from gilkit.results import CellRecord, RunResult
-from gilkit.stats import CellStats, Key, cell_stats, serial_key
+from gilkit.stats import (
+    CellStats,
+    Key,
+    cell_stats,
+    karp_flatt,
+    kernel_ideal,
+    machine_capacity,
+    serial_key,
+)
 
 # Verdict thresholds (with tables.SCALES_EFFICIENCY and BUSY_CPU_USE): speedup under which a
 # way gains nothing, and GIL wait above which the GIL is named as the reason.
@@ -51,7 +61,8 @@ def verdict(stats: CellStats, record: CellRecord, contended: bool = False) -> st
     """One cell's outcome in words, with the figures that support it. `contended`: threads of
     a free-threaded run that were busy yet slow (tables.slowed_each_other)."""
     speedup, ideal = stats.speedup_vs_serial or 0.0, stats.ideal
-    figure = f"{speedup:.2f}× on {record.n_workers} workers (ideal {ideal}×)"
+    machine = "" if stats.capacity is None else f", this machine {stats.capacity:.2f}×"
+    figure = f"{speedup:.2f}× on {record.n_workers} workers (ideal {ideal}×{machine})"
     if (stats.efficiency or 0.0) >= SCALES_EFFICIENCY:
         return f"{figure}: scales"
     outcome = "no gain" if speedup < NO_GAIN_SPEEDUP else "partial gain"
@@ -59,14 +70,26 @@ def verdict(stats: CellStats, record: CellRecord, contended: bool = False) -> st
 
 
 def limit(stats: CellStats, contended: bool = False) -> str:
-    """What held a cell below its ideal, told apart by its GIL wait, its cpu use and, on a
-    free-threaded run, whether its threads shared one interpreter."""
+    """What held a cell below its ideal: other processes, the GIL, the machine, or idle
+    workers, told apart by the cpu time others took, the GIL wait, the cpu use, the machine's
+    measured capacity and, on a free-threaded run, whether its threads shared one
+    interpreter."""
     wait, use = stats.gil_contention, stats.cpu_utilisation
+    if stats.interfered:
+        return (
+            f"the cpus were taken by other processes ({format_percent(stats.interference)} "
+            "of them during its calls): rerun on a quiet machine"
+        )
     if wait is not None and wait >= GIL_BOUND_WAIT:
         return f"the GIL serialises it (GIL wait {wait:.2f})"
     if contended and use is not None:
         return f"the threads were busy (cpu use {use:.0%}) but slowed each other: {CONTENTION}"
     if use is not None and use >= BUSY_CPU_USE:
+        if stats.capacity is not None and (stats.of_capacity or 0.0) >= SCALES_EFFICIENCY:
+            return (
+                f"the machine: {stats.capacity:.2f}× is all that as many busy native threads "
+                f"reach here, and this cell reached {stats.of_capacity:.0%} of it"
+            )
         return (
             f"not the GIL: every worker was busy (cpu use {use:.0%}) yet slower than alone, "
             "so the cpus, the memory or the host are the limit"
@@ -178,6 +201,7 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
         rows = [with_min_and_iqr(result, record, stats.get(record.key)) for record in records]
         at = COLUMNS.index("median") + 1
         yield from markdown_table([*COLUMNS[:at], "min", "IQR", *COLUMNS[at:]], rows)
+    yield from format_scaling(result, stats)
     yield ""
     yield from (f"{line}  " for line in format_legend(result))
     pools = pool_rows(result)
@@ -186,6 +210,53 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
         yield "## Pools"
         yield ""
         yield from markdown_table(POOL_COLUMNS, pools)
+        overheads = list(format_overheads(result, stats))
+        if overheads:
+            yield ""
+            yield from (f"- {line}" for line in overheads)
+
+
+def format_scaling(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """Per kernel, each parallel way's speedup at every worker count, with the Karp-Flatt
+    serial fraction e: how a way stops scaling, not just that it does."""
+    for kernel in dict.fromkeys(r.kernel for r in result.cells):
+        ways: dict[str, dict[int, CellStats]] = {}
+        for record in sorted(result.cells, key=cell_order(result)):
+            cell = stats.get(record.key)
+            parallel = record.runner != "serial" or result.in_call_parallel(record.impl)
+            if record.kernel == kernel and parallel and cell is not None:
+                way = f"{record.impl} × {runner_label(result, record)}"
+                ways.setdefault(way, {})[record.n_workers] = cell
+        counts = sorted({n for cells in ways.values() for n in cells if n > 1})
+        if not counts:
+            continue
+        yield ""
+        yield f"### {kernel}: scaling"
+        yield ""
+        machine = [machine_capacity(result, kernel, n) for n in counts]
+        rows = [
+            ["ideal", *(f"{kernel_ideal(result, kernel, n)}×" for n in counts)],
+            ["this machine", *(format_ratio(c) for c in machine)],
+        ]
+        for way, cells in ways.items():
+            row = [way]
+            for n in counts:
+                cell = cells.get(n)
+                speedup = None if cell is None else cell.speedup_vs_serial
+                e = karp_flatt(speedup, min(n, result.usable_cpus))
+                row.append(
+                    DASH
+                    if speedup is None
+                    else f"{format_ratio(speedup)}" + ("" if e is None else f" (e {e:.2f})")
+                )
+            rows.append(row)
+        yield from markdown_table(["speedup at", *(f"{n} workers" for n in counts)], rows)
+    yield ""
+    yield (
+        "e: the Karp-Flatt serial fraction, (1/speedup - 1/p) / (1 - 1/p) with p = "
+        "min(workers, usable cpus): steady as workers grow, a fixed serial part; growing, an "
+        "overhead that grows with the workers."
+    )
 
 
 def is_pytest_benchmark(document: Any) -> bool:

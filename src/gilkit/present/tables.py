@@ -6,7 +6,8 @@ format_* functions build renderables from results and never measure or print.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from rich import box
 from rich.table import Table
@@ -23,10 +24,21 @@ from gilkit.present.formatting import (
     format_ratio,
     format_seconds,
     format_workers,
+    in_call_label,
     runner_label,
 )
 from gilkit.results import CellRecord, RunResult
-from gilkit.stats import CellStats, Key, cell_stats, fastest
+from gilkit.stats import (
+    CELL_SHARE,
+    RUN_SHARE,
+    CellStats,
+    Key,
+    capacity,
+    cell_stats,
+    fastest,
+    serial_key,
+    shares_taken,
+)
 
 STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
 # Efficiency from which a way "scales", and cpu use from which the workers count as busy all
@@ -47,12 +59,14 @@ COLUMNS = (
     "spread",
     "vs serial",
     "of ideal",
+    "of cap",
     "vs python",
     "cpu use",
     "GIL wait",
     "check",
 )
 NOISY_MARK = "*"  # after a spread over gilkit.stats.NOISY_CV
+TAKEN_MARK = "!"  # after a spread: other processes took the cpus (gilkit.stats.CELL_SHARE)
 
 
 def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> Table:
@@ -95,7 +109,9 @@ def format_title(result: RunResult, kernel: str, records: list[CellRecord]) -> s
 def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str]:
     """One cell's row as plain text, in COLUMNS order, for any output format."""
     # The runner without the start method, which the pools table gives: rows stay narrow.
-    runner = "openmp" if result.in_call_parallel(record.impl) else record.runner
+    runner = record.runner
+    if result.in_call_parallel(record.impl):
+        runner = in_call_label(result, record.impl)
     head = [record.impl, runner, str(record.n_workers)]
     if record.unsupported is not None:  # a finding, not a failure; the legend gives the reason
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
@@ -103,12 +119,14 @@ def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -
     if record.error is not None or stats is None:
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
+    marks = (NOISY_MARK if stats.time.noisy else "") + (TAKEN_MARK if stats.interfered else "")
     return [
         *head,
         format_seconds(stats.median_s),
-        f"±{stats.time.cv:.0%}{NOISY_MARK if stats.time.noisy else ''}",
+        f"±{stats.time.cv:.0%}{marks}",
         format_ratio(stats.speedup_vs_serial),
         format_percent(stats.efficiency),
+        format_percent(stats.of_capacity),
         format_ratio(stats.speedup_vs_python),
         format_percent(stats.cpu_utilisation),
         DASH if stats.gil_contention is None else f"{stats.gil_contention:.2f}",
@@ -127,14 +145,23 @@ def _row(result: RunResult, record: CellRecord, stats: CellStats | None) -> list
     if values[check] in ("error", UNSUPPORTED):
         at = COLUMNS.index("median")  # where the error or the reason is told
         values[at] = Text(str(values[at]), style=STYLES[str(values[check])])
-    elif str(values[COLUMNS.index("spread")]).endswith(NOISY_MARK):
+    elif str(values[COLUMNS.index("spread")]).endswith((NOISY_MARK, TAKEN_MARK)):
         at = COLUMNS.index("spread")
         values[at] = Text(str(values[at]), style="yellow")
     values[check] = Text(str(values[check]), style=STYLES[str(values[check])])
     return values
 
 
-POOL_COLUMNS = ("runner", "workers", "start-up", "per empty task", "memory added", "per worker")
+POOL_COLUMNS = (
+    "runner",
+    "workers",
+    "start-up",
+    "per empty task",
+    "per empty call",
+    "batch",
+    "memory added",
+    "per worker",
+)
 
 
 def pool_rows(result: RunResult) -> list[list[str]]:
@@ -155,6 +182,8 @@ def pool_rows(result: RunResult) -> list[list[str]]:
                 str(n_workers),
                 format_seconds(record.pool_startup_s),
                 format_seconds(record.dispatch_s),
+                format_seconds(record.call_overhead_s),
+                DASH if record.batch_size is None else str(record.batch_size),
                 format_bytes(added),
                 format_bytes(None if added is None else added / n_workers),
             ]
@@ -208,15 +237,18 @@ def format_header(result: RunResult) -> str:
 
 
 def shares_interpreter(result: RunResult, runner: str) -> bool:
-    """Whether `runner`'s workers shared one interpreter (threads), as the result says; files
-    from before it said so name threads only."""
+    """Whether `runner`'s workers shared gilkit's interpreter (threads), as the result says;
+    files from before it said so tell it by the runner's name."""
     described = result.metadata.get("runners", {}).get(runner)
-    return bool(described["shares_interpreter"]) if described else runner == "threads"
+    if described:
+        return bool(described["shares_interpreter"])
+    return runner in ("threads", "joblib-threads")
 
 
 def slowed_each_other(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
-    """A free-threaded cell whose threads were all busy, yet far from the ideal: what held them
-    back cannot be the GIL (it was off) but what the threads share."""
+    """A free-threaded cell whose threads were all busy, yet far from the ideal and from the
+    machine's capacity, with no other process in the way: what held them back cannot be the
+    GIL (it was off) but what the threads share."""
     if stats is None or record.gil_enabled is not False or record.n_workers < 2:
         return False
     if not shares_interpreter(result, record.runner) or result.in_call_parallel(record.impl):
@@ -228,6 +260,9 @@ def slowed_each_other(result: RunResult, record: CellRecord, stats: CellStats | 
         and efficiency is not None
         and efficiency < SCALES_EFFICIENCY
         and record.n_workers <= result.usable_cpus  # past the cpus, waiting for one is expected
+        and not stats.interfered  # other processes took the cpus: that explains it
+        # Near what busy native threads reach here: the machine is the limit, not sharing.
+        and (stats.of_capacity is None or stats.of_capacity < SCALES_EFFICIENCY)
     )
 
 
@@ -256,6 +291,55 @@ def format_unsupported(result: RunResult) -> Iterator[str]:
         yield f"{', '.join(ways)}: {reason} (not a failure: that runner cannot load the impl)."
 
 
+def format_sizing(sizing: Mapping[str, Any]) -> str:
+    """How the sizes were chosen, in a line."""
+    part = format_seconds(sizing["part_s"])
+    where = (
+        "at every worker count (weak scaling: n grows with the workers)"
+        if sizing["scaling"] == "weak"
+        else f"at {format_workers(sizing['workers'])}"
+    )
+    line = f"sizes: each worker's part lasts about {part} {where}"
+    if sizing["part_s"] < sizing["target_part_s"]:
+        line += (
+            f", shortened from {format_seconds(sizing['target_part_s'])} to fit the "
+            f"{sizing['budget_s']:.0f} s budget (--budget)"
+        )
+    return line + f"; the matrix should take about {sizing['estimated_s']:.0f} s"
+
+
+def format_capacity(result: RunResult) -> Iterator[str]:
+    """What the machine gave N busy native threads: the yardstick of the `of cap` column."""
+    measured = result.metadata.get("capacity")
+    if not measured:
+        return
+    if "unavailable" in measured:
+        yield f"capacity: not measured ({measured['unavailable']})"
+        return
+    counts = sorted(int(n) for n in measured["compute"] if n != "1")
+    for loop, what in (("compute", "busy loops"), ("memory", "STREAM triads")):
+        figures = ", ".join(f"{n}: {format_ratio(capacity(measured[loop], n))}" for n in counts)
+        yield f"capacity: {what} in N threads reach N× one alone times {figures}"
+
+
+def format_interference(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """Whether other processes took the cpus during the calls: a warning, or a quiet line."""
+    shares = shares_taken(result.cells, result.usable_cpus)
+    if shares is None:
+        return
+    others, steal = shares
+    taken = [key for key, cell in stats.items() if cell.interfered]
+    if others < RUN_SHARE and not taken:
+        yield f"other processes: {others:.0%} of the cpus during the calls (idle)"
+        return
+    yield (
+        f"warning: other processes took {others:.0%} of the cpus during the calls "
+        f"({others * result.usable_cpus:.2f} of {result.usable_cpus}), and the hypervisor "
+        f"{steal:.0%}; cells that lost over {CELL_SHARE:.0%} ({TAKEN_MARK}): {len(taken)}, "
+        "and their speedups understate the strategy"
+    )
+
+
 def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
     """What makes this run's figures less trustworthy, or needs telling, said once."""
     cpu = result.metadata["cpu"]
@@ -270,6 +354,11 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         yield f"warning: the machine was busy before the run (load average {before[0]:.2f})"
     if after and before:
         yield f"load average (1 min) before and after: {before[0]:.2f}, {after[0]:.2f}"
+    sizing = result.options.get("sizing")
+    if sizing:
+        yield format_sizing(sizing)
+    yield from format_capacity(result)
+    yield from format_interference(result, stats)
     stolen = steal_share(cpu)
     if stolen is not None and stolen >= STEAL_WARNING:
         yield (
@@ -294,12 +383,60 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         )
 
 
+# The share of a call that one task's dispatch takes, from which on it is said to dominate.
+DOMINATES = 0.5
+NOTICEABLE = 0.1
+
+
+def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """Per kernel, the pool whose own cost weighs most beside a call of that kernel.
+
+    The call is the median serial call of an impl, at its size: the work itself. A pool's
+    cost is its empty call (one empty task per worker: what every call pays besides its
+    work), or its cost per empty task where a file has no empty calls. The shortest call and
+    the dearest pool give each kernel's largest share.
+    """
+    worst: dict[str, tuple[float, CellRecord, float]] = {}
+    for record in result.cells:
+        serial = stats.get(serial_key(record.kernel, record.impl))
+        cost = record.call_overhead_s or record.dispatch_s
+        if cost is None or serial is None or serial.median_s <= 0:
+            continue
+        if record.runner == "serial" or result.in_call_parallel(record.impl):
+            continue
+        share = cost / serial.median_s
+        if record.kernel not in worst or share > worst[record.kernel][0]:
+            worst[record.kernel] = (share, record, serial.median_s)
+    for kernel, (share, record, call_s) in worst.items():
+        if share >= DOMINATES:
+            verdict = "its overhead dominates"
+        elif share >= NOTICEABLE:
+            verdict = "a noticeable part of the call"
+        else:
+            verdict = "small beside the work"
+        call = format_seconds(call_s)
+        weight = f"{share:.0%} of" if share < 1 else f"{format_ratio(share)} as long as"
+        per_task = f"{format_seconds(record.dispatch_s)} per task"
+        cost = (
+            f"{format_seconds(record.call_overhead_s)} per empty call ({per_task})"
+            if record.call_overhead_s
+            else per_task
+        )
+        yield (
+            f"{kernel}: {runner_label(result, record)} × {format_workers(record.n_workers)} "
+            f"costs most beside the work: {cost}, {weight} a {call} call ({record.impl}, "
+            f"serial): {verdict}"
+        )
+
+
 def format_legend(result: RunResult) -> Iterator[str]:
     """What the columns mean."""
     yield (
-        f"spread: coefficient of variation, {NOISY_MARK} over 10% (noisy); "
+        f"spread: coefficient of variation, {NOISY_MARK} over 10% (noisy), {TAKEN_MARK} other "
+        f"processes took over {CELL_SHARE:.0%} of the cpus meanwhile; "
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
-        "of ideal = vs serial / ideal; "
+        "of ideal = vs serial / ideal; of cap = vs serial / what as many busy native threads "
+        "reach on this machine (its capacity, measured before the run); "
         "vs python: over pure-Python serial, per unit of work where n differs; "
         "cpu use = CPU time / (wall time × workers); "
         "GIL wait: share of extra calls (about 0.2 s) during which a monitor thread "
@@ -311,10 +448,19 @@ def format_legend(result: RunResult) -> Iterator[str]:
         measured = len(result.cells) - len(unsupported)
         yield f"check: all {measured} measured cells computed the kernel's reference result."
     yield from format_unsupported(result)
-    in_call = sorted({r.impl for r in result.cells if result.in_call_parallel(r.impl)})
-    if in_call:
-        impls = ", ".join(in_call)
-        yield f"{impls}: one call on the serial runner; workers = OpenMP threads in it."
+    in_call = dict.fromkeys(r.impl for r in result.cells if result.in_call_parallel(r.impl))
+    for impl in in_call:
+        threads = result.threads_of(impl)
+        yield f"{impl}: one call on the serial runner; workers = {threads} threads in it."
+    compiled = {impl: facts for impl, facts in result.impls.items() if facts.get("compile_s")}
+    if compiled:
+        seconds = sum(sum(facts["compile_s"].values()) for facts in compiled.values())
+        cached = all(facts.get("compiled_from_cache") for facts in compiled.values())
+        how = "loaded from Numba's cache" if cached else "compiled"
+        yield (
+            f"{', '.join(compiled)}: {how} before any timed call, {format_seconds(seconds)} "
+            "here, not counted."
+        )
 
 
 def format_run(result: RunResult) -> Iterator[str | Table]:
@@ -330,5 +476,6 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
         yield pools
     yield from format_legend(result)
     yield from format_warnings(result, stats)
+    yield from format_overheads(result, stats)
     for kernel in kernels:
         yield format_fastest(result, kernel, stats)

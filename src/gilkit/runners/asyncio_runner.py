@@ -38,13 +38,11 @@ class AsyncioRunner(Runner):
 
         return self._loop.run_until_complete(gather())
 
-    def dispatch_overhead(self, n_tasks: int = 100) -> float:
+    def map_empty(self, n_tasks: int) -> None:
         async def empty(_: object) -> None:
             return None
 
-        began = time.perf_counter()
         self.map(empty, range(n_tasks))
-        return (time.perf_counter() - began) / n_tasks
 
     def close(self) -> None:
         if self._loop is not None:

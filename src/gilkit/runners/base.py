@@ -7,23 +7,38 @@ from the work), then `map`s a function over tasks any number of times, then is c
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import os
 import signal
+import statistics
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
-from typing import Any, ClassVar
+from contextlib import nullcontext
+from typing import Any, ClassVar, NamedTuple
 
 from gilkit.in_interpreter import empty_task
 from gilkit.metadata import gil_enabled
 from gilkit.threadpools import limit_in_worker
-from gilkit.workers import prepare_worker_process
+from gilkit.workers import prepare_worker_process, sigint_held
 
 # How long a pool may take to start all its workers before gilkit gives up on it.
 START_TIMEOUT_S = 120.0
 # Empty tasks sent to time a pool's per-task overhead; enough to average out timer noise.
 N_DISPATCH_PROBES = 100
+# Empty calls (one empty task per worker) timed for a pool's per-call overhead, and the pause
+# before each.
+N_CALL_PROBES = 5
+CALL_PAUSE_S = 0.012
+
+
+def kill_processes(pids: Iterable[int]) -> None:
+    """SIGKILL each: what a worker stuck in a call leaves as the only way to end it."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 class RunnerError(RuntimeError):
@@ -47,18 +62,45 @@ class Runner(ABC):
     awaits: ClassVar[bool] = False  # map() takes a coroutine function (asyncio)
     # How the kernels' data reaches the workers, in a line (the result's metadata records it).
     data_transfer: ClassVar[str] = "shared: the workers read the parent's objects in place"
+    # Its workers are forked from this process, which must have no other thread yet: such
+    # pools start before the others (which leave threads running here).
+    forks_here: ClassVar[bool] = False
+    # Its workers are threads of one worker process (dask-threads): a task's CPU time is its
+    # thread's, since the process's would count the other workers' too.
+    counts_thread_cpu: ClassVar[bool] = False
+    # The optional package it needs, which is also the name of gilkit's extra that installs
+    # it (`pip install 'gilkit[joblib]'`); imported only when the runner is made.
+    package: ClassVar[str | None] = None
+    # Tasks sent to a worker at once: 1, or "auto" where the runner batches them itself.
+    batch_size: ClassVar[int | str] = 1
+    # The fewest workers it runs with (joblib runs n_jobs=1 in the calling thread, no pool).
+    min_workers: ClassVar[int] = 1
 
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        """None when this runner can run on this interpreter, else why not, in one line."""
-        return None
-
-    def __init__(self, start_method: str | None = None) -> None:
-        """`start_method` matters to process runners only; the others ignore it."""
+    def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:
+        """`start_method` matters to process runners only, `scheduler` (an existing Dask
+        cluster) to the dask runners only; the others ignore them."""
         self.start_method: str | None = None
         self.n_workers = 0
         self.worker_pids: tuple[int, ...] = ()  # worker processes other than this one
         self.gil_enabled = gil_enabled()  # in the workers: a child may differ (PYTHON_GIL)
+        # Whether every worker runs on this host, where a kernel's server or shared memory is.
+        self.on_this_host = True
+        if self.package is not None:
+            # Imported when the runner is made, before its start-up and memory are measured:
+            # the import happens once, however many pools follow.
+            try:
+                importlib.import_module(self.package)
+            except ImportError as error:
+                reason = self.unavailable_reason() or f"cannot import {self.package}: {error}"
+                raise RunnerError(f"{self.name}: {reason}") from error
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """None when this runner can run here, else why not (and what to install), in one
+        line: a missing optional package here; the interpreters runner says more."""
+        if cls.package is None or importlib.util.find_spec(cls.package) is not None:
+            return None
+        return f"needs {cls.package}, not installed here: pip install 'gilkit[{cls.package}]'"
 
     def start(self, n_workers: int) -> float:
         """Make `n_workers` workers ready; return the seconds that took."""
@@ -68,11 +110,35 @@ class Runner(ABC):
     @abstractmethod
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]: ...
 
+    def run_in_each_worker(self, fn: Callable[[], object]) -> list[str]:
+        """Run fn() once in every worker process; this runner has none (see PoolRunner)."""
+        return []
+
+    def map_empty(self, n_tasks: int) -> None:
+        """Send `n_tasks` tasks that do nothing through `map`."""
+        self.map(empty_task, range(n_tasks))
+
     def dispatch_overhead(self, n_tasks: int = N_DISPATCH_PROBES) -> float:
         """Seconds per empty task sent through `map`: the cost of using this runner at all."""
         began = time.perf_counter()
-        self.map(empty_task, range(n_tasks))
+        self.map_empty(n_tasks)
         return (time.perf_counter() - began) / n_tasks
+
+    def call_overhead(self, n_calls: int = N_CALL_PROBES) -> float:
+        """Seconds a call of one empty task per worker takes, median of `n_calls`: what every
+        call of a cell pays besides its work (a call sends its parts and waits for them all).
+
+        Each call comes CALL_PAUSE_S after the last, as a pool's calls come apart in a run's
+        rounds: Dask's client sends messages at most every 10 ms, and calls back to back
+        would wait for that.
+        """
+        times = []
+        for _ in range(n_calls):
+            time.sleep(CALL_PAUSE_S)
+            began = time.perf_counter()
+            self.map_empty(max(1, self.n_workers))
+            times.append(time.perf_counter() - began)
+        return statistics.median(times)
 
     def close(self) -> None:  # noqa: B027 - a no-op unless a runner holds workers
         pass
@@ -108,17 +174,39 @@ def _report_ready(timeout_s: float) -> tuple[int, bool]:
     return os.getpid(), gil_enabled()
 
 
+def _run_then_wait(fn: Callable[[], object], timeout_s: float) -> str | None:
+    """fn() in a worker, then wait until every worker has run it; why it failed, or None."""
+    try:
+        fn()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        _start_barrier.wait(timeout_s)
+    return None
+
+
+class WorkerFunctions(NamedTuple):
+    """What a pool's workers run, importable by name in each (a subinterpreter imports them).
+
+    `init(barrier, gilkit's pid)` runs first in each worker; `report_ready(timeout_s)` is the
+    blocking task that reports a worker ready: (its process id, whether its GIL is on);
+    `run_then_wait(fn, timeout_s)` runs fn() then waits on the barrier (run_in_each_worker).
+    """
+
+    init: Callable[[Any, int], None]
+    report_ready: Callable[[float], tuple[int, bool]]
+    run_then_wait: Callable[[Callable[[], object], float], str | None]
+
+
 class PoolRunner(Runner):
     """A concurrent.futures pool; subclasses say only which executor and which barrier."""
 
     _executor: Executor | None = None
+    _barrier: Any = None  # the one every worker holds: each task that waits on it runs alone
 
-    def _worker_functions(
-        self,
-    ) -> tuple[Callable[[Any, int], None], Callable[[float], tuple[int, bool]]]:
-        """What each worker runs first, given (barrier, gilkit's pid), and the blocking task
-        that reports it ready: (its process id, whether its GIL is on)."""
-        return _init_worker, _report_ready
+    def _worker_functions(self) -> WorkerFunctions:
+        """What the workers run: gilkit's own for threads and processes."""
+        return WorkerFunctions(_init_worker, _report_ready, _run_then_wait)
 
     @abstractmethod
     def _make_executor(
@@ -131,22 +219,52 @@ class PoolRunner(Runner):
     def start(self, n_workers: int) -> float:
         super().start(n_workers)
         began = time.perf_counter()
-        barrier = self._make_barrier(n_workers + 1)
-        initializer, report_ready = self._worker_functions()
-        self._executor = self._make_executor(n_workers, initializer, (barrier, os.getpid()))
-        # Pools start workers on demand: one blocking task per worker makes them start all of
-        # them, and the barrier releases the tasks only once every worker is up.
-        futures = [self._executor.submit(report_ready, START_TIMEOUT_S) for _ in range(n_workers)]
+        self._barrier = self._make_barrier(n_workers + 1)
+        functions = self._worker_functions()
         try:
-            barrier.wait(START_TIMEOUT_S)
+            # Held while worker processes are made; threads (subinterpreters too) need not.
+            with nullcontext() if self.in_process else sigint_held():
+                self._executor = self._make_executor(
+                    n_workers, functions.init, (self._barrier, os.getpid())
+                )
+                # Pools start workers on demand: one blocking task per worker makes them
+                # start all of them; the barrier releases the tasks once every worker is up.
+                futures = [
+                    self._executor.submit(functions.report_ready, START_TIMEOUT_S)
+                    for _ in range(n_workers)
+                ]
+            self._barrier.wait(START_TIMEOUT_S)
             reports = [future.result(START_TIMEOUT_S) for future in futures]
-        except Exception as error:
-            self.close()
+        except BaseException as error:  # a signal too: no worker may outlive a failed start
+            # Their pids are not reported yet: a process pool keeps its workers in _processes.
+            self.worker_pids = tuple(getattr(self._executor, "_processes", None) or ())
+            self.abandon()
+            if not isinstance(error, Exception):
+                raise
             message = f"{self.name} pool of {n_workers} failed to start: {error}"
             raise RunnerError(message) from error
         self.worker_pids = tuple(sorted({pid for pid, _ in reports} - {os.getpid()}))
         self.gil_enabled = any(gil for _, gil in reports)
         return time.perf_counter() - began
+
+    def run_in_each_worker(self, fn: Callable[[], object]) -> list[str]:
+        """Run fn() once in every worker process or subinterpreter, by the barrier trick of
+        start(); return why it failed where it did. Nothing to do for workers that share this
+        interpreter (threads see its modules)."""
+        if self.shares_interpreter:
+            return []
+        if self._executor is None:
+            raise RunnerError(f"{self.name} runner used before start()")
+        run_then_wait = self._worker_functions().run_then_wait
+        futures = [
+            self._executor.submit(run_then_wait, fn, START_TIMEOUT_S) for _ in range(self.n_workers)
+        ]
+        try:
+            self._barrier.wait(START_TIMEOUT_S)
+            problems = [future.result(START_TIMEOUT_S) for future in futures]
+        except Exception as error:
+            raise RunnerError(f"{self.name} pool lost a worker: {error}") from error
+        return [problem for problem in problems if problem is not None]
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:
         if self._executor is None:
@@ -159,9 +277,7 @@ class PoolRunner(Runner):
             self._executor = None
 
     def abandon(self) -> None:
-        for pid in self.worker_pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        kill_processes(self.worker_pids)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None

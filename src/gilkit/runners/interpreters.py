@@ -30,8 +30,15 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
 
-from gilkit.in_interpreter import PipeBarrier, Unsupported, init_worker, report_ready, run_guarded
-from gilkit.runners.base import NotSupported, PoolRunner, RunnerError
+from gilkit.in_interpreter import (
+    PipeBarrier,
+    Unsupported,
+    init_worker,
+    report_ready,
+    run_guarded,
+    run_then_wait,
+)
+from gilkit.runners.base import NotSupported, PoolRunner, RunnerError, WorkerFunctions
 
 
 @functools.cache
@@ -52,12 +59,12 @@ def executor_class() -> type[Executor] | str:
         return InterpreterPoolExecutor  # type: ignore[no-any-return]
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     if importlib.util.find_spec("_interpreters") is not None:  # the low-level module, 3.13+
-        return "pip install 'gilkit[interpreters]' (the interpreters-pep-734 backport)"
+        return "needs the interpreters-pep-734 backport here: pip install 'gilkit[interpreters]'"
     # 3.12 named it _xxsubinterpreters; so did 3.8-3.11, whose interpreters share one GIL.
     if sys.version_info >= (3, 12) and importlib.util.find_spec("_xxsubinterpreters"):
         return (
-            f"on {version}, pip install interpreters-pep-734 interpreters-3-12 (not tested by "
-            f"gilkit; the backport says: {backport_error})"
+            f"needs the backport on {version}: pip install interpreters-pep-734 "
+            f"interpreters-3-12 (not tested by gilkit; the backport says: {backport_error})"
         )
     return f"needs Python 3.12+ with a per-interpreter GIL: this is {version}"
 
@@ -80,10 +87,10 @@ class InterpreterRunner(PoolRunner):
         found = executor_class()
         return found if isinstance(found, str) else None
 
-    def _worker_functions(
-        self,
-    ) -> tuple[Callable[[Any, int], None], Callable[[float], tuple[int, bool]]]:
-        return init_worker, report_ready
+    def _worker_functions(self) -> WorkerFunctions:
+        """gilkit.in_interpreter's: they import neither NumPy nor psutil, and wait on the
+        PipeBarrier that each interpreter keeps."""
+        return WorkerFunctions(init_worker, report_ready, run_then_wait)
 
     def _make_barrier(self, parties: int) -> PipeBarrier:
         self._barrier = PipeBarrier.make(parties - 1)  # the parent is not one of its parties
@@ -99,13 +106,30 @@ class InterpreterRunner(PoolRunner):
 
     def start(self, n_workers: int) -> float:
         """Start every interpreter; the start-up covers creating them and importing the kernels
-        in each (the memory they add is this process's, gilkit.run measures it)."""
+        in each (the memory they add is this process's, gilkit.run measures it). The barrier
+        stays open for run_in_each_worker (gilkit.run makes the impls ready in each), until
+        the pool is closed."""
+        return super().start(n_workers)
+
+    def close(self) -> None:
         try:
-            return super().start(n_workers)
+            super().close()
         finally:
-            if self._barrier is not None:  # every worker has left it by now
-                self._barrier.close()
-                self._barrier = None
+            self._close_barrier()
+
+    def abandon(self) -> None:
+        """Let the pool go: a subinterpreter stuck in a call is a thread of this process, and
+        cannot be killed; it goes on (gilkit.run names the call in abandoned_calls)."""
+        try:
+            super().abandon()
+        finally:
+            self._close_barrier()
+
+    def _close_barrier(self) -> None:
+        # Every worker has left it by now: its tasks returned, or were let go (wait's release).
+        if self._barrier is not None:
+            self._barrier.close()
+            self._barrier = None
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:
         """fn over tasks in the interpreters; NotSupported where an impl cannot load there."""

@@ -26,12 +26,13 @@ class ProcessRunner(PoolRunner):
     description = "a process pool: one GIL per worker, pays start-up and pickling"
     shares_interpreter = False
     in_process = False
+    forks_here = True  # with the fork start method
     data_transfer = (
         "tasks (kernel name, impl, part, params) and results pickled; kernels imported by name "
         "(fork inherits them); triad's arrays shared without a copy (shared memory)"
     )
 
-    def __init__(self, start_method: str | None = None) -> None:
+    def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:
         super().__init__()
         self.start_method = start_method or default_start_method()
         self._context = multiprocessing.get_context(self.start_method)

@@ -1,0 +1,168 @@
+"""Default sizes for this machine: each worker's part of a call lasts TARGET_PART_S.
+
+Fixed sizes tuned on 2 cpus give 16 workers parts of ~2 ms, and then pool overhead, not the
+strategy, sets the figure: on a 16-core machine every strategy read 6-9x at 16 workers with
+such parts, 11-13x with parts 30x larger. So before a run, one serial call per kernel is
+timed (pure Python, and the fastest compiled impl for the others, which share its n) and n
+is scaled until that call lasts W x TARGET_PART_S, W being the largest worker count of the
+run within the usable cpus: then each of W workers gets a part of TARGET_PART_S.
+
+TARGET_PART_S is 20 ms: at least 50 times a process pool's cost per task here (0.1-0.4 ms,
+the pools table), 2,000 times a thread pool's, and 20 times the timer and scheduler noise,
+while a default run of seven repeats stays near a minute on 2 cpus. When the whole run would
+pass its budget (gilkit run --budget), the parts are shortened, never below MIN_PART_S, and
+the run says so. Weak scaling (--scaling weak) sizes one part instead, and each cell's n grows
+with its workers, so every worker's part stays the same: then overhead and strategy show apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gilkit.calibrate import calibrate, size_for_work, time_one_call
+from gilkit.kernels import KERNELS, SOURCES, Kernel
+from gilkit.measure import MIN_MONITORED_S
+
+TARGET_PART_S = 0.02
+MIN_PART_S = 0.01
+# The budget of a default run: 90 s on 2 cpus, growing with the cpus to 3 min from 16 on.
+BUDGET_S_AT_2_CPUS = 90.0
+BUDGET_S_AT_16_CPUS = 180.0
+# Impl kinds that hold the GIL: in threads their calls take the serial time, whatever the workers.
+HOLDS_GIL = frozenset({"python", "holds"})
+
+
+def default_budget_s(n_cpus: int) -> float:
+    span = BUDGET_S_AT_16_CPUS - BUDGET_S_AT_2_CPUS
+    return min(BUDGET_S_AT_16_CPUS, BUDGET_S_AT_2_CPUS + span * max(0, n_cpus - 2) / 14)
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The sizes chosen and why, as the result file records them."""
+
+    sizes: dict[str, dict[str, int]]  # kernel -> impl -> n (weak: one worker's part)
+    scaling: str  # "strong": one n for all worker counts; "weak": n grows with the workers
+    part_s: float  # each worker's part at `workers` (weak: at every count)
+    workers: int  # the worker count the parts were sized for
+    serial_s: dict[str, dict[str, float]]  # the timed serial calls behind the sizes
+    budget_s: float
+    estimated_s: float  # the whole run, by the cost model below
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "scaling": self.scaling,
+            "target_part_s": TARGET_PART_S,
+            "part_s": self.part_s,
+            "workers": self.workers,
+            "serial_s": self.serial_s,
+            "budget_s": self.budget_s,
+            "estimated_s": self.estimated_s,
+        }
+
+
+def machine_sizes(
+    kernels: Sequence[str],
+    impls: Sequence[str],
+    splits: dict[str, str],
+    worker_counts: dict[str, list[int]],
+    n_cpus: int,
+    *,
+    scaling: str = "strong",
+    n_rounds: int = 8,
+    budget_s: float | None = None,
+) -> Sizing:
+    """Sizes that give each worker a part of TARGET_PART_S, shortened to fit the budget.
+
+    A user's kernel keeps the sizes it declares (its author chose them); the built-in ones
+    are timed here.
+    """
+    budget = default_budget_s(n_cpus) if budget_s is None else budget_s
+    counts = [n for name in kernels for n in worker_counts[name]]
+    workers = 1 if scaling == "weak" else max(1, min(max(counts, default=1), n_cpus))
+    sizes: dict[str, dict[str, int]] = {}
+    serial_s: dict[str, dict[str, float]] = {}
+    for name in kernels:
+        kernel = KERNELS[name]
+        mine = [impl for impl in impls if impl in kernel.chunk_fns]
+        if SOURCES.get(name) != "built-in":
+            sizes[name] = {impl: kernel.default_size(impl) for impl in mine}
+            continue
+        sizes[name], serial_s[name] = _timed_sizes(
+            kernel, mine, splits[name], workers * TARGET_PART_S
+        )
+    estimated = _estimate_s(sizes, serial_s, worker_counts, n_cpus, scaling, n_rounds)
+    part_s = TARGET_PART_S
+    if estimated > budget:
+        part_s = max(MIN_PART_S, TARGET_PART_S * budget / estimated)
+        shrink = part_s / TARGET_PART_S
+        for name, times in serial_s.items():
+            kernel = KERNELS[name]
+            for impl in times:
+                n = size_for_work(kernel.work, kernel.work(sizes[name][impl]) * shrink)
+                sizes[name][impl] = _clamped(kernel, impl, n)
+                times[impl] *= shrink
+        estimated *= shrink
+    return Sizing(sizes, scaling, part_s, workers, serial_s, budget, estimated)
+
+
+def _timed_sizes(
+    kernel: Kernel, impls: list[str], split: str, target_s: float
+) -> tuple[dict[str, int], dict[str, float]]:
+    """n per impl for a serial call of target_s: pure Python on its own, the others at the
+    n of the fastest compiled impl (cython-nogil), so that they compare at one n."""
+    sizes: dict[str, int] = {}
+    times: dict[str, float] = {}
+    if "python" in impls:
+        start = max(1, kernel.python_size() // 10)
+        n, seconds = calibrate(kernel, "python", target_s, split, start)
+        sizes["python"], times["python"] = n, seconds
+    others = [impl for impl in impls if impl != "python"]
+    if others:
+        fastest = "cython-nogil" if "cython-nogil" in others else others[0]
+        start = max(1, kernel.native_size() // 10)
+        n, seconds = calibrate(kernel, fastest, target_s, split, start)
+        n = _clamped(kernel, fastest, n)
+        for impl in others:  # one more call each: NumPy may take twice the compiled time
+            sizes[impl] = n
+            times[impl] = seconds if impl == fastest else time_one_call(kernel, impl, n, split)
+    return sizes, times
+
+
+def _clamped(kernel: Kernel, impl: str, n: int) -> int:
+    floor = 1 if impl == "python" else kernel.native_floor()
+    return max(floor, min(n, kernel.max_size()))
+
+
+def _estimate_s(
+    sizes: dict[str, dict[str, int]],
+    serial_s: dict[str, dict[str, float]],
+    worker_counts: dict[str, list[int]],
+    n_cpus: int,
+    scaling: str,
+    n_rounds: int,
+) -> float:
+    """The matrix's time by a simple model: a cell's call takes the serial time, divided by
+    min(workers, cpus) unless its impl holds the GIL in threads; weak cells do W times the
+    work; every in-process cell is watched again for MIN_MONITORED_S or one call. Enough to
+    keep a default run in its budget, not a prediction to the second."""
+    total = 0.0
+    for name, times in serial_s.items():
+        kernel = KERNELS[name]
+        for impl, seconds in times.items():
+            for n_workers in {1, *worker_counts[name]}:
+                work = seconds * (n_workers if scaling == "weak" else 1)
+                runners = (
+                    ("serial",)
+                    if kernel.in_call_parallel(impl) or n_workers == 1
+                    else ("threads", "processes")
+                )
+                for runner in runners:
+                    held = runner == "threads" and kernel.kind_of(impl) in HOLDS_GIL
+                    call_s = work if held else work / min(n_workers, n_cpus)
+                    total += call_s * n_rounds
+                    if runner != "processes":
+                        total += max(call_s, MIN_MONITORED_S)
+    return total

@@ -1,0 +1,152 @@
+"""The machine's capacity and the share of it other processes took: measured, then read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gilkit.capacity import N_ROUNDS, measure_capacity
+from gilkit.present.report import limit
+from gilkit.present.tables import format_interference
+from gilkit.results import CellRecord, RunResult
+from gilkit.stats import CELL_SHARE, capacity, cell_stats, karp_flatt, shares_taken
+from tests.conftest import requires_native
+
+
+@requires_native
+def test_capacity_records_raw_times_of_one_and_n_loops() -> None:
+    measured = measure_capacity([2])
+    for loop in ("compute", "memory"):
+        assert set(measured[loop]) == {"1", "2"}
+        assert all(len(times) == N_ROUNDS and min(times) > 0 for times in measured[loop].values())
+        assert capacity(measured[loop], 1) == pytest.approx(1.0)
+        assert 0 < capacity(measured[loop], 2) <= 2.5
+
+
+def test_capacity_is_n_times_one_loop_over_n_loops() -> None:
+    times = {"1": [0.05, 0.05, 0.06], "2": [0.05, 0.06, 0.05], "4": [0.1, 0.1, 0.1]}
+    assert capacity(times, 2) == pytest.approx(2.0)
+    assert capacity(times, 4) == pytest.approx(2.0)  # 4 loops on 2 cpus: 2x at best
+    assert capacity(times, 8) is None  # not measured
+
+
+def call(runner: str, n_workers: int, busy: float, own: float, **fields: object) -> CellRecord:
+    """A cell of one 1-second call: all cpus were busy `busy` s, gilkit's process `own` s."""
+    return CellRecord(
+        "squares",
+        "cython-nogil",
+        runner,
+        n_workers,
+        100,
+        "contiguous",
+        times_s=[1.0],
+        cpu_parent_s=[own],
+        cpu_workers_s=[0.0],
+        machine_busy_s=[busy],
+        machine_steal_s=[0.0],
+        **fields,
+    )
+
+
+def run_of(*records: CellRecord, capacity_times: dict | None = None) -> RunResult:
+    metadata = {"cpu": {"usable_cpus": 2}}
+    if capacity_times is not None:
+        metadata["capacity"] = {"compute": capacity_times}
+    return RunResult(metadata, {}, list(records))
+
+
+def test_the_share_others_took_is_all_busy_time_less_gilkits_own() -> None:
+    quiet = call("threads", 2, busy=2.02, own=2.0)  # 0.02 s of ticks' rounding
+    hogged = call("threads", 2, busy=2.0, own=1.0)  # a busy program took one of two cpus
+    assert shares_taken([quiet], 2)[0] == pytest.approx(0.01)
+    assert shares_taken([hogged], 2)[0] == pytest.approx(0.5)
+    assert shares_taken([call("serial", 1, busy=0.5, own=0.9)], 2)[0] == 0.0  # never below 0
+    assert (
+        shares_taken([CellRecord("squares", "python", "serial", 1, 1, "x", times_s=[1])], 2) is None
+    )  # off Linux nothing is recorded
+
+
+def test_a_hogged_cell_is_flagged_its_verdict_says_why_and_the_run_warns() -> None:
+    serial = call("serial", 1, busy=1.0, own=1.0)
+    hogged = call("threads", 2, busy=2.0, own=1.0, gil_contention=0.0)
+    result = run_of(serial, hogged)
+    stats = cell_stats(result)
+    cell = stats[hogged.key]
+    assert cell.interference == pytest.approx(0.5)
+    assert cell.interference >= CELL_SHARE
+    assert cell.interfered
+    assert limit(cell).startswith("the cpus were taken by other processes (50%")
+    lines = list(format_interference(result, stats))
+    assert lines[0].startswith("warning: other processes took 25% of the cpus")
+
+
+def test_an_idle_run_does_not_warn() -> None:
+    result = run_of(call("serial", 1, busy=1.01, own=1.0), call("threads", 2, busy=2.03, own=2.0))
+    lines = list(format_interference(result, cell_stats(result)))
+    assert lines == ["other processes: 1% of the cpus during the calls (idle)"]
+
+
+def test_efficiency_against_the_machines_capacity() -> None:
+    serial = call("serial", 1, busy=1.0, own=1.0)
+    threads = CellRecord("squares", "cython-nogil", "threads", 2, 100, "contiguous", times_s=[0.55])
+    result = run_of(serial, threads, capacity_times={"1": [0.05], "2": [0.055]})
+    cell = cell_stats(result)[threads.key]
+    assert cell.capacity == pytest.approx(2 * 0.05 / 0.055)  # 1.82x: all the machine gives
+    assert cell.efficiency == pytest.approx(0.909, abs=1e-3)
+    assert cell.of_capacity == pytest.approx(1.0)
+
+
+def test_karp_flatt_tells_a_fixed_serial_part_from_a_growing_overhead() -> None:
+    amdahl = {p: 1 / (0.1 + 0.9 / p) for p in (2, 4, 8)}  # 10% serial, nothing else
+    assert {p: round(karp_flatt(s, p), 6) for p, s in amdahl.items()} == dict.fromkeys(amdahl, 0.1)
+    assert karp_flatt(2.0, 2) == pytest.approx(0.0)
+    assert karp_flatt(1.0, 1) is None
+
+
+@requires_native
+def test_a_busy_process_during_a_run_is_reported(tmp_path: Path) -> None:
+    """A program that keeps one cpu busy, started as the run begins: the run says so."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)
+        out = tmp_path / "run.json"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gilkit",
+                "run",
+                "--kernel",
+                "squares",
+                "--impl",
+                "cython-nogil",
+                "--runner",
+                "threads",
+                "--workers",
+                "2",
+                "--size",
+                "30000000",
+                "--repeat",
+                "5",
+                "--warmup",
+                "0",
+                "--json",
+                str(out),
+            ],
+            text=True,
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        hog.kill()
+        hog.wait()
+    assert done.returncode == 0, done.stderr
+    assert "warning: other processes took" in done.stdout
+    cells = json.loads(out.read_text())["cells"]
+    assert all(len(c["machine_busy_s"]) == 5 for c in cells)
