@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gilkit.native import NativeUnavailable
+from gilkit.native import NativeUnavailable, error_chain, first_line, telling_line
 
 _barrier: PipeBarrier | None = None  # set in each subinterpreter by init_worker
 
@@ -157,20 +157,6 @@ def unsupported_reason(error: BaseException) -> str | None:
     """Why `error` means "cannot be loaded here", in one line; None for any other error."""
     if isinstance(error, NativeUnavailable):
         return None if error.import_error is None else first_line(error.import_error)
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    if not any(isinstance(link, ImportError) for link in chain):
+    if not any(isinstance(link, ImportError) for link in error_chain(error)):
         return None
-    # The most telling line: NumPy wraps the extension's own "does not support loading in
-    # subinterpreters" in a page of advice.
-    for link in reversed(chain):
-        if "interpreter" in str(link):
-            return first_line(str(link))
-    return first_line(str(error)) or type(error).__name__
-
-
-def first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return telling_line(error) or type(error).__name__

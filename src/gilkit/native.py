@@ -93,10 +93,34 @@ def _load(name: str) -> ModuleType | str:
         # Not there at all, or there but refusing to load (a subinterpreter, a broken build):
         # the latter's own message is kept for NativeUnavailable.import_error.
         if error.name not in {f"gilkit.{name}", f"gilkit.{LOADS_EXTENSION.get(name, name)}"}:
-            _import_errors[name] = str(error)
+            _import_errors[name] = telling_line(error)
         if name in NEEDS_PACKAGE:
             return f"{NEEDS_PACKAGE[name][0]} does not load ({error})"
         return _extension_reason(LOADS_EXTENSION.get(name, name), error)
+
+
+def error_chain(error: BaseException) -> list[BaseException]:
+    """`error`, then what caused it, then what caused that, ..."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def telling_line(error: BaseException) -> str:
+    """The line that says why an import failed: from the deepest link of its chain that names
+    the interpreter (NumPy wraps the extension's own "does not support loading in
+    subinterpreters" in a page of advice that starts elsewhere), else the error's first line."""
+    for link in reversed(error_chain(error)):
+        if "interpreter" in str(link):
+            return first_line(str(link))
+    return first_line(str(error))
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def module(name: str) -> ModuleType:
