@@ -115,6 +115,7 @@ class Session:
         return list(dict.fromkeys(c.impl for c in (*self.plan.cells, *self.plan.checks)))
 
     def _start(self, runner_name: str, n_workers: int) -> Pool:
+        runner: Runner | None = None
         try:
             # Made first: a runner imports its optional package (joblib, distributed) here,
             # once, so that neither its start-up nor its memory counts that import.
@@ -126,7 +127,8 @@ class Session:
             # is the impl's cells' to report, when they call it.
             runner.run_in_each_worker(functools.partial(make_ready, self.impls))
         except RunnerError as error:
-            runner.close()
+            if runner is not None:  # else making it failed: its package does not import
+                runner.close()
             return Pool(None, error=str(error))
         self._stack.enter_context(runner)
         return Pool(
