@@ -6,20 +6,24 @@ the rest is skipped, saying why; CI runs this file under a 3.13 GIL build (.ci/r
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from gilkit import Plan, run_plan
 from gilkit.in_interpreter import PipeBarrier, Unsupported, run_guarded, unsupported_reason
-from gilkit.kernels import KERNELS, Task, run_task
+from gilkit.kernels import KERNELS, Task, make_ready, run_task
 from gilkit.metadata import gil_enabled
 from gilkit.native import NativeUnavailable
 from gilkit.plan import Cell
+from gilkit.run import _start_order
 from gilkit.runners import RUNNERS, NotSupported
 from gilkit.runners.interpreters import InterpreterRunner
 from gilkit.splitting import split
@@ -150,11 +154,19 @@ def test_results_past_64_bits_come_back() -> None:
 
 
 @requires_interpreters
-@pytest.mark.parametrize("impl", impl_params(["python", "cython", "cython-nogil", "cython-prange"]))
+@pytest.mark.parametrize(
+    "impl",
+    impl_params(
+        [
+            *("python", "cython", "cython-nogil", "cython-prange"),
+            *("c-api-gil", "c-api", "pybind11-gil", "pybind11"),
+        ]
+    ),
+)
 @pytest.mark.parametrize("kernel", ["squares", "mandelbrot", "triad"])
 def test_compiled_and_python_impls_run_in_subinterpreters(kernel: str, impl: str) -> None:
-    """gilkit's Cython modules declare own-GIL subinterpreter support; triad's arrays are the
-    parent's shared memory, attached by name in each interpreter."""
+    """gilkit's Cython, C API and pybind11 modules declare own-GIL subinterpreter support;
+    triad's arrays are the parent's shared memory, attached by name in each interpreter."""
     n = 40 if kernel == "mandelbrot" else 5000
     k = KERNELS[kernel]
     with k.params_for(n, k.splits[0]) as params, InterpreterRunner() as runner:
@@ -176,6 +188,93 @@ def test_numpy_is_not_supported_and_the_pool_goes_on() -> None:
         assert sum(runner.map(run_task, tasks("squares", "python", 1000, 2, None))) == sum(
             i * i for i in range(1000)
         )
+
+
+@requires_interpreters
+@pytest.mark.parametrize("impl", impl_params(["ctypes", "ctypes-gil"]))
+def test_the_ctypes_impls_need_numpy_so_are_not_supported(impl: str) -> None:
+    with InterpreterRunner() as runner:
+        runner.start(2)
+        with pytest.raises(NotSupported, match=r"not supported in subinterpreters: .*numpy"):
+            runner.map(run_task, tasks("squares", impl, 1000, 2, None))
+
+
+@requires_interpreters
+def test_each_interpreter_runs_a_function_once_as_the_impls_are_made_ready() -> None:
+    """gilkit.run imports the impls' modules in every interpreter before any timed call."""
+    with InterpreterRunner() as runner:
+        runner.start(2)
+        assert runner.run_in_each_worker(functools.partial(make_ready, ["python", "cython"])) == []
+        problems = runner.run_in_each_worker(functools.partial(int, "x"))
+        assert len(problems) == 2
+        assert all(p.startswith("ValueError: invalid literal") for p in problems)
+        assert sum(runner.map(run_task, tasks("squares", "python", 1000, 2, None))) == sum(
+            i * i for i in range(1000)
+        )
+
+
+@requires_interpreters
+def test_a_hung_call_in_a_subinterpreter_is_abandoned_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A subinterpreter is a thread: it cannot be killed, so its call is named abandoned."""
+    (tmp_path / "hangs_for_interpreters.py").write_text(
+        textwrap.dedent(
+            """
+            import time
+
+            from gilkit import define_kernel
+
+            def hangs(part, params):
+                time.sleep(3600)
+                return 0
+
+            def healthy(part, params):
+                return sum(i * i for i in part)
+
+            HANGS = define_kernel("hangs", {"python": hangs}, size=20_000)
+            HEALTHY = define_kernel("healthy", {"python": healthy}, size=20_000)
+            """
+        )
+    )
+    out = tmp_path / "out.json"
+    began = time.monotonic()
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "gilkit", "run", "--kernel"),
+            "hangs_for_interpreters:HANGS,hangs_for_interpreters:HEALTHY",
+            *("--runner", "interpreters", "--workers", "2", "--timeout", "1"),
+            *("--repeat", "3", "--warmup", "0", "--quiet", "--json", str(out)),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    took = time.monotonic() - began
+    assert done.returncode == 1, done.stdout + done.stderr
+    document = json.loads(out.read_text())
+    cells = {(c["kernel"], c["runner"]): c for c in document["cells"]}
+    hung = cells["hangs_for_interpreters:HANGS", "interpreters"]["error"]
+    assert hung == "timed out after 1 s: still running, threads cannot be killed"
+    assert document["metadata"]["abandoned_calls"] == [
+        "hangs_for_interpreters:HANGS python × serial × 1",
+        "hangs_for_interpreters:HANGS python × interpreters × 2",
+    ]
+    healthy = cells["hangs_for_interpreters:HEALTHY", "interpreters"]
+    assert healthy["agrees"]
+    assert len(healthy["times_s"]) == 3
+    assert took < 60  # the hung calls are not waited for, at the end either
+
+
+def test_pools_start_process_like_first_then_subinterpreters_then_threads() -> None:
+    """Fork wants no threads yet, and the other process pools come before the pools whose
+    workers are threads of this process."""
+    order = [name for name, _ in sorted(((name, 2) for name in RUNNERS), key=_start_order)]
+    assert order[0] == "processes"
+    at = order.index("interpreters")
+    assert {"joblib-loky", "dask-threads", "dask-processes"} <= set(order[1:at])
+    assert set(order[at + 1 :]) == {"serial", "threads", "asyncio", "joblib-threads"}
 
 
 @requires_interpreters
