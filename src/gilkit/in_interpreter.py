@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gilkit import shared_arrays
 from gilkit.native import NativeUnavailable, error_chain, first_line, telling_line
 
 _barrier: PipeBarrier | None = None  # set in each subinterpreter by init_worker
@@ -90,6 +91,7 @@ def init_worker(barrier: PipeBarrier, gilkit_pid: int, import_kernels: bool = Tr
     start-up, not its first call, pays for it; gilkit.claims starts bare interpreters."""
     global _barrier
     _barrier = barrier
+    shared_arrays.without_numpy()  # triad's arrays as memoryviews here
     if import_kernels:
         import gilkit.kernels  # noqa: F401
 

@@ -5,13 +5,20 @@ subinterpreters) then hand workers a name, not the data: a triad measures memory
 not pickling. In the parent and in forked children the block is found in
 `_blocks`; spawned children and subinterpreters attach by name, so every worker reads and
 writes the very same pages. `attach` gives NumPy arrays; `attach_buffers` gives memoryviews,
-for code that must run where NumPy cannot be imported (a subinterpreter).
+for code that must run where NumPy cannot be imported (a subinterpreter); `views` gives
+whichever this interpreter can use.
+
+Memoryviews only where NumPy cannot be loaded: on a free-threaded 3.13, threads that slice one
+memoryview at once can release it under each other ("operation forbidden on released
+memoryview object", CPython gh-155606), while each interpreter of the interpreters runner has
+a single thread.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +31,8 @@ if TYPE_CHECKING:
 
 _blocks: dict[str, SharedMemory] = {}  # the blocks this interpreter has open, by name
 _arrays: dict[str, list[np.ndarray]] = {}  # NumPy views of them, made once
+_arrays_lock = threading.Lock()  # threads may attach at once
+_without_numpy = False  # this interpreter cannot load NumPy (set by without_numpy)
 
 
 @dataclass(frozen=True)
@@ -76,23 +85,38 @@ def _open(handle: SharedArrays) -> SharedMemory:
 
 def attach(handle: SharedArrays) -> list[np.ndarray]:
     """The arrays behind `handle`, in this process, as NumPy arrays."""
-    if handle.name not in _arrays:
-        import numpy as np
+    with _arrays_lock:
+        if handle.name not in _arrays:
+            import numpy as np
 
-        flat = np.ndarray(
-            (handle.n_arrays * handle.length,), dtype=np.float64, buffer=_open(handle).buf
-        )
-        _arrays[handle.name] = [
-            flat[k * handle.length : (k + 1) * handle.length] for k in range(handle.n_arrays)
-        ]
-    return _arrays[handle.name]
+            flat = np.ndarray(
+                (handle.n_arrays * handle.length,), dtype=np.float64, buffer=_open(handle).buf
+            )
+            _arrays[handle.name] = [
+                flat[k * handle.length : (k + 1) * handle.length] for k in range(handle.n_arrays)
+            ]
+        return _arrays[handle.name]
+
+
+def without_numpy() -> None:
+    """Say that this interpreter cannot load NumPy (a subinterpreter): `views` then gives
+    memoryviews."""
+    global _without_numpy
+    _without_numpy = True
+
+
+def views(handle: SharedArrays) -> list[np.ndarray] | list[memoryview[float]]:
+    """The arrays behind `handle` as NumPy arrays, or as memoryviews in an interpreter that
+    cannot load NumPy (without_numpy). Both are float64 buffers of the same pages."""
+    return attach_buffers(handle) if _without_numpy else attach(handle)
 
 
 def attach_buffers(handle: SharedArrays) -> list[memoryview[float]]:
     """The arrays behind `handle` as 1-d float64 memoryviews, without NumPy.
 
     Made anew on each call and kept by no one here, so that none outlives its caller: a block
-    with a view still exported cannot be closed when a subinterpreter ends.
+    with a view still exported cannot be closed when a subinterpreter ends. For one thread of
+    an interpreter at a time (see the module's docstring).
     """
     length, buf = handle.length, _open(handle).buf
     assert buf is not None, "the block is closed"

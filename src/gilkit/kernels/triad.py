@@ -6,10 +6,10 @@ memory, made once by the parent (b[i] = i % 7, c[i] = i % 11), so workers of eve
 the same data and nothing is pickled per chunk. Each part returns sum(a[part]) as a checksum;
 all values are small integers, so the sums are exact in float64 whatever the order.
 
-The pure-Python impl and the Cython, C API and pybind11 bindings see the arrays as plain
-memoryviews, and NumPy is imported only by the NumPy, ctypes and Numba impls and the parent's
-setup: a subinterpreter, where NumPy cannot be loaded, still runs the others on the same
-shared block.
+The pure-Python impl and the Cython, C API and pybind11 bindings take any float64 buffer: NumPy
+arrays, or, in a subinterpreter, where NumPy cannot be loaded, plain memoryviews of the same
+shared block (gilkit.shared_arrays.views). The NumPy, ctypes and Numba impls need NumPy
+arrays, and so cannot run there.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from gilkit.kernels.base import ChunkFn, Kernel
 from gilkit.kernels.impls import COMPILED_IMPLS, IMPLS, compiled
 from gilkit.machine import last_level_cache_bytes
-from gilkit.shared_arrays import SharedArrays, attach, attach_buffers, shared_arrays
+from gilkit.shared_arrays import SharedArrays, attach, shared_arrays, views
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,10 +78,11 @@ def _check_part(part: range) -> None:
         raise ValueError(f"triad needs contiguous parts, got step {part.step}")
 
 
-def _slices(part: range, data: TriadData) -> list[memoryview[float]]:
-    """a, b and c over `part` as float64 memoryviews: no NumPy needed."""
+def _slices(part: range, data: TriadData) -> list[np.ndarray] | list[memoryview[float]]:
+    """a, b and c over `part` as float64 buffers: NumPy arrays, or memoryviews where NumPy
+    cannot be loaded (a subinterpreter)."""
     _check_part(part)
-    return [v[part.start : part.stop] for v in attach_buffers(data.arrays)]
+    return [v[part.start : part.stop] for v in views(data.arrays)]
 
 
 def _array_slices(part: range, data: TriadData) -> list[np.ndarray]:
@@ -99,7 +100,7 @@ def chunk_python(part: range, data: TriadData) -> float:
 
 # Families whose binding takes NumPy arrays (and imports NumPy anyway): ctypes passes their
 # data pointers, Numba compiles for arrays. The others (Cython, C API, pybind11) take any
-# float64 buffer, so they get memoryviews and run where NumPy cannot load.
+# float64 buffer, so they also run on memoryviews, where NumPy cannot load.
 ARRAY_FAMILIES = frozenset({"ctypes", "numba"})
 
 
