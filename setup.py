@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,22 @@ COMPILER_DIRECTIVES = {
     "cdivision": True,
     "freethreading_compatible": True,
 }
+
+# Subinterpreters with a GIL each (PEP 684, CPython 3.12+; gilkit's `interpreters` runner).
+# subinterpreters_compatible="own_gil" makes Cython give each module the slot
+# Py_mod_multiple_interpreters = Py_MOD_PER_INTERPRETER_GIL_SUPPORTED, but only where the C
+# macro CYTHON_USE_MODULE_STATE=1 keeps the module's globals in a per-module state instead of C
+# statics; without both, CPython refuses to load the module in such an interpreter. A
+# declaration again, made for _native and _prange: it is true because they keep no C-level
+# global state, never re-take the GIL, and take arrays as raw buffers, since Cython's typed
+# memoryviews share state across interpreters and crashed a process whose two interpreters
+# used them (ext/_buffers.pxd, docs/subinterpreters.md). _granularity re-takes the GIL, so it
+# gets the directive but not the macro, hence no slot. The directive exists from Cython 3.1;
+# tested with 3.3.1. The C and C++ modules declare the same in their own source (_capi.c,
+# _ctypes_lib.c, _pybind11.cpp).
+SUBINTERPRETERS_MIN_CYTHON = (3, 1)
+SUBINTERPRETERS_DIRECTIVES = {"subinterpreters_compatible": "own_gil"}
+SUBINTERPRETERS_MACROS = [("CYTHON_USE_MODULE_STATE", "1")]
 
 # -ffp-contract=off: no fused multiply-add, so the compiled Mandelbrot does exactly the
 # floating-point operations the Python and NumPy versions do and all impls agree bit for bit.
@@ -168,9 +185,30 @@ class BuildExt(build_ext):
         return reasons
 
 
+def cython_version() -> tuple[int, ...]:
+    import Cython  # here, not at the top, so tests can import this file without Cython
+
+    return version_tuple(Cython.__version__)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """(3, 1) from "3.1.0b2": the leading numeric parts."""
+    match = re.match(r"\d+(\.\d+)*", version)
+    return tuple(int(part) for part in match.group().split(".")) if match else ()
+
+
+def subinterpreter_support(version: tuple[int, ...]) -> tuple[dict[str, Any], list[Any]]:
+    """The directives and C macros that declare subinterpreter support, where this Cython
+    can declare it; none before SUBINTERPRETERS_MIN_CYTHON (the modules then refuse to load in
+    a subinterpreter, and gilkit reports their cells as not supported there)."""
+    if version < SUBINTERPRETERS_MIN_CYTHON:
+        return {}, []
+    return dict(SUBINTERPRETERS_DIRECTIVES), list(SUBINTERPRETERS_MACROS)
+
+
 def build_info(compile_args: Sequence[str]) -> list[tuple[str, str]]:
     """C macros that let each module report how it was built (gilkit info, result files)."""
-    import Cython  # here, not at the top, so tests can import this file without Cython
+    import Cython
 
     return [
         ("GILKIT_CYTHON_VERSION", f'"{Cython.__version__}"'),
@@ -182,25 +220,32 @@ def cython_extensions() -> list[Extension]:
     """The Cython modules, cythonized; BuildExt decides at build time whether `_prange` is."""
     from Cython.Build import cythonize
 
+    directives, macros = subinterpreter_support(cython_version())
     modules = [
         Extension(
             "gilkit._native",
             ["ext/_native.pyx"],
             extra_compile_args=[*COMPILE_ARGS],
-            define_macros=build_info(COMPILE_ARGS),
+            define_macros=build_info(COMPILE_ARGS) + macros,
         ),
         Extension(
             OPENMP_MODULE,
             ["ext/_prange.pyx"],
             extra_compile_args=[*COMPILE_ARGS, *OPENMP_FLAGS],
             extra_link_args=[*OPENMP_FLAGS],
-            define_macros=build_info([*COMPILE_ARGS, *OPENMP_FLAGS]),
+            define_macros=build_info([*COMPILE_ARGS, *OPENMP_FLAGS]) + macros,
         ),
+        # Not declared safe in subinterpreters (no module-state macro, so no own-GIL slot):
+        # its loops take the GIL back with `with gil:`, which Cython does with
+        # PyGILState_Ensure, unsupported in subinterpreters; `gilkit granularity` runs it in
+        # the main interpreter only.
         Extension(
             "gilkit._granularity", ["ext/_granularity.pyx"], extra_compile_args=[*COMPILE_ARGS]
         ),
     ]
-    return cythonize(modules, compiler_directives=COMPILER_DIRECTIVES, include_path=["ext"])
+    return cythonize(
+        modules, compiler_directives={**COMPILER_DIRECTIVES, **directives}, include_path=["ext"]
+    )
 
 
 def c_extensions() -> list[Extension]:

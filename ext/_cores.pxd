@@ -67,14 +67,15 @@ cdef inline int64_t escape_counts(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t 
     return total
 
 
-cdef inline double stream_triad(double[::1] a,           # OUT
-                                const double[::1] b,     # IN
-                                const double[::1] c,     # IN
-                                double scalar) noexcept nogil:
-    """STREAM triad a = b + scalar*c; returns sum(a) as a checksum. Shapes checked by callers."""
+cdef inline double stream_triad(double* a,           # OUT
+                                const double* b,     # IN
+                                const double* c,     # IN
+                                Py_ssize_t n, double scalar) noexcept nogil:
+    """STREAM triad a = b + scalar*c over n doubles; returns sum(a) as a checksum. The
+    callers acquire the buffers and check their lengths (_buffers.pxd)."""
     cdef double total = 0.0
     cdef Py_ssize_t i
-    for i in range(a.shape[0]):
+    for i in range(n):
         a[i] = b[i] + scalar * c[i]
         total += a[i]
     return total

@@ -6,11 +6,12 @@
 #                                             the same core inside `with nogil:`, so other
 #                                             threads run Python meanwhile.
 #
-# Compiler directives (boundscheck, wraparound, cdivision, freethreading_compatible, ...) are
-# set once, in setup.py.
+# Compiler directives (boundscheck, wraparound, cdivision, freethreading_compatible,
+# subinterpreters_compatible, ...) are set once, in setup.py.
 
 from libc.stdint cimport int64_t, uint64_t
 
+from _buffers cimport get_triad, release_triad
 from _build_info cimport built_with
 from _cores cimport escape_counts, stream_triad, sum_of_squares
 
@@ -21,14 +22,6 @@ cdef int check_range(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step) except 
         raise ValueError(f"expected start >= 0, got {start}")
     if step < 1:
         raise ValueError(f"expected step >= 1, got {step}")
-    return 0
-
-
-cdef int check_triad(double[::1] a, const double[::1] b, const double[::1] c) except -1:
-    if not (a.shape[0] == b.shape[0] == c.shape[0]):
-        raise ValueError(
-            f"a, b and c must have one length, got {a.shape[0]}, {b.shape[0]}, {c.shape[0]}"
-        )
     return 0
 
 
@@ -69,19 +62,28 @@ def mandelbrot_nogil(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step, Py_ssiz
 
 
 # --- triad: a = b + scalar*c, returning sum(a) -----------------------------------------------
+# a, b and c: C-contiguous 1-d float64 buffers of one length (NumPy arrays, memoryviews of
+# shared memory); a is written. Raw buffers, not typed memoryviews: see _buffers.pxd.
 
-def triad(double[::1] a, const double[::1] b, const double[::1] c, double scalar):
+def triad(a, b, c, double scalar):
     """GIL held throughout."""
-    check_triad(a, b, c)
-    return stream_triad(a, b, c, scalar)
+    cdef Py_buffer va, vb, vc
+    cdef Py_ssize_t n = get_triad(a, b, c, &va, &vb, &vc)
+    cdef double total = stream_triad(<double*>va.buf, <const double*>vb.buf,
+                                     <const double*>vc.buf, n, scalar)
+    release_triad(&va, &vb, &vc)
+    return total
 
 
-def triad_nogil(double[::1] a, const double[::1] b, const double[::1] c, double scalar):
+def triad_nogil(a, b, c, double scalar):
     """GIL released around the loop."""
+    cdef Py_buffer va, vb, vc
+    cdef Py_ssize_t n = get_triad(a, b, c, &va, &vb, &vc)
     cdef double total
-    check_triad(a, b, c)
     with nogil:
-        total = stream_triad(a, b, c, scalar)
+        total = stream_triad(<double*>va.buf, <const double*>vb.buf, <const double*>vc.buf,
+                             n, scalar)
+    release_triad(&va, &vb, &vc)
     return total
 
 

@@ -16,6 +16,7 @@ from libc.stdint cimport int64_t, uint64_t
 
 cimport openmp
 
+from _buffers cimport get_triad, release_triad
 from _build_info cimport built_with
 from _cores cimport escape_counts_of_row
 
@@ -63,18 +64,23 @@ def mandelbrot(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step, Py_ssize_t wi
     return total
 
 
-def triad(double[::1] a, const double[::1] b, const double[::1] c, double scalar,
-          int n_threads):
-    """STREAM triad a = b + scalar*c on n_threads threads; returns sum(a)."""
+def triad(a, b, c, double scalar, int n_threads):
+    """STREAM triad a = b + scalar*c on n_threads threads; returns sum(a). a, b and c:
+    C-contiguous 1-d float64 buffers of one length (raw buffers: see _buffers.pxd)."""
+    cdef Py_buffer va, vb, vc
     cdef double total = 0.0
-    cdef Py_ssize_t i, n = a.shape[0]
+    cdef Py_ssize_t i, n
+    cdef double* pa
+    cdef const double* pb
+    cdef const double* pc
     check_threads(n_threads)
-    if not (n == b.shape[0] == c.shape[0]):
-        raise ValueError(f"a, b and c must have one length, got {n}, {b.shape[0]}, {c.shape[0]}")
+    n = get_triad(a, b, c, &va, &vb, &vc)
+    pa, pb, pc = <double*>va.buf, <const double*>vb.buf, <const double*>vc.buf
     with nogil:
         for i in prange(n, num_threads=n_threads, schedule="static"):
-            a[i] = b[i] + scalar * c[i]
-            total += a[i]
+            pa[i] = pb[i] + scalar * pc[i]
+            total += pa[i]
+    release_triad(&va, &vb, &vc)
     return total
 
 

@@ -1,36 +1,58 @@
 #!/usr/bin/env bash
-# Build a free-threaded CPython 3.13 (./configure --disable-gil) into a cache folder outside
-# the repository and print the interpreter's path as the last line of stdout.
-# Everything else goes to stderr, so `PY=$(scripts/build-freethreaded-python.sh)` just works.
+# Build a free-threaded CPython 3.13 (./configure --disable-gil), or with --gil the standard
+# build of the same source, into a cache folder outside the repository and print the
+# interpreter's path as the last line of stdout. Everything else goes to stderr, so
+# `PY=$(scripts/build-freethreaded-python.sh)` just works.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
-usage: scripts/build-freethreaded-python.sh [--help]
+usage: scripts/build-freethreaded-python.sh [--gil] [--help]
 
 Builds CPython 3.13 with --disable-gil into $CACHE/python3.13t and prints the path of
 $CACHE/python3.13t/bin/python3.13t. A later call that finds a working build prints it at once.
+  --gil   build the standard (GIL) interpreter from the same source instead, into
+          $CACHE/python3.13, and print $CACHE/python3.13/bin/python3.13: the 3.13 whose
+          subinterpreters each have their own GIL (gilkit's `interpreters` runner).
   CACHE = ${GILKIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gilkit}
+Each build has its own folder, lock and stamp, so both can be built at the same time.
 The source is Debian trixie's python3.13 upstream tarball (.orig.tar.xz, Debian patches not
 applied), fetched with apt-get from the Debian mirror this machine's apt already uses, through
 a private sources list (the system's apt state is left alone). GILKIT_DEBIAN_MIRROR=URI
 overrides the mirror. Missing build dependencies are installed with apt-get when run as root.
 EOF
 }
-case "${1:-}" in -h|--help) usage; exit 0 ;; "") ;; *) usage >&2; exit 2 ;; esac
+gil_build=0
+case "${1:-}" in -h|--help) usage; exit 0 ;; --gil) gil_build=1 ;; "") ;; *) usage >&2; exit 2 ;; esac
+(($# <= 1)) || { usage >&2; exit 2; }
 
 exec 3>&1 1>&2          # fd 3 = real stdout, kept for the one line we print; the rest to stderr
 die() { echo "build-freethreaded-python: error: $*"; exit 1; }
 say() { echo "build-freethreaded-python: $*"; }
 
 CACHE=${GILKIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gilkit}
-PREFIX=$CACHE/python3.13t
-PY=$PREFIX/bin/python3.13t
+# The checks a build must pass before its stamp is written, and on every fast path.
+MODULES='import ssl, ctypes, sqlite3, zlib, bz2, lzma'
+if ((gil_build)); then
+  NAME=python3.13
+  CONFIGURE_FLAGS=()
+  # _interpreters: the subinterpreter module the interpreters-pep-734 backport builds on.
+  CHECK="import sys, sysconfig
+assert not sysconfig.get_config_var('Py_GIL_DISABLED'), 'a --disable-gil build'
+assert sys._is_gil_enabled(), 'GIL is disabled at run time'
+import _interpreters
+$MODULES"
+else
+  NAME=python3.13t
+  CONFIGURE_FLAGS=(--disable-gil)
+  CHECK="import sys, sysconfig
+assert sysconfig.get_config_var('Py_GIL_DISABLED') == 1, 'not a --disable-gil build'
+assert not sys._is_gil_enabled(), 'GIL is enabled at run time'
+$MODULES"
+fi
+PREFIX=$CACHE/$NAME
+PY=$PREFIX/bin/$NAME
 STAMP=$PREFIX/.gilkit-build-ok   # written only after a full install passed the check
-CHECK='import sys, sysconfig
-assert sysconfig.get_config_var("Py_GIL_DISABLED") == 1, "not a --disable-gil build"
-assert not sys._is_gil_enabled(), "GIL is enabled at run time"
-import ssl, ctypes, sqlite3, zlib, bz2, lzma'
 ready() { [[ -f $STAMP && -x $PY ]] && "$PY" -c "$CHECK"; }
 
 # Fast path, no lock: a finished build is reused as is.
@@ -38,8 +60,8 @@ if ready 2>/dev/null; then echo "$PY" >&3; exit 0; fi
 
 # One builder at a time; a second caller waits here, then finds the first one's build.
 mkdir -p "$CACHE"
-exec 9>"$CACHE/.python3.13t.lock"
-flock 9 || die "cannot lock $CACHE/.python3.13t.lock"
+exec 9>"$CACHE/.$NAME.lock"
+flock 9 || die "cannot lock $CACHE/.$NAME.lock"
 if ready 2>/dev/null; then echo "$PY" >&3; exit 0; fi
 
 # Build dependencies (pkg-config lets configure find ssl/sqlite/lzma; the keyring checks trixie's Release).
@@ -68,7 +90,7 @@ find_mirror() {
 mirror=${GILKIT_DEBIAN_MIRROR:-$(find_mirror | sed -n 1p)}
 [[ -n $mirror ]] || die "no Debian mirror found in the apt configuration; set GILKIT_DEBIAN_MIRROR"
 
-BUILD=$CACHE/build        # scratch: private apt state, download, sources; removed after success
+BUILD=$CACHE/build-$NAME  # scratch: private apt state, download, sources; removed after success
 rm -rf "$BUILD" "$PREFIX"   # leftovers of an interrupted or failed build
 mkdir -p "$BUILD"/apt/{lists/partial,archives/partial,cache} "$BUILD/dl" "$BUILD/src"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -101,10 +123,10 @@ tarballs=("$BUILD"/dl/python3.13_3.13.*.orig.tar.xz); tarball=${tarballs[0]}
 [[ -f $tarball ]] || die "no python3.13_3.13.*.orig.tar.xz in $BUILD/dl (is trixie's python3.13 still 3.13?)"
 tar -xJf "$tarball" -C "$BUILD/src" --strip-components=1   # upstream tree; debian/ patches unused
 
-say "building $(basename "$tarball") with --disable-gil into $PREFIX (log: $BUILD/build.log)"
+say "building $(basename "$tarball") ${CONFIGURE_FLAGS[*]:-with the GIL} into $PREFIX (log: $BUILD/build.log)"
 # No PGO/LTO: minutes instead of tens of minutes. The price is a slower interpreter than an
 # optimized distribution build, so compare its runners with each other, not with another Python.
-if ! (cd "$BUILD/src" && ./configure --disable-gil --disable-test-modules --prefix="$PREFIX" && make -j"$(nproc)" && make install) \
+if ! (cd "$BUILD/src" && ./configure "${CONFIGURE_FLAGS[@]}" --disable-test-modules --prefix="$PREFIX" && make -j"$(nproc)" && make install) \
      >"$BUILD/build.log" 2>&1; then
   tail -n 40 "$BUILD/build.log"
   die "build failed; full log and build tree left in $BUILD"

@@ -1,4 +1,5 @@
-"""Skip markers for what a checkout or interpreter may lack: compiled kernels, OpenMP, no GIL."""
+"""Skip markers for what a checkout or interpreter may lack: compiled kernels, OpenMP, no GIL,
+subinterpreters with a GIL each."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ requires_free_threading = pytest.mark.skipif(
 requires_gil = pytest.mark.skipif(
     not gil_enabled(), reason="probes the GIL; this interpreter runs without one"
 )
+requires_interpreters = pytest.mark.skipif(
+    RUNNERS["interpreters"].unavailable_reason() is not None,
+    reason=f"interpreters runner: {RUNNERS['interpreters'].unavailable_reason()} (CI runs these "
+    "under a 3.13 GIL build: scripts/build-freethreaded-python.sh --gil)",
+)
 requires_openmp = pytest.mark.skipif(
     native.unavailable_reason("_prange") is not None,
     reason=f"OpenMP kernels: {native.unavailable_reason('_prange')}",
@@ -34,6 +40,16 @@ def requires_package_of(runner: str) -> pytest.MarkDecorator:
 
 # The kernels that compute: io waits on a server and has tests of its own (test_io_kernel.py).
 CPU_KERNELS = [name for name, kernel in KERNELS.items() if kernel.bound != "io"]
+
+
+def runner_params(names: list[str]) -> list[object]:
+    """Runners as pytest params, each skipped with its reason where it cannot run here."""
+    params = []
+    for name in names:
+        reason = RUNNERS[name].unavailable_reason()
+        marks = [pytest.mark.skip(reason=f"{name}: {reason}")] if reason else []
+        params.append(pytest.param(name, id=name, marks=marks))
+    return params
 
 
 def impl_params(impls: list[str] | None = None) -> list[object]:

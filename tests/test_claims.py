@@ -33,6 +33,7 @@ from gilkit.claims.isolation import memory_not_shared, seen_by_parent
 from gilkit.claims.killable import kill_process, processes_killable, try_to_stop_thread
 from gilkit.claims.races import Counter, lost_updates, read_yield_write, threads_race
 from gilkit.claims.startup import thread_starts_faster
+from gilkit.claims.subinterpreters import interpreters_cost, interpreters_scale
 from gilkit.claims.timing import interleaved
 from gilkit.cli import claims as cli_claims
 from gilkit.cli.options import UsageError
@@ -64,6 +65,8 @@ SMALL = [
     (7, lambda: processes_killable(runaway_s=0.3, timeout_s=0.05)),
     (8, lambda: threads_race(n_threads=2, n_increments=50, n_bare_increments=1000)),
     (9, lambda: memory_not_shared()),
+    (10, lambda: interpreters_scale(n=20_000, repeats=1)),
+    (11, lambda: interpreters_cost(methods=[DEFAULT_METHOD], repeats=1, n_workers=2)),
 ]
 
 
@@ -94,7 +97,7 @@ def test_native_claim_without_the_extensions_is_not_measured(
 
 def test_the_registry_lists_the_claims_in_order() -> None:
     numbers = [experiment.claim.number for experiment in registry.EXPERIMENTS]
-    assert numbers == list(range(1, 10))
+    assert numbers == list(range(1, 12))
     assert registry.NUMBERS == tuple(numbers)
     assert {number for number, _ in SMALL} == set(numbers)
 
@@ -276,7 +279,7 @@ def test_cli_runs_the_chosen_claims_and_writes_json(
     ("argv", "names"),
     [
         (["--only", "0"], ["'0'", "valid: 1, 2"]),
-        (["--only", "10"], ["'10'", "9"]),
+        (["--only", "12"], ["'12'", "11"]),
         (["--only", "two"], ["'two'"]),
         (["--only", "1,,2"], ["'1,,2'", "comma-separated"]),
         (["--only", "-1"], ["'-1'"]),

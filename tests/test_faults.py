@@ -118,7 +118,7 @@ def descendants_once_running(process: subprocess.Popen[str], at_least: int) -> l
         tree = psutil.Process(process.pid).children(recursive=True)
         if len(tree) >= at_least:
             return tree
-        time.sleep(0.05)
+        time.sleep(0.005)  # a pool may live for only ~50 ms before the run crashes
     raise AssertionError("gilkit's worker processes never started")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, mandelbrot, run_task, squares, triad
@@ -87,6 +89,29 @@ def plain_mandelbrot(n_rows: int) -> int:
 @pytest.mark.parametrize(("n", "n_parts"), [*SIZES_AND_PARTS[:-2], (24, 5)])
 def test_mandelbrot_matches_plain_loop(impl: str, n: int, n_parts: int, how: str) -> None:
     assert compute("mandelbrot", impl, n, n_parts, how) == plain_mandelbrot(n)
+
+
+@pytest.mark.parametrize("impl", impl_params(["python", "cython-nogil"]))
+def test_triad_parts_in_threads_at_once_never_meet_a_released_buffer(impl: str) -> None:
+    """On free-threaded 3.13, threads that slice one memoryview at once can release it under
+    each other (CPython gh-155606): this interpreter hands triad NumPy arrays instead."""
+    k = KERNELS["triad"]
+    errors: list[str] = []
+    with k.params_for(4096, "contiguous") as data:
+
+        def work(first: int) -> None:
+            try:
+                for _ in range(2000):
+                    run_task(Task("triad", impl, range(first, first + 16), data))
+            except Exception as error:
+                errors.append(repr(error))
+
+        threads = [threading.Thread(target=work, args=(16 * i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
 
 
 def test_mandelbrot_rows_cost_unevenly() -> None:

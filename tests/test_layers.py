@@ -29,7 +29,16 @@ LAYERS = [
     ),
     ("present", ["gilkit.present"]),
     ("orchestration", ["gilkit.run", "gilkit.plan"]),
-    ("measuring", ["gilkit.measure", "gilkit.gil_monitor", "gilkit.runners", "gilkit.kernels"]),
+    (
+        "measuring",
+        [
+            "gilkit.measure",
+            "gilkit.gil_monitor",
+            "gilkit.runners",
+            "gilkit.kernels",
+            "gilkit.in_interpreter",
+        ],
+    ),
 ]
 
 

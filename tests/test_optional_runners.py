@@ -283,6 +283,24 @@ def test_bad_scheduler_is_one_line(
 
 
 @pytest.mark.parametrize("runner_name", OPTIONAL)
+def test_a_run_whose_runner_package_fails_to_import_records_it_in_its_cells(
+    runner_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found (so the options pass) yet failing to import: the pool's cells say why."""
+    package = RUNNERS[runner_name].package
+    monkeypatch.setitem(sys.modules, package, None)  # import fails, as if broken
+    cells = [
+        Cell("squares", "python", "serial", 1, 1000),
+        Cell("squares", "python", runner_name, 2, 1000),
+    ]
+    result = run_plan(Plan.of(cells, n_repeats=1, n_warmups=0, measure_capacity=False))
+    failed = next(r for r in result.cells if r.runner == runner_name)
+    assert failed.error is not None
+    assert f"pip install 'gilkit[{package}]'" in failed.error
+    assert next(r for r in result.cells if r.runner == "serial").ok
+
+
+@pytest.mark.parametrize("runner_name", OPTIONAL)
 def test_making_a_pool_without_its_package_says_what_to_install(
     runner_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

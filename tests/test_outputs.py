@@ -10,7 +10,7 @@ import pytest
 from gilkit import cli
 from gilkit.present.compare import geometric_mean, pairs
 from gilkit.present.report import verdict
-from gilkit.present.tables import format_overheads
+from gilkit.present.tables import format_overheads, format_warnings, slowed_each_other
 from gilkit.results import CellRecord, RunResult, load
 from gilkit.significance import sign_test_p
 from gilkit.stats import cell_stats
@@ -223,6 +223,60 @@ def test_verdicts_in_words(
     )
     stats = cell_stats(RunResult({"cpu": {"usable_cpus": 2}}, {}, [serial, cell]))
     assert expected in verdict(stats[cell.key], cell)
+
+
+def free_threaded_cells(
+    runner: str, time_s: float, cpu: float, gil_enabled: bool = False
+) -> tuple[RunResult, CellRecord]:
+    """A serial and a 2-worker cell of a run; cpu: CPU seconds per wall second of the call."""
+    serial = CellRecord("mandelbrot", "python", "serial", 1, 10, "interleaved", times_s=[1.0])
+    cell = CellRecord(
+        "mandelbrot",
+        "python",
+        runner,
+        2,
+        10,
+        "interleaved",
+        times_s=[time_s],
+        cpu_parent_s=[cpu * time_s],
+        cpu_workers_s=[0.0],
+        gil_contention=0.0,
+        gil_enabled=gil_enabled,
+    )
+    metadata = {"cpu": {"usable_cpus": 2, "model": "?"}, "python": {}}
+    return RunResult(metadata, {}, [serial, cell]), cell
+
+
+def test_busy_but_slow_threads_without_a_gil_are_told_apart_from_the_gil() -> None:
+    """3.13t: pure-Python mandelbrot in 2 threads at 1.1x with both cpus busy."""
+    result, cell = free_threaded_cells("threads", 0.9, 1.9)
+    stats = cell_stats(result)
+    assert slowed_each_other(result, cell, stats[cell.key])
+    told = verdict(stats[cell.key], cell, contended=True)
+    assert "the threads were busy (cpu use 95%) but slowed each other" in told
+    assert "reference counts" in told
+    assert "not the GIL, which was off" in told
+    warnings = "\n".join(format_warnings(result, stats))
+    assert "mandelbrot python × threads × 2: 1.11× with cpu use 95%" in warnings
+    assert "slowed each other" in warnings
+
+
+@pytest.mark.parametrize(
+    ("runner", "time_s", "cpu", "gil_enabled"),
+    [
+        ("threads", 0.9, 1.9, True),  # a GIL build: the GIL monitor's story, not this one
+        ("threads", 0.52, 1.9, False),  # scales
+        ("threads", 0.9, 1.0, False),  # idle part of the time: not contention
+        ("processes", 0.9, 1.9, False),  # shares no objects
+    ],
+)
+def test_contention_is_only_named_for_busy_slow_free_threaded_threads(
+    runner: str, time_s: float, cpu: float, gil_enabled: bool
+) -> None:
+    result, cell = free_threaded_cells(runner, time_s, cpu, gil_enabled)
+    stats = cell_stats(result)
+    assert not slowed_each_other(result, cell, stats[cell.key])
+    assert "slowed each other" not in "\n".join(format_warnings(result, stats))
 
 
 def test_the_pool_whose_cost_weighs_most_is_named_per_kernel() -> None:

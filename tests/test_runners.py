@@ -9,7 +9,7 @@ from gilkit.runners import RUNNERS, START_METHODS, RunnerError
 from gilkit.runners.processes import ProcessRunner
 from gilkit.splitting import split
 
-from .conftest import CPU_KERNELS
+from .conftest import CPU_KERNELS, runner_params
 
 
 def tasks(kernel: str, n: int, n_parts: int, params: object) -> list[Task]:
@@ -18,11 +18,11 @@ def tasks(kernel: str, n: int, n_parts: int, params: object) -> list[Task]:
 
 
 # The joblib and dask runners, which need optional packages: test_optional_runners.py.
-BUILT_IN = [name for name, r in RUNNERS.items() if r.package is None]
+POOLS = [name for name, r in RUNNERS.items() if r.package is None and not r.awaits]
 
 
 @pytest.mark.parametrize("kernel", CPU_KERNELS)
-@pytest.mark.parametrize("runner_name", [n for n in BUILT_IN if not RUNNERS[n].awaits])
+@pytest.mark.parametrize("runner_name", runner_params(POOLS))
 @pytest.mark.parametrize("n_workers", [1, 3])
 def test_runners_agree_with_serial(kernel: str, runner_name: str, n_workers: int) -> None:
     n = 40 if kernel == "mandelbrot" else 5000

@@ -114,7 +114,7 @@ def test_unpicklable_kernel_keeps_its_other_cells(user_dir: Path) -> None:
     assert done.returncode == 1
     cells = json.loads((user_dir / "out.json").read_text())["cells"]
     errors = {c["runner"]: c["error"] for c in cells}
-    assert "cannot be sent to worker processes" in errors["processes"]
+    assert "cannot be sent to processes workers" in errors["processes"]
     assert errors["serial"] is None
     assert errors["threads"] is None
 

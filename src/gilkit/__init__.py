@@ -3,16 +3,41 @@
 The library behind the `gilkit` command: make a Plan of cells (kernel × impl × runner ×
 workers), measure it with run_plan, and read the RunResult (gilkit.stats, gilkit.present).
 Your own kernel comes from define_kernel; releases_gil asks whether one call releases the GIL.
+
+The names below are imported on first use, not with the package: a subinterpreter worker
+(the `interpreters` runner) imports gilkit to reach its kernels, and must not pull in NumPy or
+psutil on the way, which cannot be loaded in a subinterpreter.
 """
 
-from gilkit.kernels.base import Kernel, define_kernel
-from gilkit.metadata import free_threaded_build, gil_enabled
-from gilkit.plan import Cell, Plan
-from gilkit.probe import releases_gil
-from gilkit.results import RunResult
-from gilkit.run import RunInterrupted, Session, run_plan
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gilkit.kernels.base import Kernel, define_kernel
+    from gilkit.metadata import free_threaded_build, gil_enabled
+    from gilkit.plan import Cell, Plan
+    from gilkit.probe import releases_gil
+    from gilkit.results import RunResult
+    from gilkit.run import RunInterrupted, Session, run_plan
 
 __version__ = "0.1.0"
+
+# name -> the module that defines it
+_PUBLIC = {
+    "Cell": "gilkit.plan",
+    "Kernel": "gilkit.kernels.base",
+    "Plan": "gilkit.plan",
+    "RunInterrupted": "gilkit.run",
+    "RunResult": "gilkit.results",
+    "Session": "gilkit.run",
+    "define_kernel": "gilkit.kernels.base",
+    "free_threaded_build": "gilkit.metadata",
+    "gil_enabled": "gilkit.metadata",
+    "releases_gil": "gilkit.probe",
+    "run_plan": "gilkit.run",
+}
 __all__ = [
     "Cell",
     "Kernel",
@@ -27,3 +52,16 @@ __all__ = [
     "releases_gil",
     "run_plan",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gilkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once: later lookups find it without this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

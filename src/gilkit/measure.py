@@ -29,7 +29,7 @@ from gilkit.kernels import (
 )
 from gilkit.metadata import gil_enabled
 from gilkit.results import CellRecord
-from gilkit.runners.base import Runner
+from gilkit.runners.base import NotSupported, Runner
 from gilkit.splitting import split
 from gilkit.stopping import CallTimeout
 
@@ -61,7 +61,8 @@ class CallFigures:
 
 def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
     """One call of a cell over all its parts: wall and CPU time, peak memory, the result."""
-    in_process = runner.shares_interpreter
+    # In this process (threads, subinterpreters): process_time counts every thread's CPU.
+    in_process = runner.in_process
     memory.reset_peaks([os.getpid(), *runner.worker_pids])
     machine_before = interference.cpu_count_now()
     cpu_began = time.process_time()
@@ -104,8 +105,10 @@ def record_call(
     """Make one call of `kind` (check, warmup, timed, monitored) and record what it showed.
 
     `through` makes the call: gilkit.run passes one that runs it in a caller thread with a
-    time limit, whose CallTimeout is left to the caller to handle. Whatever else the kernel
-    raises, SystemExit and KeyboardInterrupt included, is the cell's error: the run goes on.
+    time limit, whose CallTimeout is left to the caller to handle. A runner that cannot run
+    the impl at all (NotSupported: NumPy in a subinterpreter) marks the cell unsupported.
+    Whatever else the kernel raises, SystemExit and KeyboardInterrupt included, is the cell's
+    error: the run goes on.
     """
     reference = time_reference() if kind == "timed" else None
     try:
@@ -118,6 +121,9 @@ def record_call(
             figures = through(lambda: call(runner, cell, tasks))
     except CallTimeout:
         raise
+    except NotSupported as why:
+        record.unsupported = str(why)
+        return
     except (Exception, SystemExit, KeyboardInterrupt) as error:
         record.error = f"{type(error).__name__}: {error}"
         return

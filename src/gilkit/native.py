@@ -51,7 +51,18 @@ LOADS_EXTENSION = {"ctypes_lib": "_ctypes_lib"}
 
 
 class NativeUnavailable(RuntimeError):
-    """A compiled module is not importable; the message says why and how to fix it."""
+    """A compiled module is not importable; the message says why and how to fix it.
+
+    `import_error` is the ImportError's own message where the module is there but refused to
+    load (a subinterpreter, a broken build), None where it was never built.
+    """
+
+    def __init__(self, reason: str, import_error: str | None = None) -> None:
+        super().__init__(reason)
+        self.import_error = import_error
+
+
+_import_errors: dict[str, str] = {}  # name -> the message of the ImportError that _load met
 
 
 def _extension_reason(name: str, error: ImportError | None = None) -> str:
@@ -79,16 +90,44 @@ def _load(name: str) -> ModuleType | str:
     try:
         return importlib.import_module(f"gilkit.{name}")
     except ImportError as error:
+        # Not there at all, or there but refusing to load (a subinterpreter, a broken build):
+        # the latter's own message is kept for NativeUnavailable.import_error.
+        if error.name not in {f"gilkit.{name}", f"gilkit.{LOADS_EXTENSION.get(name, name)}"}:
+            _import_errors[name] = telling_line(error)
         if name in NEEDS_PACKAGE:
             return f"{NEEDS_PACKAGE[name][0]} does not load ({error})"
         return _extension_reason(LOADS_EXTENSION.get(name, name), error)
+
+
+def error_chain(error: BaseException) -> list[BaseException]:
+    """`error`, then what caused it, then what caused that, ..."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def telling_line(error: BaseException) -> str:
+    """The line that says why an import failed: from the deepest link of its chain that names
+    the interpreter (NumPy wraps the extension's own "does not support loading in
+    subinterpreters" in a page of advice that starts elsewhere), else the error's first line."""
+    for link in reversed(error_chain(error)):
+        if "interpreter" in str(link):
+            return first_line(str(link))
+    return first_line(str(error))
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def module(name: str) -> ModuleType:
     """The module `gilkit.<name>`, imported, or NativeUnavailable saying why not."""
     loaded = _load(name)
     if isinstance(loaded, str):
-        raise NativeUnavailable(loaded)
+        raise NativeUnavailable(loaded, _import_errors.get(name))
     return loaded
 
 

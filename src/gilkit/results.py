@@ -21,14 +21,17 @@ SCHEMA = "gilkit.run"
 #   3: the file describes itself: `kernels` (unit, what bounds it, its ideal-speedup rule,
 #      work per n) and `impls` (a list in table order: name, what, whether parallel inside
 #      one call), so it reads without the kernels importable; cells no longer store `noisy`
-#      (a statistic). Later additions to `impls`, optional for readers: kind (what it does
-#      with the GIL), kind_from (gilkit, kernel, probe or null), family, threads (whose threads
-#      an in-call parallel impl uses), compile_s and compiled_from_cache (Numba); to cells:
+#      (a statistic). Later additions, still 3 (optional fields with defaults, so readers
+#      take files with or without them), to `impls`: kind (what it does with the GIL),
+#      kind_from (gilkit, kernel, probe or null), family, threads (whose threads an in-call
+#      parallel impl uses), compile_s and compiled_from_cache (Numba); to cells:
 #      machine_busy_s and machine_steal_s (gilkit.interference), batch_size (tasks a pool sends
-#      a worker at once: joblib batches) and call_overhead_s (an empty call of the pool); to
-#      options: sizing, call_limit_s, run_limit_s and scheduler; to metadata: capacity,
-#      abandoned_calls, dask_cluster (the workers of a cluster gilkit did not start) and the
-#      versions of joblib, dask and distributed in build.
+#      a worker at once: joblib batches), call_overhead_s (an empty call of the pool) and
+#      `unsupported` (why the runner cannot run the impl at all); to options: sizing,
+#      call_limit_s, run_limit_s and scheduler; to metadata: capacity, abandoned_calls,
+#      runners (what each runner is, how data reaches its workers), dask_cluster (the workers
+#      of a cluster gilkit did not start) and the versions of joblib, dask and distributed in
+#      build.
 # Versions 1 and 2 are still read: their descriptions come from the kernels installed here.
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
@@ -72,6 +75,9 @@ class CellRecord:
     batch_size: int | str | None = None  # tasks sent to a worker at once: 1, or joblib's "auto"
     start_method: str | None = None  # processes only
     error: str | None = None
+    # Why this runner cannot run this impl at all (an extension that refuses to load in a
+    # subinterpreter): the cell is left unmeasured, and that is a finding, not a failure.
+    unsupported: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -79,6 +85,7 @@ class CellRecord:
 
     @property
     def ok(self) -> bool:
+        """Nothing failed: no error and no wrong result (an unsupported cell is ok)."""
         return self.error is None and self.agrees is not False
 
 

@@ -20,7 +20,7 @@ import os
 import pickle
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +115,7 @@ class Session:
         return list(dict.fromkeys(c.impl for c in (*self.plan.cells, *self.plan.checks)))
 
     def _start(self, runner_name: str, n_workers: int) -> Pool:
+        runner: Runner | None = None
         try:
             # Made first: a runner imports its optional package (joblib, distributed) here,
             # once, so that neither its start-up nor its memory counts that import.
@@ -126,7 +127,8 @@ class Session:
             # is the impl's cells' to report, when they call it.
             runner.run_in_each_worker(functools.partial(make_ready, self.impls))
         except RunnerError as error:
-            runner.close()
+            if runner is not None:  # else making it failed: its package does not import
+                runner.close()
             return Pool(None, error=str(error))
         self._stack.enter_context(runner)
         return Pool(
@@ -190,7 +192,7 @@ class Session:
             if self._deadline is not None and time.monotonic() >= self._deadline:
                 raise Stop("the run's time limit", EXIT_TIME_LIMIT) from None
             self._caller = Caller()  # the old one is stuck in the call
-            if runner.shares_interpreter:
+            if runner.in_process:
                 self.abandoned.append(cell.label)
                 fate = "still running, threads cannot be killed"
             else:
@@ -231,7 +233,7 @@ class Session:
                 record.pool_memory_bytes = pool.memory_bytes
                 record.batch_size = pool.runner.batch_size
                 if not pool.runner.shares_interpreter:
-                    record.error = _unpicklable(tasks)
+                    record.error = _unpicklable(tasks, cell.runner)
                 if record.error is None and not pool.runner.on_this_host:
                     record.error = _needs_this_host(cell.kernel)
             result.cells.append(record)
@@ -244,12 +246,12 @@ class Session:
                 runner = self.runner(cell)
                 if kind == "monitored" and (runner is None or not runner.shares_interpreter):
                     continue  # the monitor sees only the GIL of this process
-                if runner is not None and record.error is None:
+                if runner is not None and record.error is None and record.unsupported is None:
                     stuck = self.record(record, runner, cell, tasks, kind)
                     if stuck and cell.runner != "serial":
                         self.restart(cell, abandon=True)
-                    elif record.error and not runner.shares_interpreter:
-                        self.restart(cell)
+                    elif record.error and not runner.in_process:
+                        self.restart(cell)  # a worker process may have died with it
                 on_call(cell)
             on_round()
 
@@ -294,6 +296,7 @@ def run_plan(
             pinned = pin_native_threads()
             result.metadata = metadata.collect_metadata()
             result.metadata["native_threads"] = pinned
+            result.metadata["runners"] = describe_runners(c.runner for c in records)
             if plan.scheduler is not None:
                 result.metadata["dask_cluster"] = _describe_cluster(plan.scheduler)
             if plan.measure_capacity:  # threads, all joined before any process pool forks
@@ -313,6 +316,19 @@ def run_plan(
             cpu["load_average_after"] = metadata.load_average()
             cpu["cpu_seconds_after"] = metadata.cpu_seconds()
     return result
+
+
+def describe_runners(names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What each runner of the run is and how the kernels' data reaches its workers."""
+    return {
+        name: {
+            "what": RUNNERS[name].description,
+            "data": RUNNERS[name].data_transfer,
+            "shares_interpreter": RUNNERS[name].shares_interpreter,
+            "in_process": RUNNERS[name].in_process,
+        }
+        for name in dict.fromkeys(names)
+    }
 
 
 def plan_record(plan: Plan) -> dict[str, Any]:
@@ -345,23 +361,24 @@ def _describe_cluster(scheduler: str) -> dict[str, Any]:
         return {"scheduler": scheduler, "error": f"{type(error).__name__}: {error}"}
 
 
-def _unpicklable(tasks: list[Task]) -> str | None:
-    """Why tasks cannot be sent to worker processes, or None when they can."""
+def _unpicklable(tasks: list[Task], runner: str) -> str | None:
+    """Why tasks cannot be sent to the workers of `runner` (pickled), or None when they can."""
     try:
         pickle.dumps(tasks)
     except Exception as error:
         return (
-            f"cannot be sent to worker processes ({type(error).__name__}: {error}); make its "
+            f"cannot be sent to {runner} workers ({type(error).__name__}: {error}); make its "
             "params picklable: module-level classes and functions, no lambdas"
         )
     return None
 
 
-def _start_order(group: tuple[str, int]) -> tuple[bool, bool, tuple[str, int]]:
+def _start_order(group: tuple[str, int]) -> tuple[bool, bool, bool, tuple[str, int]]:
     """Pools that fork this process first, before any pool leaves threads running here;
-    then the other process pools; then the in-process ones."""
+    then the other process pools (loky, Dask); then the in-process ones: subinterpreters,
+    then threads."""
     runner = RUNNERS[group[0]]
-    return (not runner.forks_here, runner.shares_interpreter, group)
+    return (not runner.forks_here, runner.in_process, runner.shares_interpreter, group)
 
 
 def _needs_this_host(kernel: str) -> str | None:

@@ -1,8 +1,9 @@
 """`gilkit run --python PATH ...`: the same matrix under several interpreters.
 
 Each interpreter other than the running one gets a virtual environment of its own in gilkit's
-cache, with this checkout installed into it (`pip install -e`, which builds the extensions
-for that interpreter; NumPy only as a binary wheel, since building it takes minutes). The
+cache, with this checkout installed into it (`pip install -e ".[interpreters]"`, which builds
+the extensions for that interpreter and, on 3.13, adds the subinterpreter pool's backport;
+NumPy only as a binary wheel, since building it takes minutes). The
 environment is reused until the sources of the extensions change. Each interpreter writes its
 own result file; the CLI then shows them side by side.
 """
@@ -24,6 +25,9 @@ DESCRIBE = (
     "'free_threaded_build': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
     "'gil_enabled': getattr(sys, '_is_gil_enabled', lambda: True)()}))"
 )
+
+
+EXTRAS = "interpreters"
 
 
 class InterpreterError(RuntimeError):
@@ -89,7 +93,8 @@ def environment_for(interpreter: Interpreter, log: Path) -> Path:
     if same_interpreter(interpreter):
         return Path(sys.executable)
     root = project_root()
-    key = hashlib.sha256(str(interpreter.path.resolve()).encode()).hexdigest()[:12]
+    # One per interpreter *and* checkout: two checkouts must not reinstall over each other.
+    key = hashlib.sha256(f"{interpreter.path.resolve()}\0{root}".encode()).hexdigest()[:12]
     venv = cache_dir() / "venvs" / f"{interpreter.label}-{key}"
     python = venv / "bin" / "python"
     stamp = venv / "gilkit-sources.txt"
@@ -99,7 +104,8 @@ def environment_for(interpreter: Interpreter, log: Path) -> Path:
     with log.open("a") as out:
         steps = [
             [str(interpreter.path), "-m", "venv", "--clear", str(venv)],
-            [str(python), "-m", "pip", "install", "--only-binary=numpy", "-e", str(root)],
+            # The interpreters extra: the subinterpreter pool's backport, where it applies.
+            [str(python), "-m", "pip", "install", "--only-binary=numpy", "-e", f"{root}[{EXTRAS}]"],
         ]
         for step in steps:
             if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:

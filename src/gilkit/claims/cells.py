@@ -39,8 +39,9 @@ def time_cells(cells: Sequence[Cell], repeats: int, warmups: int = 1) -> dict[Ce
     result = run_plan(plan)
     timings = {}
     for cell, record in zip(plan.cells, result.cells, strict=True):
-        if not record.ok:
-            raise WrongResult(f"{cell.label}: {record.error or 'not the reference result'}")
+        if not record.ok or record.unsupported is not None:
+            why = record.error or record.unsupported or "not the reference result"
+            raise WrongResult(f"{cell.label}: {why}")
         timings[cell] = CellTiming(record.times_s, record.pool_startup_s, record.start_method)
     return timings
 

@@ -14,6 +14,7 @@ from gilkit.claims import (
     killable,
     races,
     startup,
+    subinterpreters,
 )
 from gilkit.claims.base import Claim, ClaimResult, not_measured
 
@@ -34,6 +35,9 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(killable.CLAIM, killable.processes_killable),
     Experiment(races.CLAIM, races.threads_race),
     Experiment(isolation.CLAIM, isolation.memory_not_shared),
+    # What the seed could not know: subinterpreters with a GIL each (CPython 3.12+).
+    Experiment(subinterpreters.PARALLEL_CLAIM, subinterpreters.interpreters_scale),
+    Experiment(subinterpreters.COST_CLAIM, subinterpreters.interpreters_cost),
 )
 NUMBERS = tuple(experiment.claim.number for experiment in EXPERIMENTS)
 

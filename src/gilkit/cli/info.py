@@ -11,7 +11,7 @@ from rich.text import Text
 from gilkit import metadata, native
 from gilkit.cli.console import EXIT_OK, make_console
 from gilkit.present.formatting import format_build, format_gil
-from gilkit.runners import default_start_method
+from gilkit.runners import RUNNERS, default_start_method
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -50,12 +50,19 @@ def handle(args: argparse.Namespace) -> int:
         ("numba", build["numba"] or "not installed"),
         ("compiler", f"{build['cc'] or 'unknown'}; C++: {build['cxx'] or 'unknown'}"),
         ("start method", default_start_method()),
+        ("subinterpreters", format_interpreters()),
     ]
     table = Table(show_header=False, box=None)
     for name, value in rows:  # values are text, not markup: `gilkit[numba]` must show as is
         table.add_row(f"[bold]{name}[/]", Text(value))
     make_console().print(table, highlight=False)
     return EXIT_OK
+
+
+def format_interpreters() -> str:
+    """Whether the interpreters runner works here: a GIL per subinterpreter, and its pool."""
+    reason = RUNNERS["interpreters"].unavailable_reason()
+    return "the interpreters runner works here" if reason is None else f"unavailable: {reason}"
 
 
 def module_rows(build: dict[str, Any]) -> list[tuple[str, str]]:

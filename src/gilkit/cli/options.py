@@ -139,15 +139,24 @@ def unavailable(name: str, reason: str) -> None:
     )
 
 
-def parse_runners(text: str | None) -> list[str] | None:
-    """The runners asked for, or None for each kernel's defaults; each must be usable here."""
+def parse_runners(text: str | None, here: bool = True) -> list[str] | None:
+    """The runners asked for, or None for each kernel's defaults.
+
+    `here`: they will run under this interpreter, so each must be usable on it (its package
+    installed, subinterpreters with a GIL each); not so with --python, where each
+    interpreter's own gilkit checks them.
+    """
     if text is None:
         return None
     runners = comma_list("--runner", text, one_of("--runner", list(RUNNERS)))
-    for runner in runners:
-        reason = RUNNERS[runner].unavailable_reason()
-        if reason is not None:
-            raise UsageError(f"--runner: {runner!r} {reason}")
+    if here:
+        available = [name for name, r in RUNNERS.items() if r.unavailable_reason() is None]
+        for name in runners:
+            reason = RUNNERS[name].unavailable_reason()
+            if reason is not None:
+                raise UsageError(
+                    f"--runner: {name!r} {reason}; available here: {', '.join(available)}"
+                )
     return runners
 
 

@@ -150,14 +150,19 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def plan_from(
-    args: argparse.Namespace, size_here: bool = True, say: Callable[[str], None] = print
+    args: argparse.Namespace,
+    size_here: bool = True,
+    say: Callable[[str], None] = print,
+    here: bool = True,
 ) -> Plan:
     """The plan the options ask for. Unless sizes are given, the built-in kernels are sized
     for this machine, once every option is checked (a few seconds, said through `say`;
-    `size_here=False` skips it, to check the options alone)."""
+    `size_here=False` skips it, to check the options alone). `here`: the plan is to run under
+    this interpreter, so its runners must be usable on it (not so with --python, where each
+    interpreter's own gilkit checks them)."""
     kernels = options.parse_kernels(args.kernel)
     impls, unavailable = options.parse_impls(args.impl, kernels)
-    runners = options.parse_runners(args.runner)
+    runners = options.parse_runners(args.runner, here)
     workers = options.parse_workers(args.workers, kernels)
     splits = options.parse_splits(args.split, kernels)
     scaling = options.one_of("--scaling", SCALINGS)(args.scaling or "strong")
@@ -372,7 +377,8 @@ def run_interpreters(args: argparse.Namespace) -> int:
             "-o PNG on each result file"
         )
     json_path = json_path_from(args.json)
-    plan_from(args, size_here=False)  # bad options fail here, before any set-up
+    # Bad options fail here, before any set-up; runners are checked by each interpreter.
+    plan_from(args, size_here=False, here=False)
     try:
         interpreters = [describe(path) for path in dict.fromkeys(args.python)]
     except InterpreterError as error:

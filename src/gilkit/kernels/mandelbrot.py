@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from gilkit.kernels.base import ChunkFn, Kernel
 from gilkit.kernels.impls import COMPILED_IMPLS, IMPLS, compiled
 
@@ -94,6 +92,8 @@ def chunk_compiled(impl: str) -> ChunkFn:
 
 def chunk_numpy(part: range, grid: Grid) -> int:
     """All pixels of the part at once; pixels that escape are dropped from the arrays."""
+    import numpy as np  # here: the kernel module must import where NumPy cannot (subinterpreters)
+
     y0 = grid.y_min + np.arange(part.start, part.stop, part.step, dtype=np.int64) * grid.dy
     x0 = grid.x_min + np.arange(grid.width, dtype=np.int64) * grid.dx
     cy = np.repeat(y0, grid.width)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from gilkit.kernels.base import ChunkFn, Kernel
 from gilkit.kernels.impls import COMPILED_IMPLS, IMPLS, compiled
 
@@ -48,6 +46,8 @@ def chunk_compiled(impl: str) -> ChunkFn:
 
 
 def chunk_numpy(part: range, params: None) -> int:
+    import numpy as np  # here: the kernel module must import where NumPy cannot (subinterpreters)
+
     total = 0
     for first in range(part.start, part.stop, NUMPY_BLOCK * part.step):
         last = min(first + NUMPY_BLOCK * part.step, part.stop)

@@ -21,8 +21,11 @@ from gilkit.present.formatting import (
     runner_label,
 )
 from gilkit.present.tables import (
+    BUSY_CPU_USE,
     COLUMNS,
+    CONTENTION,
     POOL_COLUMNS,
+    SCALES_EFFICIENCY,
     format_fastest,
     format_legend,
     format_overheads,
@@ -30,6 +33,7 @@ from gilkit.present.tables import (
     format_title,
     pool_rows,
     row_values,
+    slowed_each_other,
 )
 from gilkit.results import CellRecord, RunResult
 from gilkit.stats import (
@@ -42,13 +46,10 @@ from gilkit.stats import (
     serial_key,
 )
 
-# Verdict thresholds: efficiency from which a way "scales", speedup under which it gains
-# nothing, GIL wait above which the GIL is named as the reason, and cpu use from which the
-# workers count as busy all along.
-SCALES_EFFICIENCY = 0.8
+# Verdict thresholds (with tables.SCALES_EFFICIENCY and BUSY_CPU_USE): speedup under which a
+# way gains nothing, and GIL wait above which the GIL is named as the reason.
 NO_GAIN_SPEEDUP = 1.15
 GIL_BOUND_WAIT = 0.3
-BUSY_CPU_USE = 0.8
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -57,21 +58,23 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> lis
     return lines
 
 
-def verdict(stats: CellStats, record: CellRecord) -> str:
-    """One cell's outcome in words, with the figures that support it."""
+def verdict(stats: CellStats, record: CellRecord, contended: bool = False) -> str:
+    """One cell's outcome in words, with the figures that support it. `contended`: threads of
+    a free-threaded run that were busy yet slow (tables.slowed_each_other)."""
     speedup, ideal = stats.speedup_vs_serial or 0.0, stats.ideal
     machine = "" if stats.capacity is None else f", this machine {stats.capacity:.2f}×"
     figure = f"{speedup:.2f}× on {record.n_workers} workers (ideal {ideal}×{machine})"
     if (stats.efficiency or 0.0) >= SCALES_EFFICIENCY:
         return f"{figure}: scales"
     outcome = "no gain" if speedup < NO_GAIN_SPEEDUP else "partial gain"
-    return f"{figure}: {outcome}, {limit(stats)}"
+    return f"{figure}: {outcome}, {limit(stats, contended)}"
 
 
-def limit(stats: CellStats) -> str:
+def limit(stats: CellStats, contended: bool = False) -> str:
     """What held a cell below its ideal: other processes, the GIL, the machine, or idle
-    workers, told apart by the cpu time others took, the GIL wait, the cpu use and the
-    machine's measured capacity."""
+    workers, told apart by the cpu time others took, the GIL wait, the cpu use, the machine's
+    measured capacity and, on a free-threaded run, whether its threads shared one
+    interpreter."""
     wait, use = stats.gil_contention, stats.cpu_utilisation
     if stats.interfered:
         return (
@@ -80,6 +83,8 @@ def limit(stats: CellStats) -> str:
         )
     if wait is not None and wait >= GIL_BOUND_WAIT:
         return f"the GIL serialises it (GIL wait {wait:.2f})"
+    if contended and use is not None:
+        return f"the threads were busy (cpu use {use:.0%}) but slowed each other: {CONTENTION}"
     if use is not None and use >= BUSY_CPU_USE:
         if stats.capacity is not None and (stats.of_capacity or 0.0) >= SCALES_EFFICIENCY:
             return (
@@ -184,9 +189,10 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
             baseline = stats.get(serial_key(record.kernel, record.impl))
             noisy = stats[record.key].time.noisy or (baseline is not None and baseline.time.noisy)
             caveat = "; noisy, rerun to confirm" if noisy else ""
+            contended = slowed_each_other(result, record, stats[record.key])
             yield (
                 f"- {record.impl} × {runner_label(result, record)}: "
-                f"{verdict(stats[record.key], record)}{caveat}"
+                f"{verdict(stats[record.key], record, contended)}{caveat}"
             )
         yield ""
         yield f"{format_fastest(result, kernel, stats)}."

@@ -20,12 +20,20 @@ from gilkit.present.formatting import (
     format_seconds,
     runner_label,
 )
+from gilkit.present.tables import (
+    UNSUPPORTED,
+    format_contention,
+    format_pools_table,
+    format_unsupported,
+)
 from gilkit.results import RunResult
 from gilkit.stats import cell_stats, serial_key
 
 
 def format_side_by_side(runs: list[tuple[str, RunResult]]) -> Iterator[str | Table]:
-    """One table per kernel: each cell's median and speedup under every interpreter."""
+    """One table per kernel: each cell's median and speedup under every interpreter; then
+    each interpreter's pools, the impls a runner could not load there, and its busy-but-slow
+    free-threaded cells."""
     stats = {label: cell_stats(result) for label, result in runs}
     first_label, first = runs[0]
     for label, result in runs:
@@ -39,16 +47,20 @@ def format_side_by_side(runs: list[tuple[str, RunResult]]) -> Iterator[str | Tab
             table.add_column(f"{label}\nmedian", justify="right")
             table.add_column(f"{label}\nvs serial", justify="right")
         keys = {r.key: r for _, result in runs for r in result.cells if r.kernel == kernel}
+        unsupported = {
+            (label, r.key) for label, result in runs for r in result.cells if r.unsupported
+        }
         order = cell_order(first)
         for key, record in sorted(keys.items(), key=lambda item: order(item[1])):
             row = [record.impl, runner_label(first, record), str(record.n_workers)]
             for label, _ in runs:
                 cell = stats[label].get(key)
-                row += (
-                    [DASH, DASH]
-                    if cell is None
-                    else [format_seconds(cell.median_s), format_ratio(cell.speedup_vs_serial)]
-                )
+                if (label, key) in unsupported:
+                    row += [UNSUPPORTED, UNSUPPORTED]
+                elif cell is None:
+                    row += [DASH, DASH]
+                else:
+                    row += [format_seconds(cell.median_s), format_ratio(cell.speedup_vs_serial)]
             table.add_row(*row)
         yield table
         base = stats[first_label].get(serial_key(kernel, "python"))
@@ -60,3 +72,10 @@ def format_side_by_side(runs: list[tuple[str, RunResult]]) -> Iterator[str | Tab
                     f"{kernel}: serial pure Python on {label} takes {cost:.2f}× the time it "
                     f"takes on {first_label} (single-thread cost)"
                 )
+    for label, result in runs:
+        pools = format_pools_table(result, label)
+        if pools is not None:
+            yield ""
+            yield pools
+        for line in (*format_unsupported(result), *format_contention(result, stats[label])):
+            yield f"{label}: {line}"

@@ -41,6 +41,14 @@ from gilkit.stats import (
 )
 
 STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
+# Efficiency from which a way "scales", and cpu use from which the workers count as busy all
+# along (the Markdown report's verdicts use them too).
+SCALES_EFFICIENCY = 0.8
+BUSY_CPU_USE = 0.8
+CONTENTION = (
+    "contention on what they share (reference counts of shared objects, the allocator, "
+    "cache lines), not the GIL, which was off"
+)
 
 
 COLUMNS = (
@@ -105,6 +113,9 @@ def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -
     if result.in_call_parallel(record.impl):
         runner = in_call_label(result, record.impl)
     head = [record.impl, runner, str(record.n_workers)]
+    if record.unsupported is not None:  # a finding, not a failure; the legend gives the reason
+        blanks = [""] * (len(COLUMNS) - len(head) - 2)
+        return [*head, record.unsupported.split(": ")[0][:70], *blanks, UNSUPPORTED]
     if record.error is not None or stats is None:
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
@@ -123,16 +134,17 @@ def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -
     ]
 
 
-STYLES = {"error": "red", "WRONG": "bold red", "ok": "green"}
+UNSUPPORTED = "n/a"  # the check column of a cell its runner cannot run
+STYLES = {"error": "red", "WRONG": "bold red", "ok": "green", UNSUPPORTED: "yellow"}
 
 
 def _row(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str | Text]:
     """row_values, coloured: errors and wrong results red, noisy spreads yellow."""
     values: list[str | Text] = list(row_values(result, record, stats))
     check = len(COLUMNS) - 1
-    if values[check] == "error":
-        at = COLUMNS.index("median")  # where the error is told
-        values[at] = Text(str(values[at]), style="red")
+    if values[check] in ("error", UNSUPPORTED):
+        at = COLUMNS.index("median")  # where the error or the reason is told
+        values[at] = Text(str(values[at]), style=STYLES[str(values[check])])
     elif str(values[COLUMNS.index("spread")]).endswith((NOISY_MARK, TAKEN_MARK)):
         at = COLUMNS.index("spread")
         values[at] = Text(str(values[at]), style="yellow")
@@ -179,12 +191,13 @@ def pool_rows(result: RunResult) -> list[list[str]]:
     return rows
 
 
-def format_pools_table(result: RunResult) -> Table | None:
+def format_pools_table(result: RunResult, label: str = "") -> Table | None:
+    """The pools of a run; `label` names its interpreter where several runs are shown."""
     rows = pool_rows(result)
     if not rows:
         return None
     table = Table(
-        title="[bold]pools[/]",
+        title=f"[bold]pools[/]{f' ({label})' if label else ''}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=0,
@@ -221,6 +234,61 @@ def format_header(result: RunResult) -> str:
         f"{format_python(result.metadata['python'])} on {cpu['model']}, "
         f"{cpu['usable_cpus']} usable cpus: ideal speedup = min(workers, {cpu['usable_cpus']})"
     )
+
+
+def shares_interpreter(result: RunResult, runner: str) -> bool:
+    """Whether `runner`'s workers shared gilkit's interpreter (threads), as the result says;
+    files from before it said so tell it by the runner's name."""
+    described = result.metadata.get("runners", {}).get(runner)
+    if described:
+        return bool(described["shares_interpreter"])
+    return runner in ("threads", "joblib-threads")
+
+
+def slowed_each_other(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
+    """A free-threaded cell whose threads were all busy, yet far from the ideal and from the
+    machine's capacity, with no other process in the way: what held them back cannot be the
+    GIL (it was off) but what the threads share."""
+    if stats is None or record.gil_enabled is not False or record.n_workers < 2:
+        return False
+    if not shares_interpreter(result, record.runner) or result.in_call_parallel(record.impl):
+        return False
+    use, efficiency = stats.cpu_utilisation, stats.efficiency
+    return (
+        use is not None
+        and use >= BUSY_CPU_USE
+        and efficiency is not None
+        and efficiency < SCALES_EFFICIENCY
+        and record.n_workers <= result.usable_cpus  # past the cpus, waiting for one is expected
+        and not stats.interfered  # other processes took the cpus: that explains it
+        # Near what busy native threads reach here: the machine is the limit, not sharing.
+        and (stats.of_capacity is None or stats.of_capacity < SCALES_EFFICIENCY)
+    )
+
+
+def format_contention(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """A line for each free-threaded threads cell whose threads were busy yet slow."""
+    for record in result.cells:
+        cell = stats.get(record.key)
+        if cell is not None and slowed_each_other(result, record, cell):
+            yield (
+                f"{record.kernel} {record.impl} × {record.runner} × {record.n_workers}: "
+                f"{format_ratio(cell.speedup_vs_serial)} with cpu use "
+                f"{format_percent(cell.cpu_utilisation)}: the threads were busy but slowed each "
+                f"other: {CONTENTION} (docs/free-threading.md)"
+            )
+
+
+def format_unsupported(result: RunResult) -> Iterator[str]:
+    """Why a runner could not run an impl at all, once per reason."""
+    reasons: dict[str, list[str]] = {}
+    for record in result.cells:
+        if record.unsupported is not None:
+            ways = reasons.setdefault(record.unsupported, [])
+            if f"{record.impl} × {record.runner}" not in ways:
+                ways.append(f"{record.impl} × {record.runner}")
+    for reason, ways in reasons.items():
+        yield f"{', '.join(ways)}: {reason} (not a failure: that runner cannot load the impl)."
 
 
 def format_sizing(sizing: Mapping[str, Any]) -> str:
@@ -273,7 +341,7 @@ def format_interference(result: RunResult, stats: dict[Key, CellStats]) -> Itera
 
 
 def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
-    """What makes this run's figures less trustworthy, said once."""
+    """What makes this run's figures less trustworthy, or needs telling, said once."""
     cpu = result.metadata["cpu"]
     governors = (cpu.get("frequency") or {}).get("governors") or []
     if any(g != "performance" for g in governors):
@@ -303,6 +371,7 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
             f"the GIL monitor's own cost: monitored calls took {statistics.median(costs):.2f}x "
             "the median call (median over cells)"
         )
+    yield from format_contention(result, stats)
     noisy = [key for key, cell in stats.items() if cell.time.noisy]
     if noisy:
         yield (
@@ -371,8 +440,11 @@ def format_legend(result: RunResult) -> Iterator[str]:
         "waited for the GIL, not counting its waits for a cpu."
     )
     failed = [r for r in result.cells if not r.ok]
+    unsupported = [r for r in result.cells if r.unsupported is not None]
     if not failed:
-        yield f"check: all {len(result.cells)} cells computed the kernel's reference result."
+        measured = len(result.cells) - len(unsupported)
+        yield f"check: all {measured} measured cells computed the kernel's reference result."
+    yield from format_unsupported(result)
     in_call = dict.fromkeys(r.impl for r in result.cells if result.in_call_parallel(r.impl))
     for impl in in_call:
         threads = result.threads_of(impl)

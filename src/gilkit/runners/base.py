@@ -17,8 +17,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from contextlib import nullcontext
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
+from gilkit.in_interpreter import empty_task
 from gilkit.metadata import gil_enabled
 from gilkit.threadpools import limit_in_worker
 from gilkit.workers import prepare_worker_process, sigint_held
@@ -44,11 +45,23 @@ class RunnerError(RuntimeError):
     """A runner could not start or lost its workers."""
 
 
+class NotSupported(Exception):
+    """This runner cannot run this impl (a subinterpreter cannot load NumPy): the cell is
+    marked unsupported, with this reason, rather than failed."""
+
+
 class Runner(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
-    shares_interpreter: ClassVar[bool]  # workers share one interpreter, hence one GIL
+    # Workers share one interpreter, hence one GIL: the GIL monitor sees what they wait for.
+    # False also means that tasks are pickled on their way to the workers.
+    shares_interpreter: ClassVar[bool]
+    # Workers are threads of this process (even in other interpreters): this process's CPU
+    # time counts theirs, they start after any forking, and a stuck one cannot be killed.
+    in_process: ClassVar[bool] = True
     awaits: ClassVar[bool] = False  # map() takes a coroutine function (asyncio)
+    # How the kernels' data reaches the workers, in a line (the result's metadata records it).
+    data_transfer: ClassVar[str] = "shared: the workers read the parent's objects in place"
     # Its workers are forked from this process, which must have no other thread yet: such
     # pools start before the others (which leave threads running here).
     forks_here: ClassVar[bool] = False
@@ -83,7 +96,8 @@ class Runner(ABC):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        """None when this runner can run here, else why not and what to install."""
+        """None when this runner can run here, else why not (and what to install), in one
+        line: a missing optional package here; the interpreters runner says more."""
         if cls.package is None or importlib.util.find_spec(cls.package) is not None:
             return None
         return f"needs {cls.package}, not installed here: pip install 'gilkit[{cls.package}]'"
@@ -102,7 +116,7 @@ class Runner(ABC):
 
     def map_empty(self, n_tasks: int) -> None:
         """Send `n_tasks` tasks that do nothing through `map`."""
-        self.map(_empty_task, range(n_tasks))
+        self.map(empty_task, range(n_tasks))
 
     def dispatch_overhead(self, n_tasks: int = N_DISPATCH_PROBES) -> float:
         """Seconds per empty task sent through `map`: the cost of using this runner at all."""
@@ -154,25 +168,34 @@ def _init_worker(barrier: Any, gilkit_pid: int) -> None:
         prepare_worker_process(gilkit_pid)
 
 
-def _report_ready() -> tuple[int, bool]:
+def _report_ready(timeout_s: float) -> tuple[int, bool]:
     """Blocks its worker until every worker holds one: so each one ran on its own worker."""
-    _start_barrier.wait(START_TIMEOUT_S)
+    _start_barrier.wait(timeout_s)
     return os.getpid(), gil_enabled()
 
 
-def _empty_task(_: object) -> None:
-    return None
-
-
-def _run_then_wait(fn: Callable[[], object]) -> str | None:
+def _run_then_wait(fn: Callable[[], object], timeout_s: float) -> str | None:
     """fn() in a worker, then wait until every worker has run it; why it failed, or None."""
     try:
         fn()
     except Exception as error:
         return f"{type(error).__name__}: {error}"
     finally:
-        _start_barrier.wait(START_TIMEOUT_S)
+        _start_barrier.wait(timeout_s)
     return None
+
+
+class WorkerFunctions(NamedTuple):
+    """What a pool's workers run, importable by name in each (a subinterpreter imports them).
+
+    `init(barrier, gilkit's pid)` runs first in each worker; `report_ready(timeout_s)` is the
+    blocking task that reports a worker ready: (its process id, whether its GIL is on);
+    `run_then_wait(fn, timeout_s)` runs fn() then waits on the barrier (run_in_each_worker).
+    """
+
+    init: Callable[[Any, int], None]
+    report_ready: Callable[[float], tuple[int, bool]]
+    run_then_wait: Callable[[Callable[[], object], float], str | None]
 
 
 class PoolRunner(Runner):
@@ -180,6 +203,10 @@ class PoolRunner(Runner):
 
     _executor: Executor | None = None
     _barrier: Any = None  # the one every worker holds: each task that waits on it runs alone
+
+    def _worker_functions(self) -> WorkerFunctions:
+        """What the workers run: gilkit's own for threads and processes."""
+        return WorkerFunctions(_init_worker, _report_ready, _run_then_wait)
 
     @abstractmethod
     def _make_executor(
@@ -193,14 +220,19 @@ class PoolRunner(Runner):
         super().start(n_workers)
         began = time.perf_counter()
         self._barrier = self._make_barrier(n_workers + 1)
+        functions = self._worker_functions()
         try:
-            with nullcontext() if self.shares_interpreter else sigint_held():
+            # Held while worker processes are made; threads (subinterpreters too) need not.
+            with nullcontext() if self.in_process else sigint_held():
                 self._executor = self._make_executor(
-                    n_workers, _init_worker, (self._barrier, os.getpid())
+                    n_workers, functions.init, (self._barrier, os.getpid())
                 )
                 # Pools start workers on demand: one blocking task per worker makes them
                 # start all of them; the barrier releases the tasks once every worker is up.
-                futures = [self._executor.submit(_report_ready) for _ in range(n_workers)]
+                futures = [
+                    self._executor.submit(functions.report_ready, START_TIMEOUT_S)
+                    for _ in range(n_workers)
+                ]
             self._barrier.wait(START_TIMEOUT_S)
             reports = [future.result(START_TIMEOUT_S) for future in futures]
         except BaseException as error:  # a signal too: no worker may outlive a failed start
@@ -216,13 +248,17 @@ class PoolRunner(Runner):
         return time.perf_counter() - began
 
     def run_in_each_worker(self, fn: Callable[[], object]) -> list[str]:
-        """Run fn() once in every worker process, by the barrier trick of start(); return why
-        it failed where it did. Nothing to do for workers that share this process."""
+        """Run fn() once in every worker process or subinterpreter, by the barrier trick of
+        start(); return why it failed where it did. Nothing to do for workers that share this
+        interpreter (threads see its modules)."""
         if self.shares_interpreter:
             return []
         if self._executor is None:
             raise RunnerError(f"{self.name} runner used before start()")
-        futures = [self._executor.submit(_run_then_wait, fn) for _ in range(self.n_workers)]
+        run_then_wait = self._worker_functions().run_then_wait
+        futures = [
+            self._executor.submit(run_then_wait, fn, START_TIMEOUT_S) for _ in range(self.n_workers)
+        ]
         try:
             self._barrier.wait(START_TIMEOUT_S)
             problems = [future.result(START_TIMEOUT_S) for future in futures]

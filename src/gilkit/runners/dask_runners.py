@@ -96,7 +96,13 @@ class DaskRunner(Runner):
     """A Dask pool; subclasses say only how many processes and threads it has."""
 
     shares_interpreter = False
+    in_process = False  # worker processes of a cluster, even dask-threads' one
     package = "distributed"
+    data_transfer = (
+        "the kernel's params scattered once to each worker (a key per worker), tasks and "
+        "results pickled; kernels imported by name; triad's arrays shared without a copy "
+        "(shared memory: workers on this host only)"
+    )
     one_process: ClassVar[bool]  # one worker process with n threads, or n of one thread
 
     def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:

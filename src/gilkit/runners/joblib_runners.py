@@ -76,6 +76,11 @@ class JoblibLokyRunner(PoolRunner):
     name = "joblib-loky"
     description = "joblib.Parallel's loky processes: one GIL per worker, batches small tasks"
     shares_interpreter = False
+    in_process = False
+    data_transfer = (
+        "tasks (kernel name, impl, part, params) and results pickled, in batches; kernels "
+        "imported by name in each worker; triad's arrays shared without a copy (shared memory)"
+    )
     package = "joblib"
     batch_size = "auto"
     min_workers = 2

@@ -25,7 +25,12 @@ class ProcessRunner(PoolRunner):
     name = "processes"
     description = "a process pool: one GIL per worker, pays start-up and pickling"
     shares_interpreter = False
+    in_process = False
     forks_here = True  # with the fork start method
+    data_transfer = (
+        "tasks (kernel name, impl, part, params) and results pickled; kernels imported by name "
+        "(fork inherits them); triad's arrays shared without a copy (shared memory)"
+    )
 
     def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:
         super().__init__()
