@@ -298,8 +298,10 @@ def test_run_plan_marks_numpy_unsupported_measures_the_rest_and_records_the_pool
     assert python.gil_contention is None  # the monitor watches the main interpreter's GIL only
     assert python.pool_startup_s is not None
     assert python.pool_startup_s > 0
+    # This process's growth: in a long test process the allocator may reuse pages that earlier
+    # tests freed (3.13t's mimalloc did, after the whole suite), so it can read 0 here.
     assert python.pool_memory_bytes is not None
-    assert python.pool_memory_bytes > 0
+    assert python.pool_memory_bytes >= 0
     assert numpy.ok
     assert numpy.error is None
     assert numpy.times_s == []
