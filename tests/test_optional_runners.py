@@ -308,3 +308,28 @@ def test_making_a_pool_without_its_package_says_what_to_install(
     monkeypatch.setitem(sys.modules, package, None)  # import fails, as if not installed
     with pytest.raises(RunnerError, match=rf"pip install 'gilkit\[{package}\]'"):
         RUNNERS[runner_name]()
+
+
+def _leave_a_mark(folder: Path) -> None:
+    """In a worker: one file per run, named by the worker's pid and a fresh counter."""
+    import os
+
+    mine = sorted(folder.glob(f"{os.getpid()}-*"))
+    (folder / f"{os.getpid()}-{len(mine)}").touch()
+
+
+@requires_package_of("joblib-loky")
+def test_loky_runs_a_function_once_in_each_worker_every_time(tmp_path: Path) -> None:
+    """Its start barrier serves again: a second use cannot let one worker run twice."""
+    import functools
+
+    runner = RUNNERS["joblib-loky"]()
+    runner.start(2)
+    try:
+        for _ in range(3):
+            assert runner.run_in_each_worker(functools.partial(_leave_a_mark, tmp_path)) == []
+    finally:
+        runner.close()
+    marks = sorted(path.name.split("-") for path in tmp_path.iterdir())
+    assert {pid for pid, _ in marks} == {str(pid) for pid in runner.worker_pids}
+    assert sorted(int(n) for _, n in marks) == [0, 0, 1, 1, 2, 2]

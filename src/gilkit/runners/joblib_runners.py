@@ -27,27 +27,35 @@ class ArrivalBarrier:
 
     loky pickles a new worker's initializer arguments with cloudpickle, and a Barrier's shared
     counter lives in an mmap it cannot pickle. A semaphore and an event can go: each worker
-    arrives and waits; the process that made the barrier waits until all have arrived, then
-    lets them go. Its `wait` so plays both sides, as a Barrier's does.
+    arrives and waits; the process that made the barrier waits until all have arrived, lets them
+    go, and waits until all have left before it closes the gate again, so the barrier serves
+    again (run_in_each_worker uses it after start). Its `wait` so plays both sides, as a
+    Barrier's does.
     """
 
     def __init__(self, context: Any, parties: int) -> None:
         self._owner = os.getpid()
         self._n_workers = parties - 1  # the owner is a party too
         self._arrived = context.Semaphore(0)
+        self._left = context.Semaphore(0)
         self._go = context.Event()
 
     def wait(self, timeout: float) -> None:
         if os.getpid() != self._owner:
             self._arrived.release()
-            if not self._go.wait(timeout):
+            passed = self._go.wait(timeout)
+            self._left.release()
+            if not passed:
                 raise threading.BrokenBarrierError
             return
         deadline = time.monotonic() + timeout
-        for _ in range(self._n_workers):
-            if not self._arrived.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise threading.BrokenBarrierError
-        self._go.set()
+        for semaphore in (self._arrived, self._left):
+            for _ in range(self._n_workers):
+                if not semaphore.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    raise threading.BrokenBarrierError
+            if semaphore is self._arrived:
+                self._go.set()
+        self._go.clear()  # every worker is through: the next use waits again
 
 
 def _check_workers(runner: Runner, n_workers: int) -> None:
