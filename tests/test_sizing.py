@@ -7,7 +7,16 @@ import pytest
 
 from gilkit.kernels import KERNELS, SOURCES
 from gilkit.plan import cells_for
-from gilkit.sizing import MIN_PART_S, TARGET_PART_S, default_budget_s, machine_sizes
+from gilkit.runners import RUNNERS
+from gilkit.sizing import (
+    MIN_PART_S,
+    PARTS_PER_CALL_COST,
+    TARGET_PART_S,
+    Sizing,
+    default_budget_s,
+    machine_sizes,
+    target_part_s,
+)
 from tests.conftest import requires_native
 
 
@@ -81,3 +90,23 @@ def test_weak_scaling_gives_w_workers_w_times_the_n() -> None:
     assert by_cell["cython-prange", "serial", 2] == 10_000  # OpenMP threads are its workers
     strong = cells_for(["squares"], ["python"], ["threads"], [4], sizes, n_cpus=4)
     assert {c.size for c in strong} == {1000}
+
+
+@requires_native
+def test_runners_that_cost_more_per_call_get_longer_parts() -> None:
+    def sized(runners: list[str]) -> Sizing:
+        return machine_sizes(
+            ["squares"],
+            ["cython-nogil"],
+            {"squares": "contiguous"},
+            {"squares": [1, 2]},
+            n_cpus=2,
+            runners=runners,
+            budget_s=1e6,
+        )
+
+    pools, dask = sized(["serial", "threads", "processes"]), sized(["serial", "dask-processes"])
+    assert target_part_s(["threads", "processes"]) == (TARGET_PART_S, None)
+    assert dask.costliest_runner == "dask-processes"
+    assert dask.part_s == PARTS_PER_CALL_COST * RUNNERS["dask-processes"].call_cost_s
+    assert dask.sizes["squares"]["cython-nogil"] > 5 * pools.sizes["squares"]["cython-nogil"]

@@ -9,7 +9,11 @@ run within the usable cpus: then each of W workers gets a part of TARGET_PART_S.
 
 TARGET_PART_S is 20 ms: at least 50 times a process pool's cost per task here (0.1-0.4 ms,
 the pools table), 2,000 times a thread pool's, and 20 times the timer and scheduler noise,
-while a default run of seven repeats stays near a minute on 2 cpus. When the whole run would
+while a default run of seven repeats stays near a minute on 2 cpus. joblib's and Dask's calls
+cost ~10 ms each (joblib polls for results every 10 ms; Dask's go through its scheduler), a
+third of such a part: with those runners in a run, parts last PARTS_PER_CALL_COST times the
+costliest runner's call instead (200 ms), so that a figure says what the strategy does with
+the work, not what a call costs. When the whole run would
 pass its budget (gilkit run --budget), the parts are shortened, never below MIN_PART_S, and
 the run says so. Weak scaling (--scaling weak) sizes one part instead, and each cell's n grows
 with its workers, so every worker's part stays the same: then overhead and strategy show apart.
@@ -24,8 +28,12 @@ from typing import Any
 from gilkit.calibrate import calibrate, size_for_work, time_one_call
 from gilkit.kernels import KERNELS, SOURCES, Kernel
 from gilkit.measure import MIN_MONITORED_S
+from gilkit.runners import RUNNERS
 
 TARGET_PART_S = 0.02
+# A part lasts this many times its runner's cost per call (Runner.call_cost_s): that cost is
+# then at most 5% of a call.
+PARTS_PER_CALL_COST = 20
 MIN_PART_S = 0.01
 # The budget of a default run: 90 s on 2 cpus, growing with the cpus to 3 min from 16 on.
 BUDGET_S_AT_2_CPUS = 90.0
@@ -46,6 +54,8 @@ class Sizing:
     sizes: dict[str, dict[str, int]]  # kernel -> impl -> n (weak: one worker's part)
     scaling: str  # "strong": one n for all worker counts; "weak": n grows with the workers
     part_s: float  # each worker's part at `workers` (weak: at every count)
+    target_part_s: float  # what part_s would be within the budget
+    costliest_runner: str | None  # the runner whose cost per call set target_part_s, if one
     workers: int  # the worker count the parts were sized for
     serial_s: dict[str, dict[str, float]]  # the timed serial calls behind the sizes
     budget_s: float
@@ -54,13 +64,23 @@ class Sizing:
     def record(self) -> dict[str, Any]:
         return {
             "scaling": self.scaling,
-            "target_part_s": TARGET_PART_S,
+            "target_part_s": self.target_part_s,
+            "costliest_runner": self.costliest_runner,
             "part_s": self.part_s,
             "workers": self.workers,
             "serial_s": self.serial_s,
             "budget_s": self.budget_s,
             "estimated_s": self.estimated_s,
         }
+
+
+def target_part_s(runners: Sequence[str]) -> tuple[float, str | None]:
+    """(the part each worker should get, the runner whose cost per call set it, if one did)."""
+    costliest = max(runners, key=lambda name: RUNNERS[name].call_cost_s, default=None)
+    cost = 0.0 if costliest is None else RUNNERS[costliest].call_cost_s
+    if PARTS_PER_CALL_COST * cost <= TARGET_PART_S:
+        return TARGET_PART_S, None
+    return PARTS_PER_CALL_COST * cost, costliest
 
 
 def machine_sizes(
@@ -70,11 +90,13 @@ def machine_sizes(
     worker_counts: dict[str, list[int]],
     n_cpus: int,
     *,
+    runners: Sequence[str] = ("serial", "threads", "processes"),
     scaling: str = "strong",
     n_rounds: int = 8,
     budget_s: float | None = None,
 ) -> Sizing:
-    """Sizes that give each worker a part of TARGET_PART_S, shortened to fit the budget.
+    """Sizes that give each worker a part of target_part_s(runners), shortened to fit the
+    budget.
 
     A user's kernel keeps the sizes it declares (its author chose them); the built-in ones
     are timed here.
@@ -82,6 +104,7 @@ def machine_sizes(
     budget = default_budget_s(n_cpus) if budget_s is None else budget_s
     counts = [n for name in kernels for n in worker_counts[name]]
     workers = 1 if scaling == "weak" else max(1, min(max(counts, default=1), n_cpus))
+    target, costliest = target_part_s(runners)
     sizes: dict[str, dict[str, int]] = {}
     serial_s: dict[str, dict[str, float]] = {}
     for name in kernels:
@@ -90,14 +113,13 @@ def machine_sizes(
         if SOURCES.get(name) != "built-in":
             sizes[name] = {impl: kernel.default_size(impl) for impl in mine}
             continue
-        sizes[name], serial_s[name] = _timed_sizes(
-            kernel, mine, splits[name], workers * TARGET_PART_S
-        )
-    estimated = _estimate_s(sizes, serial_s, worker_counts, n_cpus, scaling, n_rounds)
-    part_s = TARGET_PART_S
+        sizes[name], serial_s[name] = _timed_sizes(kernel, mine, splits[name], workers * target)
+    parallel = [name for name in runners if name != "serial"]
+    estimated = _estimate_s(sizes, serial_s, worker_counts, n_cpus, scaling, n_rounds, parallel)
+    part_s = target
     if estimated > budget:
-        part_s = max(MIN_PART_S, TARGET_PART_S * budget / estimated)
-        shrink = part_s / TARGET_PART_S
+        part_s = max(MIN_PART_S, target * budget / estimated)
+        shrink = part_s / target
         for name, times in serial_s.items():
             kernel = KERNELS[name]
             for impl in times:
@@ -105,7 +127,7 @@ def machine_sizes(
                 sizes[name][impl] = _clamped(kernel, impl, n)
                 times[impl] *= shrink
         estimated *= shrink
-    return Sizing(sizes, scaling, part_s, workers, serial_s, budget, estimated)
+    return Sizing(sizes, scaling, part_s, target, costliest, workers, serial_s, budget, estimated)
 
 
 def _timed_sizes(
@@ -143,26 +165,29 @@ def _estimate_s(
     n_cpus: int,
     scaling: str,
     n_rounds: int,
+    runners: Sequence[str],
 ) -> float:
     """The matrix's time by a simple model: a cell's call takes the serial time, divided by
-    min(workers, cpus) unless its impl holds the GIL in threads; weak cells do W times the
-    work; every in-process cell is watched again for MIN_MONITORED_S or one call. Enough to
-    keep a default run in its budget, not a prediction to the second."""
+    min(workers, cpus) unless its impl holds the GIL in a runner whose workers share one
+    interpreter; weak cells do W times the work; every in-process cell is watched again for
+    MIN_MONITORED_S or one call. Enough to keep a default run in its budget, not a
+    prediction to the second."""
     total = 0.0
     for name, times in serial_s.items():
         kernel = KERNELS[name]
         for impl, seconds in times.items():
             for n_workers in {1, *worker_counts[name]}:
                 work = seconds * (n_workers if scaling == "weak" else 1)
-                runners = (
+                in_cells = (
                     ("serial",)
                     if kernel.in_call_parallel(impl) or n_workers == 1
-                    else ("threads", "processes")
+                    else [r for r in runners if n_workers >= RUNNERS[r].min_workers]
                 )
-                for runner in runners:
-                    held = runner == "threads" and kernel.kind_of(impl) in HOLDS_GIL
+                for runner_name in in_cells:
+                    runner = RUNNERS[runner_name]
+                    held = runner.shares_interpreter and kernel.kind_of(impl) in HOLDS_GIL
                     call_s = work if held else work / min(n_workers, n_cpus)
                     total += call_s * n_rounds
-                    if runner != "processes":
+                    if runner.in_process:
                         total += max(call_s, MIN_MONITORED_S)
     return total

@@ -131,7 +131,7 @@ def format_granularity(result: Granularity) -> list[str | Table]:
             f"it stopped {format_seconds(result.no_check_stop_s)} after SIGINT, at the loop's "
             f"end; a pure-Python loop: {format_seconds(result.python_stop_s)}."
         )
-    lines += result.bar()
+    lines += result.summary()
     lines += [f"note: {note}" for note in result.notes]
     return lines
 

@@ -58,7 +58,7 @@ from gilkit.run import (
 )
 from gilkit.runners import RUNNERS, START_METHODS, dask_cluster, default_start_method
 from gilkit.runners.dask_runners import DaskRunner
-from gilkit.sizing import TARGET_PART_S, default_budget_s, machine_sizes
+from gilkit.sizing import PARTS_PER_CALL_COST, TARGET_PART_S, default_budget_s, machine_sizes
 from gilkit.splitting import SPLITS
 from gilkit.threadpools import pin_native_threads
 from gilkit.venvs import InterpreterError, describe
@@ -90,7 +90,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--size",
         help="n for every kernel, kernel=n,... for some, or auto (the default): sized here so "
         f"that each worker's part lasts {TARGET_PART_S * 1e3:.0f} ms at the largest worker "
-        "count within the cpus, shortened to fit --budget",
+        f"count within the cpus ({PARTS_PER_CALL_COST}x a call's cost with joblib or dask "
+        "runners, 200 ms), shortened to fit --budget",
     )
     run.add_argument(
         "--scaling",
@@ -183,6 +184,7 @@ def plan_from(
             splits,
             counts,
             cpus,
+            runners=runners or DEFAULT_RUNNERS,
             scaling=scaling,
             n_rounds=n_repeats + n_warmups,
             budget_s=budget_s,

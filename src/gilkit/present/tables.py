@@ -300,6 +300,8 @@ def format_sizing(sizing: Mapping[str, Any]) -> str:
         else f"at {format_workers(sizing['workers'])}"
     )
     line = f"sizes: each worker's part lasts about {part} {where}"
+    if sizing.get("costliest_runner"):
+        line += f" (long enough that a {sizing['costliest_runner']} call's own cost stays ~5%)"
     if sizing["part_s"] < sizing["target_part_s"]:
         line += (
             f", shortened from {format_seconds(sizing['target_part_s'])} to fit the "

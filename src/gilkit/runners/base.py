@@ -75,6 +75,10 @@ class Runner(ABC):
     batch_size: ClassVar[int | str] = 1
     # The fewest workers it runs with (joblib runs n_jobs=1 in the calling thread, no pool).
     min_workers: ClassVar[int] = 1
+    # About what one call costs beyond its work, as measured on 2 cpus (the pools table's
+    # "per empty call"): the standard pools' is well under 1 ms, joblib's and Dask's ~10 ms.
+    # gilkit.sizing makes parts long enough to dwarf the largest of a run's runners.
+    call_cost_s: ClassVar[float] = 0.0
 
     def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:
         """`start_method` matters to process runners only, `scheduler` (an existing Dask

@@ -104,6 +104,8 @@ class DaskRunner(Runner):
         "(shared memory: workers on this host only)"
     )
     one_process: ClassVar[bool]  # one worker process with n threads, or n of one thread
+    # Tasks go through the scheduler and back: 6-11 ms an empty call, measured on 2 cpus.
+    call_cost_s = 0.01
 
     def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:
         super().__init__()

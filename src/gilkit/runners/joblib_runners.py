@@ -21,6 +21,9 @@ from typing import Any
 from gilkit.runners.base import START_TIMEOUT_S, PoolRunner, Runner, RunnerError, kill_processes
 from gilkit.threadpools import limit_in_worker
 
+# A call waits for its last result by polling every 10 ms (joblib's Parallel does).
+JOBLIB_CALL_COST_S = 0.01
+
 
 class ArrivalBarrier:
     """The start barrier for pools whose workers cannot receive a multiprocessing.Barrier.
@@ -92,6 +95,7 @@ class JoblibLokyRunner(PoolRunner):
     package = "joblib"
     batch_size = "auto"
     min_workers = 2
+    call_cost_s = JOBLIB_CALL_COST_S
 
     _parallel: Any = None
 
@@ -171,6 +175,7 @@ class JoblibThreadsRunner(Runner):
     package = "joblib"
     batch_size = 1
     min_workers = 2
+    call_cost_s = JOBLIB_CALL_COST_S
 
     _parallel: Any = None
 
