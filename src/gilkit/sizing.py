@@ -10,12 +10,11 @@ run within the usable cpus: then each of W workers gets a part of TARGET_PART_S.
 TARGET_PART_S is 20 ms: at least 50 times a process pool's cost per task here (0.1-0.4 ms,
 the pools table), 2,000 times a thread pool's, and 20 times the timer and scheduler noise,
 while a default run of seven repeats stays near a minute on 2 cpus. joblib's and Dask's calls
-cost ~10 ms each (joblib polls for results every 10 ms; Dask's go through its scheduler), a
-third of such a part: with those runners in a run, parts last PARTS_PER_CALL_COST times the
+cost ~10 ms each (joblib polls for results every 10 ms; Dask's go through its scheduler), half
+of such a part: with those runners in a run, parts last PARTS_PER_CALL_COST times the
 costliest runner's call instead (200 ms), so that a figure says what the strategy does with
-the work, not what a call costs. When the whole run would
-pass its budget (gilkit run --budget), the parts are shortened, never below MIN_PART_S, and
-the run says so. Weak scaling (--scaling weak) sizes one part instead, and each cell's n grows
+the work, not what a call costs. When the whole run would pass its budget (gilkit run
+--budget), the parts are shortened, never below MIN_PART_S, and the run says so. Weak scaling (--scaling weak) sizes one part instead, and each cell's n grows
 with its workers, so every worker's part stays the same: then overhead and strategy show apart.
 """
 
