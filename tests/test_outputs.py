@@ -10,7 +10,12 @@ import pytest
 from gilkit import cli
 from gilkit.present.compare import geometric_mean, pairs
 from gilkit.present.report import verdict
-from gilkit.present.tables import format_overheads, format_warnings, slowed_each_other
+from gilkit.present.tables import (
+    format_overheads,
+    format_warnings,
+    sat_idle,
+    slowed_each_other,
+)
 from gilkit.results import CellRecord, RunResult, load
 from gilkit.significance import sign_test_p
 from gilkit.stats import cell_stats
@@ -277,6 +282,63 @@ def test_contention_is_only_named_for_busy_slow_free_threaded_threads(
     stats = cell_stats(result)
     assert not slowed_each_other(result, cell, stats[cell.key])
     assert "slowed each other" not in "\n".join(format_warnings(result, stats))
+
+
+def idle_cells(
+    impl: str, kind: str, runner: str, cpu: float, gil_wait: float | None = 0.01
+) -> tuple[RunResult, CellRecord]:
+    """A GIL build's serial cell and a 2-worker cell at 1.47x (0.68 s against 1 s); cpu: CPU
+    seconds per wall second of the call."""
+    serial = CellRecord("squares", impl, "serial", 1, 10, "contiguous", times_s=[1.0])
+    cell = CellRecord(
+        "squares",
+        impl,
+        runner,
+        2,
+        10,
+        "contiguous",
+        times_s=[0.68],
+        cpu_parent_s=[cpu * 0.68],
+        cpu_workers_s=[0.0],
+        gil_contention=gil_wait,
+        gil_enabled=True,
+    )
+    metadata = {"cpu": {"usable_cpus": 2, "model": "?"}, "python": {}}
+    return RunResult(metadata, {}, [serial, cell], impls={impl: {"kind": kind}}), cell
+
+
+def test_workers_idle_with_the_gil_and_the_cpus_free_are_named() -> None:
+    """cython-nogil in 2 threads at 1.47x, the cpus 74% busy, the GIL hardly waited for."""
+    result, cell = idle_cells("cython-nogil", "releases", "threads", 1.48)
+    stats = cell_stats(result)
+    assert sat_idle(result, cell, stats[cell.key])
+    warnings = "\n".join(format_warnings(result, stats))
+    assert "idle workers: squares cython-nogil × threads × 2 (1.47×, cpu use 74%)" in warnings
+    assert "the OS placing the workers on cpus" in verdict(stats[cell.key], cell)
+
+
+@pytest.mark.parametrize(
+    ("impl", "kind", "runner", "cpu", "gil_wait"),
+    [
+        ("python", "python", "threads", 1.0, 0.6),  # the GIL: its own story
+        ("python", "python", "dask-threads", 1.0, None),  # the GIL of one Dask worker
+        ("cython", "holds", "joblib-threads", 1.0, 0.1),  # holds it, whatever the monitor saw
+        ("cython-nogil", "releases", "threads", 1.7, 0.01),  # busy: the machine, not idle
+    ],
+)
+def test_idle_workers_are_not_named_where_the_gil_or_the_cpus_explain_them(
+    impl: str, kind: str, runner: str, cpu: float, gil_wait: float | None
+) -> None:
+    result, cell = idle_cells(impl, kind, runner, cpu, gil_wait)
+    stats = cell_stats(result)
+    assert not sat_idle(result, cell, stats[cell.key])
+    assert "idle workers" not in "\n".join(format_warnings(result, stats))
+
+
+def test_pure_python_in_processes_sitting_idle_is_named() -> None:
+    result, cell = idle_cells("python", "python", "processes", 1.4, None)
+    stats = cell_stats(result)
+    assert sat_idle(result, cell, stats[cell.key])
 
 
 def test_the_pool_whose_cost_weighs_most_is_named_per_kernel() -> None:

@@ -325,6 +325,7 @@ def describe_runners(names: Iterable[str]) -> dict[str, dict[str, Any]]:
             "what": RUNNERS[name].description,
             "data": RUNNERS[name].data_transfer,
             "shares_interpreter": RUNNERS[name].shares_interpreter,
+            "shares_gil": RUNNERS[name].workers_share_a_gil(),
             "in_process": RUNNERS[name].in_process,
         }
         for name in dict.fromkeys(names)

@@ -14,8 +14,9 @@ cost ~10 ms each (joblib polls for results every 10 ms; Dask's go through its sc
 of such a part: with those runners in a run, parts last PARTS_PER_CALL_COST times the
 costliest runner's call instead (200 ms), so that a figure says what the strategy does with
 the work, not what a call costs. When the whole run would pass its budget (gilkit run
---budget), the parts are shortened, never below MIN_PART_S, and the run says so. Weak scaling (--scaling weak) sizes one part instead, and each cell's n grows
-with its workers, so every worker's part stays the same: then overhead and strategy show apart.
+--budget), the parts are shortened, never below MIN_PART_S, and the run says so. Weak scaling
+(--scaling weak) sizes one part instead, and each cell's n grows with its workers, so every
+worker's part stays the same: then overhead and strategy show apart.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def _estimate_s(
 ) -> float:
     """The matrix's time by a simple model: a cell's call takes the serial time, divided by
     min(workers, cpus) unless its impl holds the GIL in a runner whose workers share one
-    interpreter; weak cells do W times the work; every in-process cell is watched again for
+    GIL; weak cells do W times the work; every in-process cell is watched again for
     MIN_MONITORED_S or one call. Enough to keep a default run in its budget, not a
     prediction to the second."""
     total = 0.0
@@ -184,7 +185,7 @@ def _estimate_s(
                 )
                 for runner_name in in_cells:
                     runner = RUNNERS[runner_name]
-                    held = runner.shares_interpreter and kernel.kind_of(impl) in HOLDS_GIL
+                    held = runner.workers_share_a_gil() and kernel.kind_of(impl) in HOLDS_GIL
                     call_s = work if held else work / min(n_workers, n_cpus)
                     total += call_s * n_rounds
                     if runner.in_process:

@@ -24,6 +24,7 @@ from gilkit.present.tables import (
     BUSY_CPU_USE,
     COLUMNS,
     CONTENTION,
+    GIL_BOUND_WAIT,
     POOL_COLUMNS,
     SCALES_EFFICIENCY,
     format_fastest,
@@ -46,10 +47,9 @@ from gilkit.stats import (
     serial_key,
 )
 
-# Verdict thresholds (with tables.SCALES_EFFICIENCY and BUSY_CPU_USE): speedup under which a
-# way gains nothing, and GIL wait above which the GIL is named as the reason.
+# Speedup under which a way gains nothing (with tables.SCALES_EFFICIENCY, BUSY_CPU_USE and
+# GIL_BOUND_WAIT, the verdict's thresholds).
 NO_GAIN_SPEEDUP = 1.15
-GIL_BOUND_WAIT = 0.3
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -97,7 +97,8 @@ def limit(stats: CellStats, contended: bool = False) -> str:
         )
     return (
         f"the workers sat idle part of the time (cpu use {format_percent(use)}) with little GIL "
-        "wait: dispatch, uneven parts or brief GIL holds between calls are the limit"
+        "wait: dispatch, the OS placing the workers on cpus, uneven parts or brief GIL holds "
+        "are the limit"
     )
 
 

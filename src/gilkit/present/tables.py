@@ -45,6 +45,8 @@ STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warnin
 # along (the Markdown report's verdicts use them too).
 SCALES_EFFICIENCY = 0.8
 BUSY_CPU_USE = 0.8
+# GIL wait above which the GIL is named as what held a cell back.
+GIL_BOUND_WAIT = 0.3
 CONTENTION = (
     "contention on what they share (reference counts of shared objects, the allocator, "
     "cache lines), not the GIL, which was off"
@@ -245,6 +247,60 @@ def shares_interpreter(result: RunResult, runner: str) -> bool:
     return runner in ("threads", "joblib-threads")
 
 
+def shares_gil(result: RunResult, runner: str) -> bool:
+    """Whether `runner`'s workers took turns on one GIL: threads of gilkit's interpreter or of
+    one worker process (dask-threads), as the result says; older files by the runner."""
+    described = result.metadata.get("runners", {}).get(runner) or {}
+    if "shares_gil" in described:
+        return bool(described["shares_gil"])
+    return shares_interpreter(result, runner) or runner == "dask-threads"
+
+
+def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
+    """A parallel cell below its ideal whose workers sat idle part of each call, though no GIL
+    held them (none was shared, or they hardly waited for it) and no other process took the
+    cpus: the call's own costs held it back (dispatch, placing the workers on cpus, uneven
+    parts)."""
+    if stats is None or stats.interfered or not 2 <= record.n_workers <= result.usable_cpus:
+        return False
+    if record.runner == "serial" and not result.in_call_parallel(record.impl):
+        return False
+    if record.gil_enabled is not False and shares_gil(result, record.runner):
+        holds = result.impls.get(record.impl, {}).get("kind") in ("python", "holds")
+        if holds or (stats.gil_contention or 0.0) >= GIL_BOUND_WAIT:
+            return False
+    use, efficiency = stats.cpu_utilisation, stats.efficiency
+    return (
+        use is not None
+        and use < BUSY_CPU_USE
+        and efficiency is not None
+        and efficiency < SCALES_EFFICIENCY
+    )
+
+
+def format_idle(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """One line naming the cells whose workers sat idle with nothing in their way."""
+    idle = [r for r in result.cells if sat_idle(result, r, stats.get(r.key))]
+    if not idle:
+        return
+    named = ", ".join(
+        f"{r.kernel} {r.impl} × {r.runner} × {r.n_workers} "
+        f"({format_ratio(stats[r.key].speedup_vs_serial)}, cpu use "
+        f"{format_percent(stats[r.key].cpu_utilisation)})"
+        for r in idle[:SHOWN_IDLE]
+    )
+    more = f" and {len(idle) - SHOWN_IDLE} more" if len(idle) > SHOWN_IDLE else ""
+    yield (
+        f"idle workers: {named}{more}: below the ideal with the GIL and the cpus free, so the "
+        "call's own costs held them back (dispatch, the OS placing the workers on cpus, "
+        "uneven parts); a larger --size shows the strategy apart from them "
+        "(docs/methodology.md#short-calls)"
+    )
+
+
+SHOWN_IDLE = 4
+
+
 def slowed_each_other(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
     """A free-threaded cell whose threads were all busy, yet far from the ideal and from the
     machine's capacity, with no other process in the way: what held them back cannot be the
@@ -374,6 +430,7 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
             "the median call (median over cells)"
         )
     yield from format_contention(result, stats)
+    yield from format_idle(result, stats)
     noisy = [key for key, cell in stats.items() if cell.time.noisy]
     if noisy:
         yield (

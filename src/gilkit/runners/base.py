@@ -99,6 +99,12 @@ class Runner(ABC):
                 raise RunnerError(f"{self.name}: {reason}") from error
 
     @classmethod
+    def workers_share_a_gil(cls) -> bool:
+        """Its workers take turns on one GIL: threads of this interpreter, or of one worker
+        process (dask-threads)."""
+        return cls.shares_interpreter or cls.counts_thread_cpu
+
+    @classmethod
     def unavailable_reason(cls) -> str | None:
         """None when this runner can run here, else why not (and what to install), in one
         line: a missing optional package here; the interpreters runner says more."""
