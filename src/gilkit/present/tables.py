@@ -258,9 +258,9 @@ def shares_gil(result: RunResult, runner: str) -> bool:
 
 def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
     """A parallel cell below its ideal whose workers sat idle part of each call, though no GIL
-    held them (none was shared, or they hardly waited for it) and no other process took the
-    cpus: the call's own costs held it back (dispatch, placing the workers on cpus, uneven
-    parts)."""
+    held them as far as the monitor saw (none was shared, or they hardly waited for it) and
+    no other process took the cpus: the call's own costs (dispatch, placing the workers on
+    cpus), locks inside the impl or uneven parts held it back."""
     if stats is None or stats.interfered or not 2 <= record.n_workers <= result.usable_cpus:
         return False
     if record.runner == "serial" and not result.in_call_parallel(record.impl):
@@ -291,9 +291,10 @@ def format_idle(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]
     )
     more = f" and {len(idle) - SHOWN_IDLE} more" if len(idle) > SHOWN_IDLE else ""
     yield (
-        f"idle workers: {named}{more}: below the ideal with the GIL and the cpus free, so the "
-        "call's own costs held them back (dispatch, the OS placing the workers on cpus, "
-        "uneven parts); a larger --size shows the strategy apart from them "
+        f"idle workers: {named}{more}: below the ideal with the cpus free and little GIL wait "
+        "seen, so something else kept the workers waiting: the call's own costs (dispatch, "
+        "the OS placing them on cpus), locks or brief GIL holds inside the impl, or uneven "
+        "parts; a larger --size tells the call's own costs apart "
         "(docs/methodology.md#short-calls)"
     )
 
