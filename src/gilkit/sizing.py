@@ -178,11 +178,11 @@ def _estimate_s(
         for impl, seconds in times.items():
             for n_workers in {1, *worker_counts[name]}:
                 work = seconds * (n_workers if scaling == "weak" else 1)
-                in_cells = (
-                    ("serial",)
-                    if kernel.in_call_parallel(impl) or n_workers == 1
-                    else [r for r in runners if n_workers >= RUNNERS[r].min_workers]
-                )
+                # As gilkit.plan.cells_for: the serial baseline, each pool at each count
+                # asked for (1 included), or the serial runner at each for in-call threads.
+                in_cells = ["serial"] if n_workers == 1 or kernel.in_call_parallel(impl) else []
+                if n_workers in worker_counts[name] and not kernel.in_call_parallel(impl):
+                    in_cells += [r for r in runners if n_workers >= RUNNERS[r].min_workers]
                 for runner_name in in_cells:
                     runner = RUNNERS[runner_name]
                     held = runner.workers_share_a_gil() and kernel.kind_of(impl) in HOLDS_GIL
