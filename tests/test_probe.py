@@ -250,7 +250,7 @@ def test_a_wrong_verdict_fails_with_the_figures_after_a_second_try(
     assert len(seen) == testing.ATTEMPTS
     message = str(failure.value)
     assert "expected builtins.len to release the GIL, but it shares" in message
-    assert "counter fraction 0.50, slowdown 2.00×" in message
+    assert "counter fraction 0.50, call slowdown 2.00×" in message
 
 
 def test_a_second_try_can_pass(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -407,6 +407,15 @@ def test_sharing_leads_with_how_much_slower_other_threads_ran() -> None:
     assert make_probe(Verdict.TOO_SHORT, fraction=None).others_slowdown is None
     lines = cli_probe.format_probe("f()", make_probe(Verdict.SHARES, fraction=1 / 46))
     assert lines[1] == "verdict: shares: other threads ran 46× slower while it ran: canned"
+
+
+def test_a_call_that_waits_for_the_gil_at_every_turn_says_it_paid_too() -> None:
+    """A nogil loop that takes the GIL back every 1,000 iterations, measured here: the counter
+    ran at its pace (0.99) and the call 207x slower beside it."""
+    waiting = make_probe(Verdict.SHARES, fraction=0.99, slowdown=207.0)
+    assert waiting.headline() == (
+        "other threads ran 1.01× slower while it ran, and it ran 207× slower beside them: canned"
+    )
 
 
 @pytest.mark.parametrize(

@@ -159,10 +159,13 @@ class GilProbe:
         return 1 / self.fraction if self.fraction > 0 else math.inf
 
     def headline(self) -> str:
-        """The verdict's reason, led by what it cost other threads when they took turns."""
+        """The verdict's reason, led by what taking turns cost other threads and, where it
+        paid most, the call itself (a loop that takes the GIL back often waits for it)."""
         slowdown = self.others_slowdown
         if self.verdict is Verdict.SHARES and slowdown is not None:
             others = f"other threads ran {format_slowdown(slowdown)} slower while it ran"
+            if self.slowdown is not None and self.slowdown >= CALL_SLOWED:
+                others += f", and it ran {format_slowdown(self.slowdown)} slower beside them"
             return f"{others}: {self.reason}"
         return self.reason
 
@@ -171,13 +174,18 @@ class GilProbe:
         if self.fraction is None or self.slowdown is None or self.parallelism is None:
             return call
         return (
-            f"counter fraction {self.fraction:.2f}, slowdown {self.slowdown:.2f}×, "
+            f"counter fraction {self.fraction:.2f}, call slowdown {self.slowdown:.2f}×, "
             f"parallelism {self.parallelism:.2f}, {call} "
             f"(medians of {self.n_used} of {len(self.rounds)} rounds)"
         )
 
     def __str__(self) -> str:
         return f"{self.verdict}: {self.headline()}; {self.figures()}"
+
+
+# From this slowdown beside the counter on, a call that shares the GIL is said to pay for it:
+# two that take turns fairly each run about 2x slower.
+CALL_SLOWED = 3.0
 
 
 def format_slowdown(slowdown: float) -> str:
