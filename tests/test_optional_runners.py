@@ -115,6 +115,28 @@ def test_dask_scatters_a_kernels_params_once_to_each_worker() -> None:
         assert set.union(*grids) == scattered
 
 
+def dashboard_feeds() -> tuple[bool, str, str]:
+    import dask
+
+    return (
+        dask.config.get("distributed.worker.profile.enabled"),
+        dask.config.get("distributed.admin.tick.interval"),
+        dask.config.get("distributed.admin.system-monitor.interval"),
+    )
+
+
+@requires_package_of("dask-threads")
+def test_gilkits_clusters_run_without_what_only_feeds_the_dashboard() -> None:
+    """Idle clusters of a run must not take the cpus from the cells measured meanwhile; this
+    process's own Dask settings stay as they were."""
+    before = dashboard_feeds()
+    with RUNNERS["dask-threads"]() as runner:
+        runner.start(2)
+        [in_worker] = runner._client.run(dashboard_feeds).values()
+        assert in_worker == (False, "1s", "5s")
+    assert dashboard_feeds() == before != in_worker
+
+
 @pytest.mark.parametrize("runner_name", runner_params(["joblib-loky", "dask-processes"]))
 def test_an_interrupted_run_closes_the_pool(runner_name: str) -> None:
     before = gilkit_children()
