@@ -47,6 +47,7 @@ SCALES_EFFICIENCY = 0.8
 BUSY_CPU_USE = 0.8
 # GIL wait above which the GIL is named as what held a cell back.
 GIL_BOUND_WAIT = 0.3
+SHOWN_IDLE = 4  # cells named in the `idle workers` line; the rest are counted
 CONTENTION = (
     "contention on what they share (reference counts of shared objects, the allocator, "
     "cache lines), not the GIL, which was off"
@@ -297,9 +298,6 @@ def format_idle(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]
         "parts; a larger --size tells the call's own costs apart "
         "(docs/methodology.md#short-calls)"
     )
-
-
-SHOWN_IDLE = 4
 
 
 def slowed_each_other(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
