@@ -34,6 +34,9 @@ SCHEMA = "gilkit.run"
 #      build.
 # Versions 1 and 2 are still read: their descriptions come from the kernels installed here.
 SCHEMA_VERSION = 3
+# Impl kinds (the `impls` record's "kind") whose calls keep the GIL: threads that share one GIL
+# take turns on them.
+HOLDS_GIL = frozenset({"python", "holds"})
 READABLE_VERSIONS = (1, 2, 3)
 
 
@@ -105,6 +108,10 @@ class RunResult:
     @property
     def usable_cpus(self) -> int:
         return int(self.metadata["cpu"]["usable_cpus"])
+
+    def holds_gil(self, impl: str) -> bool:
+        """Whether `impl`'s kind keeps the GIL for its calls (pure Python, or native holding)."""
+        return self.impls.get(impl, {}).get("kind") in HOLDS_GIL
 
     def in_call_parallel(self, impl: str) -> bool:
         """Whether `impl` parallelises inside one call (OpenMP): workers are its threads."""

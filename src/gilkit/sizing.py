@@ -28,6 +28,7 @@ from typing import Any
 from gilkit.calibrate import calibrate, size_for_work, time_one_call
 from gilkit.kernels import KERNELS, SOURCES, Kernel
 from gilkit.measure import MIN_MONITORED_S
+from gilkit.results import HOLDS_GIL
 from gilkit.runners import RUNNERS
 
 TARGET_PART_S = 0.02
@@ -38,8 +39,6 @@ MIN_PART_S = 0.01
 # The budget of a default run: 90 s on 2 cpus, growing with the cpus to 3 min from 16 on.
 BUDGET_S_AT_2_CPUS = 90.0
 BUDGET_S_AT_16_CPUS = 180.0
-# Impl kinds that hold the GIL: in threads their calls take the serial time, whatever the workers.
-HOLDS_GIL = frozenset({"python", "holds"})
 
 
 def default_budget_s(n_cpus: int) -> float:

@@ -267,7 +267,7 @@ def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> 
     if record.runner == "serial" and not result.in_call_parallel(record.impl):
         return False
     if record.gil_enabled is not False and shares_gil(result, record.runner):
-        holds = result.impls.get(record.impl, {}).get("kind") in ("python", "holds")
+        holds = result.holds_gil(record.impl)
         if holds or (stats.gil_contention or 0.0) >= GIL_BOUND_WAIT:
             return False
     use, efficiency = stats.cpu_utilisation, stats.efficiency

@@ -14,7 +14,7 @@ import signal
 import statistics
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from contextlib import nullcontext
 from typing import Any, ClassVar, NamedTuple
@@ -43,6 +43,22 @@ def kill_processes(pids: Iterable[int]) -> None:
 
 class RunnerError(RuntimeError):
     """A runner could not start or lost its workers."""
+
+
+@contextlib.contextmanager
+def closed_if_start_fails(
+    runner: Runner, n_workers: int, clean_up: Callable[[], None]
+) -> Iterator[None]:
+    """Around a pool's start: on any failure, a signal too, clean_up() leaves no worker
+    behind; an error becomes one RunnerError naming the pool, a signal goes on as it is."""
+    try:
+        yield
+    except BaseException as error:
+        clean_up()
+        if not isinstance(error, Exception):
+            raise
+        message = f"{runner.name} pool of {n_workers} failed to start: {error}"
+        raise RunnerError(message) from error
 
 
 class NotSupported(Exception):
@@ -231,7 +247,7 @@ class PoolRunner(Runner):
         began = time.perf_counter()
         self._barrier = self._make_barrier(n_workers + 1)
         functions = self._worker_functions()
-        try:
+        with closed_if_start_fails(self, n_workers, self._abandon_starting):
             # Held while worker processes are made; threads (subinterpreters too) need not.
             with nullcontext() if self.in_process else sigint_held():
                 self._executor = self._make_executor(
@@ -245,17 +261,14 @@ class PoolRunner(Runner):
                 ]
             self._barrier.wait(START_TIMEOUT_S)
             reports = [future.result(START_TIMEOUT_S) for future in futures]
-        except BaseException as error:  # a signal too: no worker may outlive a failed start
-            # Their pids are not reported yet: a process pool keeps its workers in _processes.
-            self.worker_pids = tuple(getattr(self._executor, "_processes", None) or ())
-            self.abandon()
-            if not isinstance(error, Exception):
-                raise
-            message = f"{self.name} pool of {n_workers} failed to start: {error}"
-            raise RunnerError(message) from error
         self.worker_pids = tuple(sorted({pid for pid, _ in reports} - {os.getpid()}))
         self.gil_enabled = any(gil for _, gil in reports)
         return time.perf_counter() - began
+
+    def _abandon_starting(self) -> None:
+        # Their pids are not reported yet: a process pool keeps its workers in _processes.
+        self.worker_pids = tuple(getattr(self._executor, "_processes", None) or ())
+        self.abandon()
 
     def run_in_each_worker(self, fn: Callable[[], object]) -> list[str]:
         """Run fn() once in every worker process or subinterpreter, by the barrier trick of

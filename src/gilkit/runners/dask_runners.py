@@ -33,7 +33,13 @@ from typing import Any, ClassVar
 from gilkit.kernels import Task
 from gilkit.metadata import gil_enabled
 from gilkit.runners import dask_cluster
-from gilkit.runners.base import START_TIMEOUT_S, Runner, RunnerError, kill_processes
+from gilkit.runners.base import (
+    START_TIMEOUT_S,
+    Runner,
+    RunnerError,
+    closed_if_start_fails,
+    kill_processes,
+)
 from gilkit.workers import prepare_worker_process
 
 LOOPBACK = "127.0.0.1"
@@ -135,7 +141,7 @@ class DaskRunner(Runner):
     def start(self, n_workers: int) -> float:
         super().start(n_workers)
         began = time.perf_counter()
-        try:
+        with closed_if_start_fails(self, n_workers, self.close):  # Ctrl-C too: closed
             if self.scheduler is None:
                 self._start_local_cluster(n_workers)
             else:
@@ -148,12 +154,6 @@ class DaskRunner(Runner):
                 for _ in range(n_threads)
             ]
             self._client.gather(ready)
-        except BaseException as error:  # Ctrl-C included: the cluster is closed
-            self.close()
-            if isinstance(error, Exception):
-                message = f"{self.name} pool of {n_workers} failed to start: {error}"
-                raise RunnerError(message) from error
-            raise
         return time.perf_counter() - began
 
     def _start_local_cluster(self, n_workers: int) -> None:

@@ -18,7 +18,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
 
-from gilkit.runners.base import START_TIMEOUT_S, PoolRunner, Runner, RunnerError, kill_processes
+from gilkit.runners.base import (
+    START_TIMEOUT_S,
+    PoolRunner,
+    Runner,
+    RunnerError,
+    closed_if_start_fails,
+    kill_processes,
+)
 from gilkit.threadpools import limit_in_worker
 
 # A call waits for its last result by polling every 10 ms (joblib's Parallel does).
@@ -69,13 +76,34 @@ def _check_workers(runner: Runner, n_workers: int) -> None:
         )
 
 
+class JoblibCalls:
+    """What both joblib runners do with their open Parallel: call it, and close it."""
+
+    name: str
+    _parallel: Any = None
+
+    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:
+        if self._parallel is None:
+            raise RunnerError(f"{self.name} runner used before start()")
+        from gilkit.runners._joblib_parallel import run_all
+
+        return run_all(self._parallel, fn, tasks)
+
+    def _close_parallel(self) -> None:
+        if self._parallel is not None:
+            from gilkit.runners._joblib_parallel import close_parallel
+
+            close_parallel(self._parallel)  # the threading backend joins its threads
+            self._parallel = None
+
+
 def _loky_context() -> Any:
     from joblib.externals.loky.backend import get_context
 
     return get_context("loky")
 
 
-class JoblibLokyRunner(PoolRunner):
+class JoblibLokyRunner(JoblibCalls, PoolRunner):
     """joblib's default backend: loky worker processes, one interpreter and one GIL each.
 
     Use it where joblib users would: pure-Python work that must run in parallel without a
@@ -96,8 +124,6 @@ class JoblibLokyRunner(PoolRunner):
     batch_size = "auto"
     min_workers = 2
     call_cost_s = JOBLIB_CALL_COST_S
-
-    _parallel: Any = None
 
     def _make_executor(
         self, n_workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]
@@ -132,19 +158,8 @@ class JoblibLokyRunner(PoolRunner):
             self.close()
             raise
 
-    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:
-        if self._parallel is None:
-            raise RunnerError(f"{self.name} runner used before start()")
-        from gilkit.runners._joblib_parallel import run_all
-
-        return run_all(self._parallel, fn, tasks)
-
     def close(self) -> None:
-        if self._parallel is not None:
-            from gilkit.runners._joblib_parallel import close_parallel
-
-            close_parallel(self._parallel)
-            self._parallel = None
+        self._close_parallel()
         if self._executor is not None:
             # loky's shutdown: kill_workers instead of concurrent.futures' cancel_futures.
             self._executor.shutdown(wait=True, kill_workers=True)  # type: ignore[call-arg]
@@ -161,7 +176,7 @@ def _ready_thread(barrier: threading.Barrier) -> None:
     barrier.wait(START_TIMEOUT_S)
 
 
-class JoblibThreadsRunner(Runner):
+class JoblibThreadsRunner(JoblibCalls, Runner):
     """joblib's threading backend: a thread pool in this interpreter, sharing one GIL.
 
     As joblib's docs say, it suffers from the GIL unless the called function releases it:
@@ -177,38 +192,19 @@ class JoblibThreadsRunner(Runner):
     min_workers = 2
     call_cost_s = JOBLIB_CALL_COST_S
 
-    _parallel: Any = None
-
     def start(self, n_workers: int) -> float:
         _check_workers(self, n_workers)
         super().start(n_workers)
         from gilkit.runners import _joblib_parallel as jp
 
         began = time.perf_counter()
-        try:
+        with closed_if_start_fails(self, n_workers, self.close):
             self._parallel = jp.open_parallel(n_workers, "threading", self.batch_size)
             # joblib makes its thread pool on the first call: one blocking task per thread,
             # released together, so start-up ends when every thread is up.
             barrier = threading.Barrier(n_workers)
             jp.run_all(self._parallel, _ready_thread, [barrier] * n_workers)
-        except BaseException as error:
-            self.close()
-            if isinstance(error, Exception):
-                message = f"{self.name} pool of {n_workers} failed to start: {error}"
-                raise RunnerError(message) from error
-            raise
         return time.perf_counter() - began
 
-    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:
-        if self._parallel is None:
-            raise RunnerError(f"{self.name} runner used before start()")
-        from gilkit.runners._joblib_parallel import run_all
-
-        return run_all(self._parallel, fn, tasks)
-
     def close(self) -> None:
-        if self._parallel is not None:
-            from gilkit.runners._joblib_parallel import close_parallel
-
-            close_parallel(self._parallel)  # joblib closes and joins its thread pool
-            self._parallel = None
+        self._close_parallel()
