@@ -254,7 +254,7 @@ def c_extensions() -> list[Extension]:
     The ctypes library is built as an extension module, the one kind of compiled file
     setuptools builds and installs into a package for editable installs and wheels alike: its
     exported C functions, plus a stub PyInit that makes an empty module (ext/_ctypes_lib.c
-    says why). gilkit.ctypes_lib finds the file and loads it with ctypes, never imports it.
+    says why). gilkit.bindings.ctypes_lib finds the file and loads it with ctypes, never imports it.
     """
     macros = [("GILKIT_COMPILE_ARGS", '"' + " ".join(COMPILE_ARGS) + '"')]
     return [

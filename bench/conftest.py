@@ -1,7 +1,7 @@
 """The benchmark session: gilkit's own run Session over every cell of the suite.
 
 Kernel data is made once and every pool is started before the first benchmark, process pools
-first, exactly as `gilkit run` does (gilkit.run.Session); pytest-benchmark then times the calls.
+first, exactly as `gilkit run` does (gilkit.engine.session.Session); pytest-benchmark then times the calls.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from gilkit import metadata
-from gilkit.plan import Plan
-from gilkit.run import Session
-from gilkit.threadpools import pin_native_threads
+from gilkit.engine.session import Session
+from gilkit.host import metadata
+from gilkit.host.threadpools import pin_native_threads
+from gilkit.model.plan import Plan
 
 
 def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, Any]) -> None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import pytest
 
-from gilkit.host_speed import time_reference
+from gilkit.analysis.stats import ideal_rule, ideal_speedup
+from gilkit.engine.measure import monitored_calls
+from gilkit.host.cpus import usable_cpus
+from gilkit.host.metadata import free_threaded_build, gil_enabled, load_average
+from gilkit.host.speed import time_reference
 from gilkit.kernels import KERNELS, impl_unavailable_reason
-from gilkit.machine import usable_cpus
-from gilkit.measure import monitored_calls
-from gilkit.metadata import free_threaded_build, gil_enabled, load_average
-from gilkit.plan import Cell
-from gilkit.stats import ideal_rule, ideal_speedup
+from gilkit.model.plan import Cell
 
 WORKERS = sorted({1, 2, usable_cpus()})
 # Serial medians per unit of work, for the speedups: (kernel, impl) -> seconds per unit.

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from gilkit import native
+from gilkit.host import extensions as compiled
+from gilkit.host.metadata import free_threaded_build, gil_enabled
 from gilkit.kernels import IMPLS, KERNELS, impl_unavailable_reason
-from gilkit.metadata import free_threaded_build, gil_enabled
 from gilkit.runners import RUNNERS
 
 requires_native = pytest.mark.skipif(
-    native.unavailable_reason("_native") is not None,
-    reason=f"compiled kernels: {native.unavailable_reason('_native')}",
+    compiled.unavailable_reason("_native") is not None,
+    reason=f"compiled kernels: {compiled.unavailable_reason('_native')}",
 )
 requires_free_threading = pytest.mark.skipif(
     not free_threaded_build(),
@@ -27,8 +27,8 @@ requires_interpreters = pytest.mark.skipif(
     "under a 3.13 GIL build: scripts/build-freethreaded-python.sh --gil)",
 )
 requires_openmp = pytest.mark.skipif(
-    native.unavailable_reason("_prange") is not None,
-    reason=f"OpenMP kernels: {native.unavailable_reason('_prange')}",
+    compiled.unavailable_reason("_prange") is not None,
+    reason=f"OpenMP kernels: {compiled.unavailable_reason('_prange')}",
 )
 
 

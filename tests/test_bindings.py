@@ -93,7 +93,7 @@ def test_the_c_api_module_takes_any_float64_buffer(impl: str) -> None:
 
 @pytest.mark.parametrize("impl", available("numba"))
 def test_numba_compiles_every_entry_point_before_any_call(impl: str) -> None:
-    from gilkit import numba_cores
+    from gilkit.bindings import numba_cores
 
     assert set(numba_cores.COMPILE_S) == {"numba", "numba-gil", "numba-prange"}
     for kernels in numba_cores.COMPILE_S.values():
@@ -105,7 +105,7 @@ def test_numba_compiles_every_entry_point_before_any_call(impl: str) -> None:
 
 @pytest.mark.parametrize("impl", available("numba-prange"))
 def test_numba_prange_says_how_many_threads_its_pool_allows(impl: str) -> None:
-    from gilkit import numba_cores
+    from gilkit.bindings import numba_cores
 
     too_many = numba_cores.numba.config.NUMBA_NUM_THREADS + 1
     with pytest.raises(ValueError, match=f"expected 1 <= n_threads <= {too_many - 1}"):
@@ -114,10 +114,10 @@ def test_numba_prange_says_how_many_threads_its_pool_allows(impl: str) -> None:
 
 
 def test_an_unbuilt_library_is_an_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """gilkit.native turns it into the reason `gilkit list` shows."""
+    """gilkit.host.extensions turns it into the reason `gilkit list` shows."""
     import importlib.util
 
-    from gilkit import ctypes_lib
+    from gilkit.bindings import ctypes_lib
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImportError, match=r"gilkit\._ctypes_lib is not built"):

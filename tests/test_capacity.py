@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from gilkit.capacity import N_ROUNDS, measure_capacity
+from gilkit.analysis.stats import CELL_SHARE, capacity, cell_stats, karp_flatt, shares_taken
+from gilkit.host.capacity import N_ROUNDS, measure_capacity
+from gilkit.model.results import CellRecord, RunResult
 from gilkit.present.report import limit
 from gilkit.present.tables import format_interference
-from gilkit.results import CellRecord, RunResult
-from gilkit.stats import CELL_SHARE, capacity, cell_stats, karp_flatt, shares_taken
 from tests.conftest import requires_native
 
 

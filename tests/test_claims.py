@@ -36,7 +36,7 @@ from gilkit.claims.startup import thread_starts_faster
 from gilkit.claims.subinterpreters import interpreters_cost, interpreters_scale
 from gilkit.claims.timing import interleaved
 from gilkit.cli import claims as cli_claims
-from gilkit.cli.options import UsageError
+from gilkit.planning.values import UsageError
 
 DEFAULT_METHOD = multiprocessing.get_start_method(allow_none=False)
 

@@ -53,7 +53,7 @@ def test_bad_input_is_one_line_and_status_2(
 def test_unbuilt_impl_names_the_reason_and_the_available(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gilkit.cli import options
+    from gilkit.planning import values as options
 
     monkeypatch.setattr(
         options,
@@ -80,14 +80,14 @@ def test_unbuilt_impl_names_the_reason_and_the_available(
 def test_a_family_selects_all_its_impls(
     monkeypatch: pytest.MonkeyPatch, text: str, impls: list[str]
 ) -> None:
-    from gilkit.cli import options
+    from gilkit.planning import values as options
 
     monkeypatch.setattr(options, "impl_unavailable_reason", lambda impl: None)
     assert options.parse_impls(text) == (impls, {})
 
 
 def test_a_family_leaves_out_what_is_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gilkit.cli import options
+    from gilkit.planning import values as options
 
     monkeypatch.setattr(
         options, "impl_unavailable_reason", lambda impl: "no OpenMP" if "prange" in impl else None
@@ -101,7 +101,7 @@ def test_a_family_leaves_out_what_is_not_built(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_the_default_run_keeps_its_impls(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gilkit.cli import options
+    from gilkit.planning import values as options
 
     monkeypatch.setattr(options, "impl_unavailable_reason", lambda impl: None)
     impls, left_out = options.parse_impls(None)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from gilkit.kernels import KERNELS, Task, run_task
+from gilkit.kernels.splitting import split
 from gilkit.runners import RUNNERS
-from gilkit.splitting import split
 
 from .conftest import CPU_KERNELS, impl_params, requires_free_threading
 
@@ -27,8 +27,8 @@ def test_importing_gilkit_and_its_extensions_keeps_the_gil_off() -> None:
     """Every extension declares that it does not need the GIL: Cython's directive, the C API's
     Py_mod_gil slot (the ctypes library's stub module too), pybind11's mod_gil_not_used()."""
     probe = (
-        "import sys, numpy, gilkit.cli, gilkit.kernels; from gilkit import native; "
-        "[native.unavailable_reason(m) for m in (*native.EXTENSIONS, 'ctypes_lib')]; "
+        "import sys, numpy, gilkit.cli, gilkit.kernels; from gilkit.bindings import compiled; "
+        "[compiled.unavailable_reason(m) for m in (*compiled.EXTENSIONS, 'ctypes_lib')]; "
         "sys.exit(int(sys._is_gil_enabled()))"
     )
     done = subprocess.run(
@@ -87,7 +87,7 @@ def test_an_undeclared_extension_turning_the_gil_on_is_named(tmp_path: Path) -> 
     )
     assert built.returncode == 0, built.stderr
     probe = (
-        "import undeclared; from gilkit import metadata; "
+        "import undeclared; from gilkit.host import metadata; "
         "print(metadata.gil_enabled(), metadata.find_gil_reenablers())"
     )
     done = subprocess.run(

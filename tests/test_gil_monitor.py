@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from gilkit import measure
-from gilkit.gil_monitor import GilMonitor, run_queue_wait_s
+from gilkit.engine import measure
+from gilkit.engine.gil_monitor import GilMonitor, run_queue_wait_s
+from gilkit.host.metadata import gil_enabled
 from gilkit.kernels import KERNELS
-from gilkit.metadata import gil_enabled
-from gilkit.plan import Cell
+from gilkit.model.plan import Cell
 from gilkit.runners import RUNNERS
 
 from .conftest import requires_native

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from gilkit import cli, granularity
-from gilkit.granularity import Granularity, Step
+from gilkit import cli
+from gilkit.gil import granularity
+from gilkit.gil.granularity import Granularity, Step
 from gilkit.kernels import squares
 
 from .conftest import requires_native

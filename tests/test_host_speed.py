@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gilkit.host_speed import SLOW_FACTOR, describe, host_speed, reference_loop, time_reference
-from gilkit.metadata import cpu_seconds, steal_share
-from gilkit.results import CellRecord
+from gilkit.analysis.machine_speed import SLOW_FACTOR, host_speed, steal_share
+from gilkit.host.metadata import cpu_seconds
+from gilkit.host.speed import reference_loop, time_reference
+from gilkit.model.results import CellRecord
+from gilkit.present.tables import describe_speed as describe
 
 
 def cell(references: list[float]) -> CellRecord:

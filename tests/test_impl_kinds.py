@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from gilkit import Cell, Plan, cli, impl_kinds, run_plan
+from gilkit import Cell, Plan, cli, run_plan
+from gilkit.gil import kinds as impl_kinds
+from gilkit.gil.probe import GilProbe, Verdict
 from gilkit.kernels import KERNELS, SOURCES, describe_impls
 from gilkit.kernels.base import define_kernel
 from gilkit.present.formatting import in_call_label
-from gilkit.probe import GilProbe, Verdict
 
 
 def python(part: range, params: None) -> int:

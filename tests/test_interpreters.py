@@ -18,16 +18,16 @@ from pathlib import Path
 import pytest
 
 from gilkit import Plan, run_plan
-from gilkit.in_interpreter import PipeBarrier, Unsupported, run_guarded, unsupported_reason
+from gilkit.analysis.stats import cell_stats
+from gilkit.engine.session import _start_order
+from gilkit.host.extensions import NativeUnavailable
+from gilkit.host.metadata import gil_enabled
 from gilkit.kernels import KERNELS, Task, make_ready, run_task
-from gilkit.metadata import gil_enabled
-from gilkit.native import NativeUnavailable
-from gilkit.plan import Cell
-from gilkit.run import _start_order
+from gilkit.kernels.in_interpreter import PipeBarrier, Unsupported, run_guarded, unsupported_reason
+from gilkit.kernels.splitting import split
+from gilkit.model.plan import Cell
 from gilkit.runners import RUNNERS, NotSupported
 from gilkit.runners.interpreters import InterpreterRunner
-from gilkit.splitting import split
-from gilkit.stats import cell_stats
 
 from .conftest import impl_params, requires_interpreters
 
@@ -85,7 +85,7 @@ def test_gilkit_list_tells_whether_it_is_available() -> None:
 def test_the_kernels_import_without_numpy_or_psutil() -> None:
     """What a subinterpreter imports must not pull in what cannot load there."""
     code = (
-        "import sys, gilkit, gilkit.kernels, gilkit.in_interpreter; "
+        "import sys, gilkit, gilkit.kernels, gilkit.kernels.in_interpreter; "
         "print(sorted(m for m in ('numpy', 'psutil') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -201,7 +201,7 @@ def test_the_ctypes_impls_need_numpy_so_are_not_supported(impl: str) -> None:
 
 @requires_interpreters
 def test_each_interpreter_runs_a_function_once_as_the_impls_are_made_ready() -> None:
-    """gilkit.run imports the impls' modules in every interpreter before any timed call."""
+    """gilkit.engine.session imports the impls' modules in every interpreter before any timed call."""
     with InterpreterRunner() as runner:
         runner.start(2)
         assert runner.run_in_each_worker(functools.partial(make_ready, ["python", "cython"])) == []

@@ -8,9 +8,9 @@ import pytest
 
 from gilkit.kernels import KERNELS, Task, run_task, run_task_async
 from gilkit.kernels.io_server import port_of
-from gilkit.plan import cells_for
+from gilkit.kernels.splitting import split
+from gilkit.planning.matrix import cells_for
 from gilkit.runners import RUNNERS
-from gilkit.splitting import split
 
 IO = KERNELS["io"]
 

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, mandelbrot, run_task, squares, triad
-from gilkit.shared_arrays import attach
-from gilkit.splitting import split
+from gilkit.kernels.shared_arrays import attach
+from gilkit.kernels.splitting import split
 
 from .conftest import CPU_KERNELS, impl_params, requires_native, requires_openmp
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gilkit import machine
+from gilkit.host import cpus as machine
 
 
 def fake_cgroups(tmp_path: Path, membership: str, files: dict[str, str]) -> tuple[Path, Path]:

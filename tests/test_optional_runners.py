@@ -19,10 +19,11 @@ import pytest
 
 from gilkit import Plan, RunInterrupted, cli, run_plan
 from gilkit.kernels import KERNELS, Task, run_task_counting_cpu
-from gilkit.plan import Cell, cells_for
+from gilkit.kernels.splitting import split
+from gilkit.model.plan import Cell
+from gilkit.planning.matrix import cells_for
 from gilkit.runners import RUNNERS, RunnerError
 from gilkit.runners.dask_cluster import choose_workers, incompatibility, worker_facts
-from gilkit.splitting import split
 
 from .conftest import requires_package_of
 
@@ -262,7 +263,7 @@ def test_pools_choose_the_workers_of_a_cluster_by_shape() -> None:
 
 
 def test_kernels_that_need_this_host_say_why() -> None:
-    from gilkit.run import _needs_this_host
+    from gilkit.engine.session import _needs_this_host
 
     assert _needs_this_host("squares") is None
     assert "127.0.0.1" in (_needs_this_host("io") or "")

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from gilkit import cli
+from gilkit.analysis.significance import sign_test_p
+from gilkit.analysis.stats import cell_stats
+from gilkit.model.results import CellRecord, RunResult, load
 from gilkit.present.compare import geometric_mean, pairs
 from gilkit.present.report import verdict
 from gilkit.present.tables import (
@@ -16,9 +19,6 @@ from gilkit.present.tables import (
     sat_idle,
     slowed_each_other,
 )
-from gilkit.results import CellRecord, RunResult, load
-from gilkit.significance import sign_test_p
-from gilkit.stats import cell_stats
 
 RUN = [
     "run",
@@ -109,7 +109,7 @@ def test_geometric_mean() -> None:
     [
         ("{", "is not JSON"),
         ('{"schema": "x"}', "not a gilkit run result"),
-        ('{"schema": "gilkit.run", "version": 7}', "unsupported result version 7"),
+        ('{"schema": "gilkit.engine.session", "version": 7}', "unsupported result version 7"),
     ],
 )
 def test_compare_and_report_refuse_foreign_files(

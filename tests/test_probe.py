@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 
 import gilkit
-from gilkit import probe, testing
+from gilkit import testing
 from gilkit.cli import probe as cli_probe
-from gilkit.cli.options import UsageError
-from gilkit.probe import GilProbe, Round, Verdict, decide, judge, settled
+from gilkit.gil import probe
+from gilkit.gil.probe import GilProbe, Round, Verdict, decide, judge, settled
+from gilkit.planning.values import UsageError
 
 from .conftest import requires_gil
 
@@ -423,7 +424,7 @@ def test_a_call_that_waits_for_the_gil_at_every_turn_says_it_paid_too() -> None:
     [(4e-7, "400 ns"), (4e-5, "40 µs"), (0.0004, "400 µs"), (0.02, "20.0 ms"), (2.5, "2.50 s")],
 )
 def test_durations_never_read_zero(seconds: float, text: str) -> None:
-    from gilkit.present.formatting import format_seconds
+    from gilkit.model.units import format_seconds
 
     assert format_seconds(seconds) == text
     assert text in probe.too_short_reason(seconds)

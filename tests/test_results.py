@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from gilkit.results import (
+from gilkit.engine.descriptions import read_result
+from gilkit.model.results import (
     SCHEMA_VERSION,
     CellRecord,
     ResultFileError,
@@ -58,13 +59,14 @@ def test_version_1_files_are_still_read(tmp_path: Path) -> None:
         cell["noisy"] = False  # versions 1 and 2 stored it
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(document))
-    result = load(path)
+    result = read_result(path)
     assert result.cells == sample().cells
     assert result.checks == sample().checks
     # Described from the kernels installed here, as version 3 files describe themselves.
     assert result.kernels["squares"]["unit"] == "integers"
     assert result.kernels["squares"]["work"] == {"10": 10.0, "1000": 1000.0}
     assert list(result.impls) == ["cython-nogil"]
+    assert result.metadata["runners"]["serial"]["shares_interpreter"] is True
 
 
 def test_files_without_the_later_fields_are_still_read(tmp_path: Path) -> None:
@@ -91,8 +93,8 @@ def test_version_3_files_describe_their_kernels(tmp_path: Path) -> None:
     ("document", "message"),
     [
         ({"schema": "other"}, "not a gilkit run result"),
-        ({"schema": "gilkit.run", "version": 99}, "unsupported result version 99"),
-        ({"schema": "gilkit.run", "version": SCHEMA_VERSION}, "malformed"),
+        ({"schema": "gilkit.engine.session", "version": 99}, "unsupported result version 99"),
+        ({"schema": "gilkit.engine.session", "version": SCHEMA_VERSION}, "malformed"),
     ],
 )
 def test_foreign_files_are_refused(tmp_path: Path, document: dict, message: str) -> None:

@@ -7,8 +7,8 @@ import psutil
 import pytest
 
 from gilkit import Plan, RunInterrupted, run_plan
-from gilkit.plan import Cell
-from gilkit.stats import IDEAL_CPUS, cell_stats
+from gilkit.analysis.stats import IDEAL_CPUS, cell_stats
+from gilkit.model.plan import Cell
 
 
 def cells(size: int = 20_000) -> list[Cell]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gilkit.kernels import KERNELS, Task, run_task
+from gilkit.kernels.splitting import split
 from gilkit.runners import RUNNERS, START_METHODS, RunnerError
 from gilkit.runners.processes import ProcessRunner
-from gilkit.splitting import split
 
 from .conftest import CPU_KERNELS, runner_params
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from gilkit.kernels import KERNELS, SOURCES
-from gilkit.plan import cells_for
-from gilkit.runners import RUNNERS
-from gilkit.sizing import (
+from gilkit.planning.matrix import cells_for
+from gilkit.planning.sizing import (
     MIN_PART_S,
     PARTS_PER_CALL_COST,
     TARGET_PART_S,
@@ -17,6 +16,7 @@ from gilkit.sizing import (
     machine_sizes,
     target_part_s,
 )
+from gilkit.runners import RUNNERS
 from tests.conftest import requires_native
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gilkit.splitting import SPLITS, split
+from gilkit.kernels.splitting import SPLITS, split
 
 
 @pytest.mark.parametrize("how", SPLITS)

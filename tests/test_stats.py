@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gilkit.results import CellRecord, RunResult
-from gilkit.significance import (
+from gilkit.analysis.significance import (
     adjusted,
     p_value,
     repeats_needed,
@@ -12,7 +11,7 @@ from gilkit.significance import (
     smallest_p,
     u_statistic,
 )
-from gilkit.stats import (
+from gilkit.analysis.stats import (
     IDEAL_CPUS,
     IDEAL_WORKERS,
     NOISY_CV,
@@ -23,6 +22,7 @@ from gilkit.stats import (
     ideal_speedup,
     spread,
 )
+from gilkit.model.results import CellRecord, RunResult
 
 
 def record(

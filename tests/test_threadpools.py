@@ -9,7 +9,7 @@ import types
 import pytest
 from threadpoolctl import threadpool_limits
 
-from gilkit.threadpools import THREAD_ENV_VARS, pin_native_threads
+from gilkit.host.threadpools import THREAD_ENV_VARS, pin_native_threads
 
 
 def test_pinning_sets_every_thread_variable_to_one(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,7 @@
 """gilkit: measure the ways around CPython's GIL on your own machine.
 
 The library behind the `gilkit` command: make a Plan of cells (kernel × impl × runner ×
-workers), measure it with run_plan, and read the RunResult (gilkit.stats, gilkit.present).
+workers), measure it with run_plan, and read the RunResult (gilkit.analysis.stats, gilkit.present).
 Your own kernel comes from define_kernel; releases_gil asks whether one call releases the GIL.
 
 The names below are imported on first use, not with the package: a subinterpreter worker
@@ -15,28 +15,28 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gilkit.engine.session import RunInterrupted, Session, run_plan
+    from gilkit.gil.probe import releases_gil
+    from gilkit.host.metadata import free_threaded_build, gil_enabled
     from gilkit.kernels.base import Kernel, define_kernel
-    from gilkit.metadata import free_threaded_build, gil_enabled
-    from gilkit.plan import Cell, Plan
-    from gilkit.probe import releases_gil
-    from gilkit.results import RunResult
-    from gilkit.run import RunInterrupted, Session, run_plan
+    from gilkit.model.plan import Cell, Plan
+    from gilkit.model.results import RunResult
 
 __version__ = "0.1.0"
 
 # name -> the module that defines it
 _PUBLIC = {
-    "Cell": "gilkit.plan",
+    "Cell": "gilkit.model.plan",
     "Kernel": "gilkit.kernels.base",
-    "Plan": "gilkit.plan",
-    "RunInterrupted": "gilkit.run",
-    "RunResult": "gilkit.results",
-    "Session": "gilkit.run",
+    "Plan": "gilkit.model.plan",
+    "RunInterrupted": "gilkit.engine.session",
+    "RunResult": "gilkit.model.results",
+    "Session": "gilkit.engine.session",
     "define_kernel": "gilkit.kernels.base",
-    "free_threaded_build": "gilkit.metadata",
-    "gil_enabled": "gilkit.metadata",
-    "releases_gil": "gilkit.probe",
-    "run_plan": "gilkit.run",
+    "free_threaded_build": "gilkit.host.metadata",
+    "gil_enabled": "gilkit.host.metadata",
+    "releases_gil": "gilkit.gil.probe",
+    "run_plan": "gilkit.engine.session",
 }
 __all__ = [
     "Cell",

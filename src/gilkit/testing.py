@@ -19,8 +19,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from gilkit.present.formatting import format_seconds
-from gilkit.probe import MIN_CALL_S, GilProbe, Verdict, releases_gil
+from gilkit.gil.probe import MIN_CALL_S, GilProbe, Verdict, releases_gil
+from gilkit.model.units import format_seconds
 
 # A verdict other than the expected one is probed once more before the test fails or is
 # skipped: a burst of load on a shared machine makes the probe answer cannot-judge (it checks

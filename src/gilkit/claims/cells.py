@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gilkit.machine import usable_cpus
-from gilkit.plan import Cell, Plan
-from gilkit.run import run_plan
-from gilkit.stats import IDEAL_CPUS, ideal_speedup
+from gilkit.analysis.stats import IDEAL_CPUS, ideal_speedup
+from gilkit.engine.session import run_plan
+from gilkit.host.cpus import usable_cpus
+from gilkit.model.plan import Cell, Plan
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from gilkit.claims.base import (
 )
 from gilkit.claims.busy import CpuWatch
 from gilkit.claims.cells import compare
-from gilkit.machine import usable_cpus
-from gilkit.metadata import gil_enabled
-from gilkit.present.formatting import format_ratio, format_seconds
+from gilkit.host.cpus import usable_cpus
+from gilkit.host.metadata import gil_enabled
+from gilkit.model.units import format_ratio, format_seconds
 
 THREADS_CLAIM = Claim(3, "Multithreading has no effect for CPU-bound tasks due to the GIL")
 PROCESSES_CLAIM = Claim(4, "Processes are great for CPU-bound work: one GIL per process")

@@ -20,7 +20,7 @@ import psutil
 
 from gilkit.claims import children
 from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult
-from gilkit.present.formatting import format_bytes
+from gilkit.model.units import format_bytes
 
 CLAIM = Claim(2, "Threads are lightweight: a low memory footprint")
 METRICS = ("uss", "pss", "rss")

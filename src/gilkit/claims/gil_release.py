@@ -8,6 +8,7 @@ the compiled modules the claim is reported as not measured.
 
 from __future__ import annotations
 
+from gilkit.analysis.stats import IDEAL_CPUS, ideal_speedup
 from gilkit.claims.base import (
     DOES_NOT_HOLD,
     GIL_ONLY,
@@ -20,11 +21,10 @@ from gilkit.claims.base import (
 from gilkit.claims.busy import CpuWatch
 from gilkit.claims.cells import compare
 from gilkit.claims.cpu_bound import N_WORKERS, ONE_CPU, busy_reason, gil_state
+from gilkit.host.cpus import usable_cpus
+from gilkit.host.metadata import gil_enabled
 from gilkit.kernels import impl_unavailable_reason
-from gilkit.machine import usable_cpus
-from gilkit.metadata import gil_enabled
-from gilkit.present.formatting import format_ratio
-from gilkit.stats import IDEAL_CPUS, ideal_speedup
+from gilkit.model.units import format_ratio
 
 CLAIM = Claim(
     6,

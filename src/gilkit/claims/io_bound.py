@@ -12,9 +12,9 @@ from functools import partial
 from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult, scales
 from gilkit.claims.timing import interleaved, medians
 from gilkit.kernels.io_server import fetch, serve
-from gilkit.present.formatting import format_ratio, format_seconds
+from gilkit.kernels.splitting import split
+from gilkit.model.units import format_ratio, format_seconds
 from gilkit.runners import RUNNERS
-from gilkit.splitting import split
 
 CLAIM = Claim(5, "Threads are great for I/O-bound tasks")
 N_URLS = 40

@@ -20,7 +20,7 @@ import psutil
 
 from gilkit.claims import children
 from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult
-from gilkit.present.formatting import format_seconds
+from gilkit.model.units import format_seconds
 
 CLAIM = Claim(7, "Child processes are interruptible/killable; threads are not")
 RUNAWAY_S = 1.0  # how long the runaway task runs if nothing stops it

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult
-from gilkit.metadata import free_threaded_build, gil_enabled, python_now
+from gilkit.host.metadata import free_threaded_build, gil_enabled, python_now
 from gilkit.present.formatting import format_build, format_gil
 
 CLAIM = Claim(8, "Threads increase the potential for race conditions")

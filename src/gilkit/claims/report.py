@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from gilkit.claims.base import DOES_NOT_HOLD, GIL_ONLY, HOLDS, ClaimResult
-from gilkit.machine import cpu_model, usable_cpus
-from gilkit.metadata import collect_metadata, python_now
+from gilkit.host.cpus import cpu_model, usable_cpus
+from gilkit.host.metadata import collect_metadata, python_now
 from gilkit.present.formatting import format_python
 
 SCHEMA = "gilkit.claims"

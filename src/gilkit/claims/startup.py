@@ -17,7 +17,7 @@ from typing import Any
 
 from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult
 from gilkit.claims.timing import interleaved, medians
-from gilkit.present.formatting import format_ratio, format_seconds
+from gilkit.model.units import format_ratio, format_seconds
 
 CLAIM = Claim(1, "Starting a thread is faster than starting a process")
 FRESH = ("spawn", "forkserver")  # start methods that start a new interpreter

@@ -30,9 +30,9 @@ from gilkit.claims.cpu_bound import ONE_CPU, PYTHON_N, busy_reason, gil_state
 from gilkit.claims.footprint import READY_TIMEOUT_S, memory_of, per_process, per_thread
 from gilkit.claims.startup import FRESH, _process, _thread
 from gilkit.claims.timing import interleaved, medians
-from gilkit.in_interpreter import PipeBarrier, init_worker, report_ready
-from gilkit.machine import usable_cpus
-from gilkit.present.formatting import format_bytes, format_ratio, format_seconds
+from gilkit.host.cpus import usable_cpus
+from gilkit.kernels.in_interpreter import PipeBarrier, init_worker, report_ready
+from gilkit.model.units import format_bytes, format_ratio, format_seconds
 from gilkit.runners.interpreters import InterpreterRunner, executor_class
 
 PARALLEL_CLAIM = Claim(10, "Subinterpreters run pure-Python CPU work in parallel in one process")

@@ -1,7 +1,7 @@
 """The `gilkit` command: parsing, progress and printing; one module per command.
 
 Nothing else in gilkit imports this package: the commands call the library (gilkit.run_plan,
-gilkit.present, gilkit.claims, gilkit.probe, gilkit.granularity) and print what it returns.
+gilkit.present, gilkit.claims, gilkit.gil.probe, gilkit.gil.granularity) and print what it returns.
 Bad input ends in one line and exit status 2.
 """
 
@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from gilkit.cli import claims, compare, granularity, info, listing, plot, probe, report, run
 from gilkit.cli.console import EXIT_INTERRUPTED, EXIT_USAGE
-from gilkit.cli.options import UsageError
+from gilkit.planning.values import UsageError
 
 # Each module adds its parser and runs its command; the order is `gilkit --help`'s.
 COMMANDS = (run, compare, plot, report, claims, probe, granularity, listing, info)

@@ -15,8 +15,8 @@ from gilkit.claims.base import Claim
 from gilkit.claims.registry import NUMBERS, failed, iter_claims
 from gilkit.claims.report import claims_document, format_claims, format_header
 from gilkit.cli.console import make_console, make_progress, writable_path
-from gilkit.cli.options import UsageError, comma_list, integer
-from gilkit.results import write_json_atomically
+from gilkit.model.results import write_json_atomically
+from gilkit.planning.values import UsageError, comma_list, integer
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 

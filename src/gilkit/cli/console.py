@@ -14,8 +14,9 @@ from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gilkit import results
-from gilkit.cli.options import UsageError
+from gilkit.engine.descriptions import from_document
+from gilkit.model import results
+from gilkit.planning.values import UsageError
 
 EXIT_OK, EXIT_WRONG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -97,7 +98,7 @@ def read_json(path: Path, valid: str = RUN_FILE) -> Any:
 def result_from(path: Path, document: Any, valid: str = RUN_FILE) -> results.RunResult:
     """The run result in a document, or one line saying why it is not one."""
     try:
-        return results.RunResult.from_json(document)
+        return from_document(document)
     except results.ResultFileError as error:
         raise UsageError(f"{str(path)!r}: {error}; valid: {valid}") from error
 

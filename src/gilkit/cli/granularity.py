@@ -1,6 +1,6 @@
 """`gilkit granularity`: what taking the GIL back every k iterations of a nogil loop costs.
 
-The measuring is gilkit.granularity's; this module parses the options, shows progress, prints a
+The measuring is gilkit.gil.granularity's; this module parses the options, shows progress, prints a
 table per way of taking the GIL back, the Ctrl-C lines and the issue's bar, and writes JSON.
 """
 
@@ -13,8 +13,6 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from gilkit import granularity, native
-from gilkit.cli import options
 from gilkit.cli.console import (
     EXIT_OK,
     make_console,
@@ -23,11 +21,15 @@ from gilkit.cli.console import (
     writable_path,
     writing,
 )
-from gilkit.cli.options import UsageError
-from gilkit.granularity import DEFAULT_REPEAT, K_VALUES, VARIANTS, Granularity
-from gilkit.metadata import python_now
-from gilkit.present.formatting import format_python, format_seconds
-from gilkit.probe import format_slowdown
+from gilkit.gil import granularity
+from gilkit.gil.granularity import DEFAULT_REPEAT, K_VALUES, VARIANTS, Granularity
+from gilkit.gil.probe import format_slowdown
+from gilkit.host import extensions as compiled
+from gilkit.host.metadata import python_now
+from gilkit.model.units import format_seconds
+from gilkit.planning import values as options
+from gilkit.planning.values import UsageError
+from gilkit.present.formatting import format_python
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -94,7 +96,7 @@ def handle(args: argparse.Namespace) -> int:
     interval = parse_interval(args.switch_interval)
     if args.json is not None:
         writable_path("--json", args.json)
-    reason = native.unavailable_reason("_granularity")
+    reason = compiled.unavailable_reason("_granularity")
     if reason is not None:
         raise UsageError(f"granularity needs gilkit's compiled loops: {reason}")
     console = make_console(stderr=True, quiet=args.quiet)

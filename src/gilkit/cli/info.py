@@ -8,8 +8,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from gilkit import metadata, native
 from gilkit.cli.console import EXIT_OK, make_console
+from gilkit.host import extensions as compiled
+from gilkit.host import metadata
 from gilkit.present.formatting import format_build, format_gil
 from gilkit.runners import RUNNERS, default_start_method
 
@@ -43,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
         (
             "openmp",
             build["openmp"]
-            if native.unavailable_reason("_prange")
+            if compiled.unavailable_reason("_prange")
             else f"built, {build['openmp_max_threads']} threads by default",
         ),
         *module_rows(build),
@@ -69,6 +70,6 @@ def module_rows(build: dict[str, Any]) -> list[tuple[str, str]]:
     """One row per module of the compiled impls: built, or why not, and what it is for."""
     rows = []
     for name, state in build["modules"].items():
-        used_by = native.EXTENSIONS.get(name, "numba, numba-gil, numba-prange")
+        used_by = compiled.EXTENSIONS.get(name, "numba, numba-gil, numba-prange")
         rows.append((f"  {name}", f"{state} ({used_by})"))
     return rows

@@ -8,7 +8,6 @@ from rich.table import Table
 from rich.text import Text
 
 from gilkit.cli.console import EXIT_OK, make_console
-from gilkit.cli.options import DEFAULT_IMPLS, families_text
 from gilkit.kernels import (
     IMPLS,
     KERNELS,
@@ -16,6 +15,7 @@ from gilkit.kernels import (
     impl_unavailable_reason,
     load_entry_points,
 )
+from gilkit.planning.values import DEFAULT_IMPLS, families_text
 from gilkit.runners import RUNNERS, START_METHODS, default_start_method
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from gilkit.cli.console import EXIT_OK, load_result, writable_path, writing
-from gilkit.cli.options import UsageError
+from gilkit.planning.values import UsageError
 from gilkit.present.plot import PlotUnavailable, plot_run
 
 

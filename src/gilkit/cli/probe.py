@@ -17,13 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gilkit.cli import options
 from gilkit.cli.console import make_console, make_progress
-from gilkit.cli.options import UsageError
-from gilkit.machine import usable_cpus
-from gilkit.metadata import python_now
-from gilkit.present.formatting import format_python, format_seconds
-from gilkit.probe import (
+from gilkit.gil.probe import (
     DEFAULT_REPEAT,
     FREE_CPU_MIN_PARALLELISM,
     MIN_CALL_S,
@@ -31,7 +26,13 @@ from gilkit.probe import (
     estimated_s,
     probe,
 )
-from gilkit.threadpools import pin_native_threads
+from gilkit.host.cpus import usable_cpus
+from gilkit.host.metadata import python_now
+from gilkit.host.threadpools import pin_native_threads
+from gilkit.model.units import format_seconds
+from gilkit.planning import values as options
+from gilkit.planning.values import UsageError
+from gilkit.present.formatting import format_python
 
 EXAMPLES = "zlib:compress, hashlib:sha256, numpy:sort, gilkit._native:squares_nogil"
 ARG_HELP = (

@@ -10,13 +10,8 @@ import argparse
 import contextlib
 import datetime
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from rich.console import Console
-
-from gilkit.calibrate import SizeError, check_sizes
-from gilkit.cli import options
 from gilkit.cli.console import (
     EXIT_OK,
     EXIT_WRONG,
@@ -26,29 +21,10 @@ from gilkit.cli.console import (
     writable_path,
     writing,
 )
-from gilkit.cli.options import DEFAULT_KERNELS, UsageError
-from gilkit.cli.run_many import run_each
-from gilkit.impl_kinds import infer_kind, without_kind
-from gilkit.kernels import IMPLS, KERNELS
-from gilkit.machine import usable_cpus
-from gilkit.plan import (
-    DEFAULT_REPEATS,
-    DEFAULT_RUNNERS,
-    DEFAULT_WARMUPS,
-    SCALINGS,
-    Cell,
-    Plan,
-    cells_for,
-    checks_for,
-    default_workers,
-    workers_for,
-)
-from gilkit.present.formatting import format_seconds
-from gilkit.present.plot import plot_run
-from gilkit.present.side_by_side import format_side_by_side
-from gilkit.present.tables import format_run, format_sizing
-from gilkit.results import RunResult, load, write_atomically
-from gilkit.run import (
+from gilkit.cli.each_python import run_each
+from gilkit.engine.defaults import n_calls
+from gilkit.engine.descriptions import read_result
+from gilkit.engine.session import (
     CALL_LIMIT_FACTOR,
     EXIT_TIME_LIMIT,
     FIRST_CALL_LIMIT_S,
@@ -56,15 +32,23 @@ from gilkit.run import (
     RunInterrupted,
     run_plan,
 )
-from gilkit.runners import RUNNERS, START_METHODS, dask_cluster, default_start_method
-from gilkit.runners.dask_runners import DaskRunner
-from gilkit.sizing import PARTS_PER_CALL_COST, TARGET_PART_S, default_budget_s, machine_sizes
-from gilkit.splitting import SPLITS
-from gilkit.threadpools import pin_native_threads
-from gilkit.venvs import InterpreterError, describe
+from gilkit.host.cpus import usable_cpus
+from gilkit.host.venvs import InterpreterError, describe
+from gilkit.kernels import IMPLS, KERNELS
+from gilkit.kernels.splitting import SPLITS
+from gilkit.model.plan import DEFAULT_REPEATS, DEFAULT_WARMUPS, Cell, Plan
+from gilkit.model.results import RunResult, write_atomically
+from gilkit.planning import DEFAULT_RUN_LIMIT_S, Say, plan
+from gilkit.planning import values as options
+from gilkit.planning.matrix import DEFAULT_RUNNERS, default_workers
+from gilkit.planning.sizing import PARTS_PER_CALL_COST, TARGET_PART_S, default_budget_s
+from gilkit.planning.values import DEFAULT_KERNELS, UsageError
+from gilkit.present.plot import plot_run
+from gilkit.present.side_by_side import format_side_by_side
+from gilkit.present.tables import format_run, format_sizing
+from gilkit.runners import RUNNERS, START_METHODS, default_start_method
 
 RESULTS_DIR = Path("gilkit-results")
-DEFAULT_RUN_LIMIT_S = 3600.0  # an hour: ten times a default run on 2 cores
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -151,105 +135,28 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def plan_from(
-    args: argparse.Namespace,
-    size_here: bool = True,
-    say: Callable[[str], None] = print,
-    here: bool = True,
+    args: argparse.Namespace, size_here: bool = True, say: Say | None = None, here: bool = True
 ) -> Plan:
-    """The plan the options ask for. Unless sizes are given, the built-in kernels are sized
-    for this machine, once every option is checked (a few seconds, said through `say`;
-    `size_here=False` skips it, to check the options alone). `here`: the plan is to run under
-    this interpreter, so its runners must be usable on it (not so with --python, where each
-    interpreter's own gilkit checks them)."""
-    kernels = options.parse_kernels(args.kernel)
-    impls, unavailable = options.parse_impls(args.impl, kernels)
-    runners = options.parse_runners(args.runner, here)
-    workers = options.parse_workers(args.workers, kernels)
-    splits = options.parse_splits(args.split, kernels)
-    scaling = options.one_of("--scaling", SCALINGS)(args.scaling or "strong")
-    call_limit_s = options.parse_seconds("--timeout", args.timeout, None)
-    n_repeats = options.parse_count("--repeat", args.repeat, DEFAULT_REPEATS, 1)
-    n_warmups = options.parse_count("--warmup", args.warmup, DEFAULT_WARMUPS, 0)
-    budget_s = options.parse_seconds("--budget", args.budget, None)
-    cpus = usable_cpus()
-    sizing = None
-    start_method = options.parse_start_method(args.start_method)
-    run_limit_s = options.parse_seconds("--max-time", args.max_time, DEFAULT_RUN_LIMIT_S)
-    if args.size in (None, "auto") and size_here:
-        say("sizing the kernels for this machine...")
-        counts = {k: workers_for(KERNELS[k], workers, cpus) for k in kernels}
-        sizing = machine_sizes(
-            kernels,
-            impls,
-            splits,
-            counts,
-            cpus,
-            runners=runners or DEFAULT_RUNNERS,
-            scaling=scaling,
-            n_rounds=n_repeats + n_warmups,
-            budget_s=budget_s,
-        )
-        sizes = sizing.sizes
-    else:
-        sizes = options.parse_sizes(None if args.size == "auto" else args.size, kernels, impls)
-        if args.size not in (None, "auto"):
-            try:
-                check_sizes(sizes, splits, call_limit_s or FIRST_CALL_LIMIT_S)
-            except SizeError as error:
-                raise UsageError(f"--size: {error}") from error
-    cells = cells_for(kernels, impls, runners, workers, sizes, cpus, scaling)
-    for cell in cells:
-        if cell.size > KERNELS[cell.kernel].max_size():
-            raise UsageError(
-                f"--size: {cell.kernel} at n = {cell.size:,} ({cell.label}) is past its "
-                f"largest n here; valid: 1 to {KERNELS[cell.kernel].max_size():,}"
-            )
-    plan = Plan(
-        cells=tuple(cells),
-        checks=tuple(checks_for(cells)),
-        splits=splits,
-        n_repeats=n_repeats,
-        n_warmups=n_warmups,
-        start_method=start_method,
-        scheduler=options.parse_scheduler(args.scheduler, runners),
-        unavailable=unavailable,
-        call_limit_s=call_limit_s,
-        run_limit_s=run_limit_s,
-        measure_capacity=True,
-        sizing=None if sizing is None else sizing.record(),
+    """The plan the options ask for: gilkit.plan, given the options' text as it is."""
+    return plan(
+        args.kernel,
+        args.impl,
+        args.runner,
+        args.workers,
+        size="auto" if args.size is None else args.size,
+        scaling=args.scaling,
+        budget_s=args.budget,
+        split=args.split,
+        repeat=args.repeat,
+        warmup=args.warmup,
+        start_method=args.start_method,
+        scheduler=args.scheduler,
+        timeout_s=args.timeout,
+        max_time_s=args.max_time,
+        here=here,
+        size_here=size_here,
+        say=say,
     )
-    if not plan.cells:
-        raise UsageError("nothing to run: no selected kernel has the selected impls")
-    return plan
-
-
-def check_cluster(plan: Plan) -> None:
-    """--scheduler: refuse, before measuring, a cluster that cannot run the plan's cells."""
-    if plan.scheduler is None:
-        return
-    try:
-        cluster = dask_cluster.describe_cluster(plan.scheduler)
-    except Exception as error:
-        raise UsageError(
-            f"--scheduler: cannot use {plan.scheduler!r} ({type(error).__name__}: {error}); "
-            "valid: the address or scheduler file of a running Dask scheduler"
-        ) from error
-    problem = dask_cluster.cluster_problem(cluster)
-    if problem is not None:
-        raise UsageError(f"--scheduler: {problem}")
-    nthreads = {address: facts["nthreads"] for address, facts in cluster["workers"].items()}
-    for cell in plan.cells:
-        runner = RUNNERS[cell.runner]
-        if not issubclass(runner, DaskRunner):
-            continue
-        try:
-            dask_cluster.choose_workers(nthreads, cell.n_workers, runner.one_process)
-        except ValueError as error:
-            most = max(nthreads.values()) if runner.one_process else len(nthreads)
-            raise UsageError(
-                f"--workers: {cell.runner} × {cell.n_workers} on {plan.scheduler}: {error}; "
-                f"valid: up to {most} workers for {cell.runner} on this cluster"
-            ) from error
 
 
 def notes_for(plan: Plan) -> list[str]:
@@ -291,20 +198,17 @@ def handle(args: argparse.Namespace) -> int:
         writable_path("--plot", args.plot)
         require_matplotlib()
     console = make_console(stderr=True, quiet=args.quiet)
-    # Every option, and a --scheduler's cluster, checked before the sizing's few seconds.
-    check_cluster(plan_from(args, size_here=False))
-    plan = plan_from(args, say=lambda line: console.print(line, markup=False))
+    plan = plan_from(args, say=lambda line: console.print(line, markup=False, highlight=False))
     if plan.sizing is not None:
         console.print(format_sizing(plan.sizing), markup=False)
     out = make_console()
     for note in notes_for(plan):
         console.print(note, markup=False)
-    infer_kinds(plan, console)
 
     status = EXIT_OK
     progress = make_progress(console, 42)
     with progress:  # no refresh thread: forking a process that has threads is unsafe
-        task = progress.add_task("starting", total=plan.n_calls)
+        task = progress.add_task("starting", total=n_calls(plan))
 
         def on_call(cell: Cell) -> None:
             progress.update(task, advance=1, description=cell.label)
@@ -351,26 +255,6 @@ def handle(args: argparse.Namespace) -> int:
     return status
 
 
-def infer_kinds(plan: Plan, console: Console) -> None:
-    """Ask gilkit's probe what the kernels' own impls without a given kind do with the GIL."""
-    cells = ((c.kernel, c.impl, c.size) for c in plan.cells)
-    missing = without_kind(cells)
-    if missing:
-        pin_native_threads()  # as run_plan will: no BLAS threads of its own beside the probe
-    for (kernel, impl), n in missing.items():
-
-        def announce(seconds: float, impl: str = impl) -> None:
-            console.print(
-                f"{impl}: no kind given; asking gilkit's probe (about {format_seconds(seconds)})",
-                markup=False,
-                highlight=False,
-            )
-
-        console.print(
-            infer_kind(kernel, impl, n, plan.splits[kernel], announce).line(), markup=False
-        )
-
-
 def run_interpreters(args: argparse.Namespace) -> int:
     """`--python A --python B`: check everything first, then run under each and merge."""
     if args.plot is not None:
@@ -394,7 +278,7 @@ def run_interpreters(args: argparse.Namespace) -> int:
     if not done:
         return max(status, EXIT_WRONG)
     out = make_console()
-    runs: list[tuple[str, RunResult]] = [(i.label, load(path)) for i, path in done]
+    runs: list[tuple[str, RunResult]] = [(i.label, read_result(path)) for i, path in done]
     print_all(out, format_side_by_side(runs))
     for _, path in done:
         out.print(f"results: {path}", markup=False, highlight=False)

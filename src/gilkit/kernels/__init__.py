@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from gilkit import native
+from gilkit.host import extensions as compiled
 from gilkit.kernels import io, mandelbrot, squares, triad
 from gilkit.kernels.base import Kernel, describe_impls
 from gilkit.kernels.impls import (
@@ -151,14 +151,14 @@ def register_inferred_kinds(name: str, kinds: dict[str, tuple[str, str]]) -> Ker
 
 def make_ready(impls: Iterable[str]) -> None:
     """Load what the impls need, here: import their compiled modules, and so compile the Numba
-    ones, before anything is timed. gilkit.run calls it in the process that runs the plan and
+    ones, before anything is timed. gilkit.engine.session calls it in the process that runs the plan and
     in every worker process (an impl that cannot load fails its cells later, with the reason)."""
     for impl in dict.fromkeys(impls):
         found = IMPLS.get(impl)
         if found is not None and found.module is not None and not impl_unavailable_reason(impl):
             # Whatever fails here fails again, and is recorded, in the impl's first call.
             with contextlib.suppress(Exception):
-                native.module(found.module)
+                compiled.module(found.module)
 
 
 def run_task(task: Task) -> Any:

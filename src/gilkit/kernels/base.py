@@ -17,8 +17,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gilkit.analysis.stats import ideal_rule
 from gilkit.kernels.impls import IMPLS, IN_CALL, KINDS, build_facts
-from gilkit.stats import ideal_rule
 
 # A name the command line can list: `--impl a,b` (no commas, no spaces).
 IMPL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
@@ -62,10 +62,10 @@ class Kernel:
     # shared memory), or None: a Dask cluster's workers elsewhere cannot run it.
     needs_this_host: str | None = None
     in_default_run: bool = True
-    # Worker counts when none are asked for: None means gilkit.plan.default_workers.
+    # Worker counts when none are asked for: None means gilkit.model.plan.default_workers.
     default_workers: Callable[[int], list[int]] | None = None
     # The kinds of impls the kernel names itself (not built-in impls): given to define_kernel,
-    # or inferred with gilkit's probe (gilkit.impl_kinds), then `inferred` holds its verdict.
+    # or inferred with gilkit's probe (gilkit.gil.kinds), then `inferred` holds its verdict.
     impl_kinds: Mapping[str, str] = field(default_factory=dict)
     inferred: Mapping[str, str] = field(default_factory=dict)  # impl -> the probe's verdict
 

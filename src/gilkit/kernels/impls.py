@@ -14,12 +14,12 @@ and a family, the way it is written: `cython`, `c-api`, `ctypes`, `pybind11`, `n
 a family the impls share one core and differ in their binding only: the one that holds the GIL
 is the control of the one that releases it. `gilkit run --impl c-api` runs the whole family.
 
-A compiled impl's functions live in a binding module, loaded through gilkit.native, which
+A compiled impl's functions live in a binding module, loaded through gilkit.host.extensions, which
 offers one function per kernel with the arguments of _native's: `squares`, `mandelbrot` and
 `triad`, each followed by the impl's suffix (`_capi.squares_gil` for c-api-gil).
 
 A user's kernel may name impls of its own; their kind is given to define_kernel (`kinds=`) or
-inferred with gilkit's probe (gilkit.impl_kinds), and is "unknown" until then.
+inferred with gilkit's probe (gilkit.gil.kinds), and is "unknown" until then.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gilkit import native
+from gilkit.host import extensions as compiled_modules
 
 KINDS: Mapping[str, str] = {
     "python": "pure Python: takes turns on the GIL with other Python threads",
@@ -47,7 +47,7 @@ class Impl:
     kind: str
     family: str
     what: str
-    module: str | None = None  # the module of its functions (see gilkit.native); None: Python
+    module: str | None = None  # the module of its functions (see gilkit.host.extensions); None: Python
     suffix: str = ""  # after the kernel's name in that module: `squares_gil`
     threads: str = ""  # in-call-parallel only: whose threads (the tables' runner column)
     in_default_run: bool = True  # run by `gilkit run` without --impl
@@ -144,7 +144,7 @@ def impl_unavailable_reason(impl: str) -> str | None:
     found = IMPLS.get(impl)
     if found is None or found.module is None:
         return None
-    return native.unavailable_reason(found.module)
+    return compiled_modules.unavailable_reason(found.module)
 
 
 def compiled(impl: str, kernel: str) -> Callable[..., Any]:
@@ -152,7 +152,7 @@ def compiled(impl: str, kernel: str) -> Callable[..., Any]:
     found = IMPLS[impl]
     if found.module is None:
         raise ValueError(f"{impl!r} is not a compiled impl")
-    function: Callable[..., Any] = getattr(native.module(found.module), kernel + found.suffix)
+    function: Callable[..., Any] = getattr(compiled_modules.module(found.module), kernel + found.suffix)
     return function
 
 
@@ -160,7 +160,7 @@ def build_facts(impl: str) -> dict[str, Any]:
     """What a result file should say about how `impl` was made ready: Numba's compile times,
     once its module is loaded here. Empty for the others."""
     found = IMPLS.get(impl)
-    loaded = native.loaded(found.module) if found and found.module else None
+    loaded = compiled_modules.loaded(found.module) if found and found.module else None
     compile_s = getattr(loaded, "COMPILE_S", {}).get(impl)
     if compile_s is None:
         return {}

@@ -8,7 +8,7 @@ all values are small integers, so the sums are exact in float64 whatever the ord
 
 The pure-Python impl and the Cython, C API and pybind11 bindings take any float64 buffer: NumPy
 arrays, or, in a subinterpreter, where NumPy cannot be loaded, plain memoryviews of the same
-shared block (gilkit.shared_arrays.views). The NumPy, ctypes and Numba impls need NumPy
+shared block (gilkit.kernels.shared_arrays.views). The NumPy, ctypes and Numba impls need NumPy
 arrays, and so cannot run there.
 """
 
@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gilkit.host.cpus import last_level_cache_bytes
 from gilkit.kernels.base import ChunkFn, Kernel
 from gilkit.kernels.impls import COMPILED_IMPLS, IMPLS, compiled
-from gilkit.machine import last_level_cache_bytes
-from gilkit.shared_arrays import SharedArrays, attach, shared_arrays, views
+from gilkit.kernels.shared_arrays import SharedArrays, attach, shared_arrays, views
 
 if TYPE_CHECKING:
     import numpy as np

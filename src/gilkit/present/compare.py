@@ -2,9 +2,9 @@
 
 For each cell found in both runs: the two medians, the ratio, and whether the difference is
 significant over the repeats (Mann-Whitney U, adjusted for the number of cells compared: see
-gilkit.significance); then, per kernel, how many cells agree, the geometric mean of the ratios
+gilkit.analysis.significance); then, per kernel, how many cells agree, the geometric mean of the ratios
 and a sign test over the cells (did the kernel as a whole move?); last, how much the machine's
-own speed moved (gilkit.host_speed), which is part of every ratio. Typical uses: one matrix
+own speed moved (gilkit.host.speed), which is part of every ratio. Typical uses: one matrix
 under two interpreters (GIL and free-threaded), or before and after a change.
 """
 
@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from rich.table import Table
 from rich.text import Text
 
-from gilkit.host_speed import host_speed
-from gilkit.present.formatting import cell_order, format_python, format_seconds, runner_label
-from gilkit.results import CellRecord, RunResult
-from gilkit.significance import (
+from gilkit.analysis.machine_speed import host_speed
+from gilkit.analysis.significance import (
     ALPHA,
     adjusted,
     p_value,
@@ -29,6 +27,9 @@ from gilkit.significance import (
     sign_test_p,
     smallest_p,
 )
+from gilkit.model.results import CellRecord, RunResult
+from gilkit.model.units import format_seconds
+from gilkit.present.formatting import cell_order, format_python, runner_label
 
 Key = tuple[str, str, str, int]
 

@@ -9,48 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gilkit.results import CellRecord, RunResult
-
-DASH = "–"  # a figure that was not measured
-
-
-def format_seconds(seconds: float | None) -> str:
-    """A duration in ns, µs, ms or s, three significant figures at most; never `0.0 ms`."""
-    if seconds is None:
-        return DASH
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    if seconds >= 1e-6:
-        return f"{seconds * 1e6:.0f} µs"
-    return f"{seconds * 1e9:.0f} ns"
-
-
-def format_ratio(ratio: float | None) -> str:
-    """A speedup or a cost ratio: two decimals where they matter, none where they are noise."""
-    if ratio is None:
-        return DASH
-    if ratio >= 100:
-        return f"{ratio:,.0f}×"
-    return f"{ratio:.1f}×" if ratio >= 10 else f"{ratio:.2f}×"
-
-
-def format_percent(fraction: float | None) -> str:
-    return DASH if fraction is None else f"{fraction:.0%}"
-
-
-def format_bytes(n_bytes: float | None) -> str:
-    """A memory size in KiB or MiB."""
-    if n_bytes is None:
-        return DASH
-    if abs(n_bytes) >= 2**20:
-        return f"{n_bytes / 2**20:.1f} MiB"
-    return f"{n_bytes / 2**10:.0f} KiB"
-
-
-def format_workers(n_workers: int) -> str:
-    return f"{n_workers} worker" if n_workers == 1 else f"{n_workers} workers"
+from gilkit.model.results import CellRecord, RunResult
 
 
 def format_build(python: Mapping[str, Any]) -> str:

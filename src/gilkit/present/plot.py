@@ -1,5 +1,5 @@
 """`gilkit plot`: per kernel, speedup against workers with the ideal and this machine's
-capacity (gilkit.capacity), on a log2 axis for many worker counts, and a bar chart of
+capacity (gilkit.host.capacity), on a log2 axis for many worker counts, and a bar chart of
 each way's speedup over pure-Python serial. matplotlib is optional: `pip install "gilkit[plot]"`.
 """
 
@@ -8,9 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gilkit.present.formatting import in_call_label
-from gilkit.results import RunResult
-from gilkit.stats import (
+from gilkit.analysis.stats import (
     IDEAL_CPUS,
     CellStats,
     Key,
@@ -18,6 +16,8 @@ from gilkit.stats import (
     ideal_speedup,
     machine_capacity,
 )
+from gilkit.model.results import RunResult
+from gilkit.present.formatting import in_call_label
 
 
 class PlotUnavailable(RuntimeError):

@@ -9,17 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from gilkit.host_speed import HostSpeed, host_speed, speed_of
-from gilkit.metadata import steal_share
-from gilkit.present.formatting import (
-    DASH,
-    cell_order,
-    format_percent,
-    format_python,
-    format_ratio,
-    format_seconds,
-    runner_label,
+from gilkit.analysis.machine_speed import HostSpeed, host_speed, speed_of, steal_share
+from gilkit.analysis.stats import (
+    CellStats,
+    Key,
+    cell_stats,
+    karp_flatt,
+    kernel_ideal,
+    machine_capacity,
+    serial_key,
 )
+from gilkit.model.results import CellRecord, RunResult
+from gilkit.model.units import DASH, format_percent, format_ratio, format_seconds
+from gilkit.present.formatting import cell_order, format_python, runner_label
 from gilkit.present.tables import (
     BUSY_CPU_USE,
     COLUMNS,
@@ -35,16 +37,6 @@ from gilkit.present.tables import (
     pool_rows,
     row_values,
     slowed_each_other,
-)
-from gilkit.results import CellRecord, RunResult
-from gilkit.stats import (
-    CellStats,
-    Key,
-    cell_stats,
-    karp_flatt,
-    kernel_ideal,
-    machine_capacity,
-    serial_key,
 )
 
 # Speedup under which a way gains nothing (with tables.SCALES_EFFICIENCY, BUSY_CPU_USE and

@@ -1,6 +1,6 @@
 """One matrix measured under several interpreters, side by side.
 
-Each interpreter ran `gilkit run` in its own process (gilkit.cli.run_many) and wrote its own
+Each interpreter ran `gilkit run` in its own process (gilkit.cli.each_python) and wrote its own
 result file; the table puts the interpreters next to each other for every cell, and names the
 free-threaded build's single-thread cost: serial pure Python on each interpreter against the
 first one.
@@ -12,22 +12,16 @@ from collections.abc import Iterator
 
 from rich.table import Table
 
-from gilkit.present.formatting import (
-    DASH,
-    cell_order,
-    format_python,
-    format_ratio,
-    format_seconds,
-    runner_label,
-)
+from gilkit.analysis.stats import cell_stats, serial_key
+from gilkit.model.results import RunResult
+from gilkit.model.units import DASH, format_ratio, format_seconds
+from gilkit.present.formatting import cell_order, format_python, runner_label
 from gilkit.present.tables import (
     UNSUPPORTED,
     format_contention,
     format_pools_table,
     format_unsupported,
 )
-from gilkit.results import RunResult
-from gilkit.stats import cell_stats, serial_key
 
 
 def format_side_by_side(runs: list[tuple[str, RunResult]]) -> Iterator[str | Table]:

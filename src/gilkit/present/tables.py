@@ -13,22 +13,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from gilkit.host_speed import describe, host_speed
-from gilkit.metadata import steal_share
-from gilkit.present.formatting import (
-    DASH,
-    cell_order,
-    format_bytes,
-    format_percent,
-    format_python,
-    format_ratio,
-    format_seconds,
-    format_workers,
-    in_call_label,
-    runner_label,
-)
-from gilkit.results import CellRecord, RunResult
-from gilkit.stats import (
+from gilkit.analysis.machine_speed import SLOW_FACTOR, HostSpeed, host_speed, steal_share
+from gilkit.analysis.stats import (
     CELL_SHARE,
     RUN_SHARE,
     CellStats,
@@ -39,6 +25,16 @@ from gilkit.stats import (
     serial_key,
     shares_taken,
 )
+from gilkit.model.results import CellRecord, RunResult
+from gilkit.model.units import (
+    DASH,
+    format_bytes,
+    format_percent,
+    format_ratio,
+    format_seconds,
+    format_workers,
+)
+from gilkit.present.formatting import cell_order, format_python, in_call_label, runner_label
 
 STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
 # Efficiency from which a way "scales", and cpu use from which the workers count as busy all
@@ -68,8 +64,8 @@ COLUMNS = (
     "GIL wait",
     "check",
 )
-NOISY_MARK = "*"  # after a spread over gilkit.stats.NOISY_CV
-TAKEN_MARK = "!"  # after a spread: other processes took the cpus (gilkit.stats.CELL_SHARE)
+NOISY_MARK = "*"  # after a spread over gilkit.analysis.stats.NOISY_CV
+TAKEN_MARK = "!"  # after a spread: other processes took the cpus (gilkit.analysis.stats.CELL_SHARE)
 
 
 def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> Table:
@@ -421,7 +417,7 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         )
     speed = host_speed(result.cells)
     if speed is not None:
-        yield describe(speed)
+        yield describe_speed(speed)
     costs = [s.monitor_cost for s in stats.values() if s.monitor_cost is not None]
     if costs:
         yield (
@@ -534,3 +530,17 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
     yield from format_overheads(result, stats)
     for kernel in kernels:
         yield format_fastest(result, kernel, stats)
+
+
+def describe_speed(speed: HostSpeed) -> str:
+    text = (
+        f"machine speed: a fixed Python loop timed before each call took "
+        f"{speed.fastest_s * 1e3:.2f} ms at best and {speed.slowest_s * 1e3:.2f} ms at the "
+        f"95th percentile ({speed.swing:.2f}×)"
+    )
+    if speed.steady:
+        return text + ": steady"
+    return (
+        f"warning: {text}; {speed.slow_share:.0%} of calls ran over {SLOW_FACTOR}× slower than "
+        "the fastest: the machine itself changed speed during the run, and cells spread with it"
+    )

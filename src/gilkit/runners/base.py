@@ -19,10 +19,10 @@ from concurrent.futures import Executor
 from contextlib import nullcontext
 from typing import Any, ClassVar, NamedTuple
 
-from gilkit.in_interpreter import empty_task
-from gilkit.metadata import gil_enabled
-from gilkit.threadpools import limit_in_worker
-from gilkit.workers import prepare_worker_process, sigint_held
+from gilkit.host.metadata import gil_enabled
+from gilkit.host.threadpools import limit_in_worker
+from gilkit.host.worker_process import prepare_worker_process, sigint_held
+from gilkit.kernels.in_interpreter import empty_task
 
 # How long a pool may take to start all its workers before gilkit gives up on it.
 START_TIMEOUT_S = 120.0
@@ -93,7 +93,7 @@ class Runner(ABC):
     min_workers: ClassVar[int] = 1
     # About what one call costs beyond its work, as measured on 2 cpus (the pools table's
     # "per empty call"): the standard pools' is well under 1 ms, joblib's and Dask's ~10 ms.
-    # gilkit.sizing makes parts long enough to dwarf the largest of a run's runners.
+    # gilkit.planning.sizing makes parts long enough to dwarf the largest of a run's runners.
     call_cost_s: ClassVar[float] = 0.0
 
     def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:

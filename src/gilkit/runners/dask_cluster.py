@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from gilkit.metadata import free_threaded_build, gil_enabled
+from gilkit.host.metadata import free_threaded_build, gil_enabled
 
 CONNECT_TIMEOUT_S = 10.0
 VERSIONED = ("gilkit", "numpy", "joblib", "dask", "distributed")

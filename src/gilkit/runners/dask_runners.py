@@ -30,8 +30,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from gilkit.host.metadata import gil_enabled
+from gilkit.host.worker_process import prepare_worker_process
 from gilkit.kernels import Task
-from gilkit.metadata import gil_enabled
 from gilkit.runners import dask_cluster
 from gilkit.runners.base import (
     START_TIMEOUT_S,
@@ -40,7 +41,6 @@ from gilkit.runners.base import (
     closed_if_start_fails,
     kill_processes,
 )
-from gilkit.workers import prepare_worker_process
 
 LOOPBACK = "127.0.0.1"
 CLOSE_TIMEOUT_S = 30.0

@@ -12,7 +12,7 @@ The interpreters share no Python object, so data reaches them as with processes:
   result on the way back; the kernel's code is imported by name in each interpreter, a user's
   `module:attribute` kernel too;
 - large data is shared, not sent: triad's arrays stay in the shared-memory block the parent
-  made (gilkit.shared_arrays), which each interpreter maps by name, without a copy.
+  made (gilkit.kernels.shared_arrays), which each interpreter maps by name, without a copy.
 
 An extension loads in a subinterpreter only if it says it can (multi-phase init and
 Py_mod_multiple_interpreters). NumPy does not; gilkit's Cython modules do
@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
 
-from gilkit.in_interpreter import (
+from gilkit.kernels.in_interpreter import (
     PipeBarrier,
     Unsupported,
     init_worker,
@@ -88,7 +88,7 @@ class InterpreterRunner(PoolRunner):
         return found if isinstance(found, str) else None
 
     def _worker_functions(self) -> WorkerFunctions:
-        """gilkit.in_interpreter's: they import neither NumPy nor psutil, and wait on the
+        """gilkit.kernels.in_interpreter's: they import neither NumPy nor psutil, and wait on the
         PipeBarrier that each interpreter keeps."""
         return WorkerFunctions(init_worker, report_ready, run_then_wait)
 
@@ -106,8 +106,8 @@ class InterpreterRunner(PoolRunner):
 
     def start(self, n_workers: int) -> float:
         """Start every interpreter; the start-up covers creating them and importing the kernels
-        in each (the memory they add is this process's, gilkit.run measures it). The barrier
-        stays open for run_in_each_worker (gilkit.run makes the impls ready in each), until
+        in each (the memory they add is this process's, gilkit.engine.session measures it). The barrier
+        stays open for run_in_each_worker (gilkit.engine.session makes the impls ready in each), until
         the pool is closed."""
         return super().start(n_workers)
 
@@ -119,7 +119,7 @@ class InterpreterRunner(PoolRunner):
 
     def abandon(self) -> None:
         """Let the pool go: a subinterpreter stuck in a call is a thread of this process, and
-        cannot be killed; it goes on (gilkit.run names the call in abandoned_calls)."""
+        cannot be killed; it goes on (gilkit.engine.session names the call in abandoned_calls)."""
         try:
             super().abandon()
         finally:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
 
+from gilkit.host.threadpools import limit_in_worker
 from gilkit.runners.base import (
     START_TIMEOUT_S,
     PoolRunner,
@@ -26,7 +27,6 @@ from gilkit.runners.base import (
     closed_if_start_fails,
     kill_processes,
 )
-from gilkit.threadpools import limit_in_worker
 
 # A call waits for its last result by polling every 10 ms (joblib's Parallel does).
 JOBLIB_CALL_COST_S = 0.01

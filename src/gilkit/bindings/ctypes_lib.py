@@ -10,7 +10,7 @@ functions. ctypes decides whether a call releases the GIL, by how the library wa
 
 Each function's argtypes and restype are declared: without them ctypes would pass every
 Python int as a C int and read the result as one, truncating silently. The C functions cannot
-raise, so the arguments are checked here first, with the GIL (gilkit.arguments). Converting
+raise, so the arguments are checked here first, with the GIL (gilkit.bindings.arguments). Converting
 the arguments costs a few microseconds per call, small beside calls of milliseconds.
 
 Importing this module loads the library, or raises ImportError when it is not built.
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from gilkit.arguments import check_range, check_triad
+from gilkit.bindings.arguments import check_range, check_triad
 
 LIBRARY = "gilkit._ctypes_lib"
 

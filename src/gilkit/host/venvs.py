@@ -69,7 +69,7 @@ def describe(path: str) -> Interpreter:
 
 def project_root() -> Path:
     """The checkout gilkit runs from: installing it elsewhere needs its sources."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     if not (root / "pyproject.toml").exists() or not (root / "ext").is_dir():
         raise InterpreterError(
             "--python needs gilkit installed from a source checkout (pip install -e .)"

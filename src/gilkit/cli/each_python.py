@@ -1,6 +1,6 @@
 """`gilkit run --python A --python B`: the same matrix under several interpreters.
 
-Each interpreter gets a virtual environment with gilkit in gilkit's cache (gilkit.venvs), runs
+Each interpreter gets a virtual environment with gilkit in gilkit's cache (gilkit.host.venvs), runs
 `gilkit run` in its own process with the same options and writes its own result file; the
 results are then shown side by side (gilkit.present.side_by_side).
 """
@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from gilkit.venvs import Interpreter, environment_for
+from gilkit.host.venvs import Interpreter, environment_for
 
 FORWARDED = (
     "kernel",

@@ -15,7 +15,8 @@ from typing import Any
 
 import psutil
 
-from gilkit import machine, native
+from gilkit.host import cpus as machine
+from gilkit.host import extensions as compiled
 
 
 def gil_enabled() -> bool:
@@ -59,7 +60,7 @@ def find_gil_reenablers() -> list[str]:
     """
     if not free_threaded_build() or not gil_enabled() or gil_forced():
         return []
-    own = [f"gilkit.{name}" for name in native.EXTENSIONS if native.loaded(name) is not None]
+    own = [f"gilkit.{name}" for name in compiled.EXTENSIONS if compiled.loaded(name) is not None]
     culprits = []
     for package in [*loaded_extension_packages(), *own]:
         probe = f"import sys, {package}; sys.exit(int(sys._is_gil_enabled()))"
@@ -121,14 +122,6 @@ def cpu_seconds() -> dict[str, float] | None:
     return {"total": round(sum(times) - guest, 2), "steal": round(steal, 2)}
 
 
-def steal_share(cpu: dict[str, Any]) -> float | None:
-    """The share of the run's cpu time the hypervisor took, from the cpu metadata of a run."""
-    before, after = cpu.get("cpu_seconds_before"), cpu.get("cpu_seconds_after")
-    if not before or not after or after["total"] <= before["total"]:
-        return None
-    return (after["steal"] - before["steal"]) / (after["total"] - before["total"])
-
-
 def _read(path: str) -> str | None:
     try:
         return Path(path).read_text().strip()
@@ -175,11 +168,11 @@ def collect_build_metadata() -> dict[str, Any]:
         "joblib": _version("joblib"),
         "dask": _version("dask"),
         "distributed": _version("distributed"),
-        "extensions": native.unavailable_reason("_native") or "built",
-        "extensions_built_with": native.built_with("_native"),
-        "openmp": native.unavailable_reason("_prange") or "built",
-        "openmp_built_with": native.built_with("_prange"),
-        "openmp_max_threads": native.openmp_max_threads(),
+        "extensions": compiled.unavailable_reason("_native") or "built",
+        "extensions_built_with": compiled.built_with("_native"),
+        "openmp": compiled.unavailable_reason("_prange") or "built",
+        "openmp_built_with": compiled.built_with("_prange"),
+        "openmp_max_threads": compiled.openmp_max_threads(),
         # Every module the compiled impls need: "built", or why it is not here.
         "modules": collect_module_states(),
         "numba": _version("numba"),
@@ -191,9 +184,9 @@ def collect_build_metadata() -> dict[str, Any]:
 def collect_module_states() -> dict[str, str]:
     """Every module behind the compiled impls: "built" (or "available", for a module that
     needs an optional package), or why it is not here."""
-    states = {name: native.unavailable_reason(name) or "built" for name in native.EXTENSIONS}
-    for name in native.NEEDS_PACKAGE:
-        states[name] = native.unavailable_reason(name) or "available"
+    states = {name: compiled.unavailable_reason(name) or "built" for name in compiled.EXTENSIONS}
+    for name in compiled.NEEDS_PACKAGE:
+        states[name] = compiled.unavailable_reason(name) or "available"
     return states
 
 

@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gilkit.calibrate import calibrate, size_for_work, time_one_call
+from gilkit.engine.measure import MIN_MONITORED_S
 from gilkit.kernels import KERNELS, SOURCES, Kernel
-from gilkit.measure import MIN_MONITORED_S
-from gilkit.results import HOLDS_GIL
+from gilkit.model.results import HOLDS_GIL
+from gilkit.planning.calibrate import calibrate, size_for_work, time_one_call
 from gilkit.runners import RUNNERS
 
 TARGET_PART_S = 0.02
@@ -177,7 +177,7 @@ def _estimate_s(
         for impl, seconds in times.items():
             for n_workers in {1, *worker_counts[name]}:
                 work = seconds * (n_workers if scaling == "weak" else 1)
-                # As gilkit.plan.cells_for: the serial baseline, each pool at each count
+                # As gilkit.planning.matrix.cells_for: the serial baseline, each pool at each count
                 # asked for (1 included), or the serial runner at each for in-call threads.
                 in_cells = ["serial"] if n_workers == 1 or kernel.in_call_parallel(impl) else []
                 if n_workers in worker_counts[name] and not kernel.in_call_parallel(impl):

@@ -4,7 +4,7 @@ One orchestrator for every front end: `gilkit run`, `gilkit claims` and the pyte
 suite in bench/ all come through here. It pins native thread pools (so workers never
 oversubscribe), collects the metadata, makes each kernel's data once, starts every pool the
 plan needs (process pools first, before any thread exists, as fork wants) and times it apart
-from the work, then times the cells in interleaved rounds (gilkit.measure), checks every result
+from the work, then times the cells in interleaved rounds (gilkit.engine.measure), checks every result
 against the kernel's reference, and describes the kernels in the result so that the file
 reads without them.
 
@@ -20,21 +20,24 @@ import os
 import pickle
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from gilkit import memory, metadata
-from gilkit.capacity import measure_capacity
+from gilkit.engine import memory
+from gilkit.engine.defaults import completed
+from gilkit.engine.descriptions import describe_runners
+from gilkit.engine.limits import Caller, CallTimeout, Stop, stop_on_signals
+from gilkit.engine.measure import CallFigures, call, record_call, tasks_for
+from gilkit.host import metadata
+from gilkit.host.capacity import measure_capacity
+from gilkit.host.threadpools import pin_native_threads
 from gilkit.kernels import KERNELS, Task, describe_impls, make_ready
-from gilkit.measure import CallFigures, call, record_call, tasks_for
-from gilkit.plan import Cell, Plan
-from gilkit.results import CellRecord, RunResult
+from gilkit.model.plan import Cell, Plan
+from gilkit.model.results import CellRecord, RunResult
 from gilkit.runners import RUNNERS, RunnerError, dask_cluster, default_start_method
 from gilkit.runners.base import Runner
-from gilkit.stopping import Caller, CallTimeout, Stop, stop_on_signals
-from gilkit.threadpools import pin_native_threads
 
 OnCall = Callable[[Cell], None]
 # Per-call time limits when the plan sets none: a call may take CALL_LIMIT_FACTOR times the
@@ -78,7 +81,7 @@ class Session:
     """
 
     def __init__(self, plan: Plan) -> None:
-        self.plan = plan
+        self.plan = completed(plan)
         self.params: dict[tuple[str, int], Any] = {}
         self.pools: dict[tuple[str, int], Pool] = {}
         self.abandoned: list[str] = []  # calls still running in threads that cannot be killed
@@ -112,7 +115,7 @@ class Session:
 
     @property
     def impls(self) -> list[str]:
-        return list(dict.fromkeys(c.impl for c in (*self.plan.cells, *self.plan.checks)))
+        return list(dict.fromkeys(c.impl for c in (*self.plan.cells, *(self.plan.checks or ()))))
 
     def _start(self, runner_name: str, n_workers: int) -> Pool:
         runner: Runner | None = None
@@ -215,7 +218,7 @@ class Session:
         """
         plan = self.plan
         serial = RUNNERS["serial"]()
-        for cell in plan.checks:
+        for cell in plan.checks or ():
             record = new_record(cell, plan)
             result.checks.append(record)
             self.record(record, serial, cell, self.tasks(cell), "check")
@@ -270,8 +273,9 @@ def run_plan(
     incomplete; every worker process is gone by then. Calls still running in threads that
     cannot be killed are named in `result.metadata["abandoned_calls"]`.
     """
+    plan = completed(plan)
     result = RunResult({}, plan_record(plan))
-    records = [*plan.cells, *plan.checks]
+    records = [*plan.cells, *(plan.checks or ())]
     result.kernels = {
         name: KERNELS[name].describe({c.size for c in records if c.kernel == name})
         for name in dict.fromkeys(c.kernel for c in records)
@@ -316,20 +320,6 @@ def run_plan(
             cpu["load_average_after"] = metadata.load_average()
             cpu["cpu_seconds_after"] = metadata.cpu_seconds()
     return result
-
-
-def describe_runners(names: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """What each runner of the run is and how the kernels' data reaches its workers."""
-    return {
-        name: {
-            "what": RUNNERS[name].description,
-            "data": RUNNERS[name].data_transfer,
-            "shares_interpreter": RUNNERS[name].shares_interpreter,
-            "shares_gil": RUNNERS[name].workers_share_a_gil(),
-            "in_process": RUNNERS[name].in_process,
-        }
-        for name in dict.fromkeys(names)
-    }
 
 
 def plan_record(plan: Plan) -> dict[str, Any]:

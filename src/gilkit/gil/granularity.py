@@ -11,7 +11,7 @@ several decades:
 - threads: the loop's work split over 2 threads, against 1 (~2 when taking the GIL back costs
   nothing: the threads only meet on the GIL between blocks);
 - other thread: how many times slower a pure-Python thread counts while the loop runs than
-  alone (gilkit.probe's counter thread): ~1 when the loop leaves the GIL alone, more when the
+  alone (gilkit.gil.probe's counter thread): ~1 when the loop leaves the GIL alone, more when the
   hand-overs get in its way;
 - loop: how many times slower the loop itself runs beside that thread;
 - Ctrl-C: in a child process running a long loop, how long SIGINT takes to stop it. With the
@@ -38,11 +38,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from gilkit import native
-from gilkit.machine import usable_cpus
-from gilkit.metadata import gil_enabled
-from gilkit.present.formatting import format_seconds
-from gilkit.probe import format_slowdown, switch_interval, time_with_counter
+from gilkit.gil.probe import format_slowdown, switch_interval, time_with_counter
+from gilkit.host import extensions as compiled
+from gilkit.host.cpus import usable_cpus
+from gilkit.host.metadata import gil_enabled
+from gilkit.model.units import format_seconds
 
 K_VALUES = tuple(10**e for e in range(3, 9))  # 1,000 ... 100,000,000
 VARIANTS = {
@@ -65,7 +65,7 @@ def _on_block() -> None:
 
 def loop(variant: str) -> Callable[[int, int, int, float], tuple[int, int]]:
     """loop(variant)(start, stop, k, budget_s) -> (total, iterations done)."""
-    module = native.module("_granularity")
+    module = compiled.module("_granularity")
     if variant == "callback":
         return lambda start, stop, k, budget: module.squares_calling_back(
             start, stop, k, _on_block, budget
@@ -179,7 +179,7 @@ def beside_counter(
     run: Callable[[int, int, int, float], tuple[int, int]], n: int, k: int
 ) -> tuple[float, float]:
     """(iterations per second of the loop, the counter's pace then / alone) while a pure-Python
-    counter thread runs (gilkit.probe)."""
+    counter thread runs (gilkit.gil.probe)."""
     done: list[int] = []
     [(elapsed, fraction)] = time_with_counter(lambda: done.append(run(0, n, k, BUDGET_S)[1]))
     return done[0] / elapsed, fraction
@@ -294,7 +294,7 @@ def measure(
                 steps.append(replace(step, stop_s=stop_time(variant, long_n, k)))
     on_step("Ctrl-C without a check")
     began = time.perf_counter()
-    native.module("_native").squares_nogil(0, long_n, 1)
+    compiled.module("_native").squares_nogil(0, long_n, 1)
     long_loop_s = time.perf_counter() - began
     notes = []
     if not gil_enabled():

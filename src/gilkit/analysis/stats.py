@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gilkit.results import CellRecord, RunResult
+from gilkit.model.results import CellRecord, RunResult
 
 Key = tuple[str, str, str, int]  # kernel, impl, runner, workers
 
@@ -42,7 +42,7 @@ def spread(values: Sequence[float]) -> Spread:
 class CellStats:
     time: Spread
     ideal: int  # min(workers, usable cpus): the best speedup possible
-    capacity: float | None  # what this many busy native threads reach here (gilkit.capacity)
+    capacity: float | None  # what this many busy native threads reach here (gilkit.host.capacity)
     speedup_vs_serial: float | None  # against the same impl on the serial runner, 1 worker
     speedup_vs_python: float | None  # against pure Python on the serial runner, per unit of work
     cpu_utilisation: float | None  # CPU seconds / (wall seconds x workers), median over calls
@@ -136,7 +136,7 @@ def cpu_utilisation(record: CellRecord) -> float | None:
 CELL_SHARE = 0.15
 RUN_SHARE = 0.05
 
-# The capacity loop that bounds each kind of kernel (gilkit.capacity); I/O has none.
+# The capacity loop that bounds each kind of kernel (gilkit.host.capacity); I/O has none.
 CAPACITY_LOOP = {"cpu": "compute", "memory": "memory"}
 
 

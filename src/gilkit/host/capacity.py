@@ -9,7 +9,7 @@ can give here. A cell's speedup over that is the part the strategy itself lost.
 
 Two loops, one per bound: the sum of squares for cpu-bound kernels (pure arithmetic, no
 memory traffic), and the STREAM triad over arrays past the last-level cache for memory-bound
-ones. Only raw times are recorded; gilkit.stats computes the capacity when a file is read.
+ones. Only raw times are recorded; gilkit.analysis.stats computes the capacity when a file is read.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-from gilkit import native
-from gilkit.machine import last_level_cache_bytes
+from gilkit.host import extensions as compiled
+from gilkit.host.cpus import last_level_cache_bytes
 
 CALL_S = 0.05  # one loop alone: long enough for thread start-up to vanish, short overall
 N_ROUNDS = 3  # per worker count, interleaved across counts so drift hits them alike
@@ -31,10 +31,10 @@ LOOPS = {"compute": "squares_nogil", "memory": "triad_nogil"}
 
 def measure_capacity(worker_counts: Iterable[int]) -> dict[str, Any]:
     """Raw times of 1..N concurrent loops per loop kind, or why they could not be measured."""
-    reason = native.unavailable_reason("_native")
+    reason = compiled.unavailable_reason("_native")
     if reason is not None:
         return {"unavailable": reason}
-    module = native.module("_native")
+    module = compiled.module("_native")
     counts = sorted({1, *worker_counts})
     return {
         "compute": _times(counts, _compute_loop(module)),

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from gilkit import native
-from gilkit.machine import usable_cpus
-from gilkit.metadata import free_threaded_build, gil_enabled
-from gilkit.present.formatting import format_seconds
+from gilkit.host import extensions as compiled
+from gilkit.host.cpus import usable_cpus
+from gilkit.host.metadata import free_threaded_build, gil_enabled
+from gilkit.model.units import format_seconds
 
 # Rounds per probe. Each round gives a verdict; the probe's is the one that at least
 # MIN_AGREEMENT of the rounds gave (2 of 3: the median), and its figures are the medians over
@@ -413,8 +413,8 @@ def _sized(make: Callable[[int], Callable[[], object]], seconds: float) -> Calla
 
 def reference_call(seconds: float) -> Callable[[], object] | None:
     """A CPU-bound call known to release the GIL, lasting about `seconds`; None if none here."""
-    if native.unavailable_reason("_native") is None:
-        squares = native.module("_native").squares_nogil
+    if compiled.unavailable_reason("_native") is None:
+        squares = compiled.module("_native").squares_nogil
         return _sized(lambda n: functools.partial(squares, 0, 1024 * n, 1), seconds)
     if getattr(hashlib.pbkdf2_hmac, "__module__", "") == "_hashlib":  # OpenSSL's releases it
         pbkdf2 = hashlib.pbkdf2_hmac

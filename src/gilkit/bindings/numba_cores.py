@@ -19,23 +19,23 @@ under its flags, so the three would share one cache entry.
 Compiling is kept out of the timed calls. Importing this module compiles every entry point for
 the argument types gilkit passes (explicit signatures), then forbids further compiling, so no
 call can ever compile. gilkit imports it before timing anything: in the process that runs the
-plan before any pool starts, and in each worker process when its pool is prepared (gilkit.run).
+plan before any pool starts, and in each worker process when its pool is prepared (gilkit.engine.session).
 COMPILE_S says how long that took here, per impl and kernel: the result files report it
 (describe_impls). cache=True keeps the machine code on disk (in __pycache__), so that a later
 process loads it rather than compiling again: FROM_CACHE says which happened.
 
 Numba adds no fused multiply-add unless fastmath is on, so the Mandelbrot counts agree with the
-other impls bit for bit. The arguments are checked in Python first (gilkit.arguments): the
+other impls bit for bit. The arguments are checked in Python first (gilkit.bindings.arguments): the
 checks then run with the GIL, before the call that releases it.
 
 Numba sizes the thread pool of parallel=True functions once, from NUMBA_NUM_THREADS, when it is
 imported, and refuses to compile later if that variable changes once the pool has started.
 gilkit sets the variable to 1 to keep other libraries' Numba code on one thread per worker
-(gilkit.threadpools); `numba-prange` asks for its thread count explicitly instead, as
+(gilkit.host.threadpools); `numba-prange` asks for its thread count explicitly instead, as
 `cython-prange` does with OpenMP, up to PRANGE_MAX_THREADS. So when this module is the first
 to import Numba in the process that runs the plan, it sets the variable to that pool size, and
 leaves it set (Numba would refuse to compile another function if it changed). A worker process
-that imports Numba itself keeps the variable at 1 (gilkit.threadpools.limit_in_worker); one
+that imports Numba itself keeps the variable at 1 (gilkit.host.threadpools.limit_in_worker); one
 forked after Numba was imported keeps the larger pool, which only an own parallel=True kernel
 of the user's would use.
 """
@@ -51,8 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from gilkit.arguments import check_range, check_triad
-from gilkit.workers import in_worker_process
+from gilkit.bindings.arguments import check_range, check_triad
+from gilkit.host.worker_process import in_worker_process
 
 # gilkit's default worker counts go up to twice the usable cpus; tests ask for up to 8 threads.
 # Threads that no call asks for cost next to nothing.

@@ -2,7 +2,7 @@
 
 A kernel made with define_kernel may name impls of its own and give their kinds
 (`kinds={"c-nogil": "releases"}`). For those it does not give, `gilkit run` asks gilkit's
-probe (gilkit.probe) about one call of the impl on a part of moderate size, sized to last
+probe (gilkit.gil.probe) about one call of the impl on a part of moderate size, sized to last
 about TARGET_CALL_S, and records the answer on the kernel, so that the tables and the result
 file carry it, with the probe's verdict:
 
@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from gilkit.gil.probe import MIN_CALL_S, Verdict, estimated_s, releases_gil
 from gilkit.kernels import KERNELS, Kernel, register_inferred_kinds
-from gilkit.probe import MIN_CALL_S, Verdict, estimated_s, releases_gil
 
 # The call the probe watches should last about this long: well past MIN_CALL_S (20 ms), so that
 # the figures are clear, and short enough for a probe of a few seconds.

@@ -7,7 +7,7 @@
   (PR_SET_PDEATHSIG), and on every system a daemon thread checks every WATCH_INTERVAL_S that
   gilkit's process is still there (a forkserver's children have the forkserver as parent). A
   crash, a SIGKILL or an OOM kill of gilkit so leaves no worker behind.
-- It limits native thread pools to one thread (gilkit.threadpools), so that workers × BLAS or
+- It limits native thread pools to one thread (gilkit.host.threadpools), so that workers × BLAS or
   OpenMP threads never oversubscribe the cpus.
 """
 
@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from gilkit.threadpools import limit_in_worker
+from gilkit.host.threadpools import limit_in_worker
 
 WATCH_INTERVAL_S = 0.2
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>

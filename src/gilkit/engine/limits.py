@@ -7,7 +7,7 @@ or SystemExit is only that cell's error, told apart from the user's Ctrl-C.
 
 A call that outlives its limit raises CallTimeout. A thread cannot be killed (the seed's own
 claim): a caller thread stuck in a kernel is abandoned, a daemon, so that it never holds up
-the exit; a process pool's workers are killed instead (gilkit.run does that).
+the exit; a process pool's workers are killed instead (gilkit.engine.session does that).
 
 One limit is out of reach: a native loop that holds the GIL and never returns lets no Python
 code run in this process, the main thread's included. Only a signal's default action or

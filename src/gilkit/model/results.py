@@ -1,7 +1,7 @@
 """What a run produced, as plain data, and its versioned JSON file.
 
 Measuring fills `CellRecord`s with raw values only; statistics are computed when read
-(gilkit.stats), so a file keeps everything needed to recompute them.
+(gilkit.analysis.stats), so a file keeps everything needed to recompute them.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA = "gilkit.run"
+SCHEMA = "gilkit.engine.session"
 # Version history:
 #   1: first format: metadata, options, one record per cell with raw times.
-#   2: host_reference_s per cell (gilkit.host_speed).
+#   2: host_reference_s per cell (gilkit.host.speed).
 #   3: the file describes itself: `kernels` (unit, what bounds it, its ideal-speedup rule,
 #      work per n) and `impls` (a list in table order: name, what, whether parallel inside
 #      one call), so it reads without the kernels importable; cells no longer store `noisy`
@@ -25,14 +25,15 @@ SCHEMA = "gilkit.run"
 #      take files with or without them), to `impls`: kind (what it does with the GIL),
 #      kind_from (gilkit, kernel, probe or null), family, threads (whose threads an in-call
 #      parallel impl uses), compile_s and compiled_from_cache (Numba); to cells:
-#      machine_busy_s and machine_steal_s (gilkit.interference), batch_size (tasks a pool sends
+#      machine_busy_s and machine_steal_s (gilkit.engine.interference), batch_size (tasks a pool sends
 #      a worker at once: joblib batches), call_overhead_s (an empty call of the pool) and
 #      `unsupported` (why the runner cannot run the impl at all); to options: sizing,
 #      call_limit_s, run_limit_s and scheduler; to metadata: capacity, abandoned_calls,
 #      runners (what each runner is, how data reaches its workers), dask_cluster (the workers
 #      of a cluster gilkit did not start) and the versions of joblib, dask and distributed in
 #      build.
-# Versions 1 and 2 are still read: their descriptions come from the kernels installed here.
+# Versions 1 and 2 are still read: gilkit.engine.descriptions.read_result describes them from
+# the kernels and runners installed here.
 SCHEMA_VERSION = 3
 # Impl kinds (the `impls` record's "kind") whose calls keep the GIL: threads that share one GIL
 # take turns on them.
@@ -56,9 +57,9 @@ class CellRecord:
     # CPU seconds (user + sys) per timed repeat: this process, and its worker processes.
     cpu_parent_s: list[float] = field(default_factory=list)
     cpu_workers_s: list[float] = field(default_factory=list)
-    # The machine's speed just before each timed repeat: seconds for gilkit.host_speed's loop.
+    # The machine's speed just before each timed repeat: seconds for gilkit.host.speed's loop.
     host_reference_s: list[float] = field(default_factory=list)
-    # All cpus' busy and stolen seconds during each timed repeat (gilkit.interference): less
+    # All cpus' busy and stolen seconds during each timed repeat (gilkit.engine.interference): less
     # the cpu time above, what other processes and the hypervisor took. Empty off Linux.
     machine_busy_s: list[float] = field(default_factory=list)
     machine_steal_s: list[float] = field(default_factory=list)
@@ -142,7 +143,7 @@ class RunResult:
     @classmethod
     def from_json(cls, document: Any) -> RunResult:
         if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-            raise ResultFileError("not a gilkit run result (no 'schema': 'gilkit.run')")
+            raise ResultFileError("not a gilkit run result (no 'schema': 'gilkit.engine.session')")
         version = document.get("version")
         if version not in READABLE_VERSIONS:
             raise ResultFileError(
@@ -165,8 +166,6 @@ class RunResult:
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ResultFileError(f"malformed gilkit result: {error!r}") from error
         _check_values(result)
-        if version < 3:
-            _describe_from_installed(result)
         return result
 
 
@@ -233,18 +232,6 @@ def _problem(record: CellRecord) -> str | None:
         if value is not None and not _is_figure(value, integral=True):
             return f"{name}: {value!r} is not an integer >= 0"
     return None
-
-
-def _describe_from_installed(result: RunResult) -> None:
-    """Versions 1 and 2 did not describe their kernels: take what the kernels here say."""
-    from gilkit.kernels import KERNELS, describe_impls  # only for old files
-
-    records = [*result.cells, *result.checks]
-    for name in dict.fromkeys(r.kernel for r in records):
-        sizes = {r.size for r in records if r.kernel == name}
-        if name in KERNELS:
-            result.kernels[name] = KERNELS[name].describe(sizes)
-    result.impls = describe_impls(r.impl for r in records)
 
 
 def write_atomically(result: RunResult, path: Path) -> None:

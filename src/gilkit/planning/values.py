@@ -1,4 +1,5 @@
-"""Parse and check `gilkit run` options; every error names the bad value and the valid ones."""
+"""Check the values a plan is made of (as `gilkit run` options give them: comma lists, numbers
+as text); every error names the bad value and the valid ones, in the one line the CLI prints."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from gilkit.host.cpus import usable_cpus
 from gilkit.kernels import (
     FAMILIES,
     IMPLS,
@@ -17,11 +19,10 @@ from gilkit.kernels import (
     load_entry_points,
     load_kernel,
 )
-from gilkit.machine import usable_cpus
-from gilkit.plan import max_workers
+from gilkit.kernels.splitting import SPLITS
+from gilkit.planning.matrix import max_workers
 from gilkit.runners import RUNNERS, START_METHODS
 from gilkit.runners.dask_runners import DaskRunner
-from gilkit.splitting import SPLITS
 
 T = TypeVar("T")
 BUILT_IN = [name for name, source in SOURCES.items() if source == "built-in"]
@@ -32,7 +33,8 @@ MULTI_FAMILIES = {family: impls for family, impls in FAMILIES.items() if len(imp
 
 
 class UsageError(ValueError):
-    """Bad command-line input; the CLI prints it on one line and exits with status 2."""
+    """A bad value for a plan or a command: one line naming it and the valid ones; the CLI
+    prints it and exits with status 2."""
 
 
 def comma_list(option: str, text: str, parse_item: Callable[[str], T]) -> list[T]:
@@ -211,7 +213,7 @@ def parse_sizes(
     Without it each kernel uses its defaults: a smaller n for pure Python than for the rest.
     """
     sizes = {k: {i: KERNELS[k].default_size(i) for i in impls} for k in kernels}
-    if text is None:  # the kernels' own defaults ("auto" is gilkit.sizing's)
+    if text is None:  # the kernels' own defaults ("auto" is gilkit.planning.sizing's)
         return sizes
     if "=" not in text:
         n = integer("--size", text)

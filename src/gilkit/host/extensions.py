@@ -5,7 +5,7 @@ still runs the Python and NumPy impls and says once how to build the rest:
 
 - extension modules built by `pip install -e .` (ext/): `_native`, `_prange` (OpenMP),
   `_capi`, `_pybind11`, `_granularity`, and `_ctypes_lib`, the shared library that
-  `gilkit.ctypes_lib` loads with ctypes;
+  `gilkit.bindings.ctypes_lib` loads with ctypes;
 - `ctypes_lib` and `numba_cores`, plain Python modules that load a library or compile with one
   at import. Whether Numba is installed is checked without importing it (which takes half a
   second, and compiles gilkit's Numba impls).
@@ -48,6 +48,13 @@ NEEDS_PACKAGE = {
 }
 # Python modules that load an extension rather than being one.
 LOADS_EXTENSION = {"ctypes_lib": "_ctypes_lib"}
+# The Python modules above live beside this one; the extensions at the package's top.
+BINDING_MODULES = ("ctypes_lib", "numba_cores")
+
+
+def qualified(name: str) -> str:
+    """The full module name of compiled module or binding `name`."""
+    return f"gilkit.bindings.{name}" if name in BINDING_MODULES else f"gilkit.{name}"
 
 
 class NativeUnavailable(RuntimeError):
@@ -78,7 +85,7 @@ def _extension_reason(name: str, error: ImportError | None = None) -> str:
 
 def _found(name: str) -> bool:
     """Whether `gilkit.<name>` exists, without importing it."""
-    return importlib.util.find_spec(f"gilkit.{name}") is not None
+    return importlib.util.find_spec(qualified(name)) is not None
 
 
 @cache
@@ -88,11 +95,11 @@ def _load(name: str) -> ModuleType | str:
         if importlib.util.find_spec(package) is None:
             return missing
     try:
-        return importlib.import_module(f"gilkit.{name}")
+        return importlib.import_module(qualified(name))
     except ImportError as error:
         # Not there at all, or there but refusing to load (a subinterpreter, a broken build):
         # the latter's own message is kept for NativeUnavailable.import_error.
-        if error.name not in {f"gilkit.{name}", f"gilkit.{LOADS_EXTENSION.get(name, name)}"}:
+        if error.name not in {qualified(name), qualified(LOADS_EXTENSION.get(name, name))}:
             _import_errors[name] = telling_line(error)
         if name in NEEDS_PACKAGE:
             return f"{NEEDS_PACKAGE[name][0]} does not load ({error})"
@@ -133,7 +140,7 @@ def module(name: str) -> ModuleType:
 
 def loaded(name: str) -> ModuleType | None:
     """`gilkit.<name>` if this process has imported it already, else None; imports nothing."""
-    return sys.modules.get(f"gilkit.{name}")
+    return sys.modules.get(qualified(name))
 
 
 def unavailable_reason(name: str) -> str | None:

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gilkit import shared_arrays
-from gilkit.native import NativeUnavailable, error_chain, first_line, telling_line
+from gilkit.host.extensions import NativeUnavailable, error_chain, first_line, telling_line
+from gilkit.kernels import shared_arrays
 
 _barrier: PipeBarrier | None = None  # set in each subinterpreter by init_worker
 
@@ -100,7 +100,7 @@ def report_ready(timeout_s: float) -> tuple[int, bool]:
     """Blocks its worker until every worker holds one: so each one ran on its own worker."""
     assert _barrier is not None, "init_worker did not run"
     _barrier.arrive(timeout_s)
-    # The process's pid, and whether *this* interpreter's GIL is on (gilkit.metadata has the
+    # The process's pid, and whether *this* interpreter's GIL is on (gilkit.host.metadata has the
     # same test, but imports psutil, which does not load here).
     return os.getpid(), bool(getattr(sys, "_is_gil_enabled", lambda: True)())
 

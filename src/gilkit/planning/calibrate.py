@@ -1,4 +1,4 @@
-"""Timing a kernel's serial call to size it (gilkit.sizing), and the check that a size asked
+"""Timing a kernel's serial call to size it (gilkit.planning.sizing), and the check that a size asked
 for can finish within the limit on one call."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from gilkit.engine.limits import Caller
 from gilkit.kernels import KERNELS, Kernel, Task, run_task
-from gilkit.stopping import Caller
 
 MAX_STEPS = 8
 

@@ -2,7 +2,7 @@
 
 Each call covers the kernel's whole index space: [0, n) split into one part per worker, or one
 part on n threads for in-call parallel impls. Only raw values are kept (in a
-CellRecord); statistics are computed when the result is read. gilkit.run decides which calls
+CellRecord); statistics are computed when the result is read. gilkit.engine.session decides which calls
 to make and in what order.
 """
 
@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gilkit import interference, memory
-from gilkit.cell import Cell
-from gilkit.gil_monitor import GilMonitor
-from gilkit.host_speed import time_reference
-from gilkit.interference import CpuCount
+from gilkit.engine import interference, memory
+from gilkit.engine.gil_monitor import GilMonitor
+from gilkit.engine.interference import CpuCount
+from gilkit.engine.limits import CallTimeout
+from gilkit.host.metadata import gil_enabled
+from gilkit.host.speed import time_reference
 from gilkit.kernels import (
     KERNELS,
     Task,
@@ -27,11 +28,10 @@ from gilkit.kernels import (
     run_task_counting_cpu,
     run_task_counting_thread_cpu,
 )
-from gilkit.metadata import gil_enabled
-from gilkit.results import CellRecord
+from gilkit.kernels.splitting import split
+from gilkit.model.cell import Cell
+from gilkit.model.results import CellRecord
 from gilkit.runners.base import NotSupported, Runner
-from gilkit.splitting import split
-from gilkit.stopping import CallTimeout
 
 T = TypeVar("T")
 
@@ -104,7 +104,7 @@ def record_call(
 ) -> None:
     """Make one call of `kind` (check, warmup, timed, monitored) and record what it showed.
 
-    `through` makes the call: gilkit.run passes one that runs it in a caller thread with a
+    `through` makes the call: gilkit.engine.session passes one that runs it in a caller thread with a
     time limit, whose CallTimeout is left to the caller to handle. A runner that cannot run
     the impl at all (NotSupported: NumPy in a subinterpreter) marks the cell unsupported.
     Whatever else the kernel raises, SystemExit and KeyboardInterrupt included, is the cell's

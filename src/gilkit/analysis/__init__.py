@@ -1,0 +1,1 @@
+"""The judge: every derived figure and verdict, computed once from a result file."""

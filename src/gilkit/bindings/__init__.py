@@ -1,0 +1,1 @@
+"""Loading the compiled modules, and the ctypes and Numba bindings of the C cores."""

@@ -1,0 +1,49 @@
+"""--scheduler: refuse, before measuring, a Dask cluster that cannot run the plan's cells."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gilkit.kernels import KERNELS
+from gilkit.planning.matrix import workers_for
+from gilkit.planning.values import UsageError
+from gilkit.runners import RUNNERS, dask_cluster
+from gilkit.runners.dask_runners import DaskRunner
+
+
+def check_cluster(
+    scheduler: str | None,
+    runners: Sequence[str] | None,
+    kernels: Sequence[str],
+    workers: Sequence[int] | None,
+    n_cpus: int,
+) -> None:
+    """One look at the cluster: it answers, runs this gilkit, and has the workers each dask
+    runner of the plan asks for."""
+    if scheduler is None:
+        return
+    try:
+        cluster = dask_cluster.describe_cluster(scheduler)
+    except Exception as error:
+        raise UsageError(
+            f"--scheduler: cannot use {scheduler!r} ({type(error).__name__}: {error}); "
+            "valid: the address or scheduler file of a running Dask scheduler"
+        ) from error
+    problem = dask_cluster.cluster_problem(cluster)
+    if problem is not None:
+        raise UsageError(f"--scheduler: {problem}")
+    nthreads = {address: facts["nthreads"] for address, facts in cluster["workers"].items()}
+    counts = sorted({n for k in kernels for n in workers_for(KERNELS[k], workers, n_cpus)})
+    for name in runners or ():
+        runner = RUNNERS[name]
+        if not issubclass(runner, DaskRunner):
+            continue
+        for n_workers in counts:
+            try:
+                dask_cluster.choose_workers(nthreads, n_workers, runner.one_process)
+            except ValueError as error:
+                most = max(nthreads.values()) if runner.one_process else len(nthreads)
+                raise UsageError(
+                    f"--workers: {name} × {n_workers} on {scheduler}: {error}; "
+                    f"valid: up to {most} workers for {name} on this cluster"
+                ) from error
