@@ -1,7 +1,8 @@
 """The benchmark session: gilkit's own run Session over every cell of the suite.
 
 Kernel data is made once and every pool is started before the first benchmark, process pools
-first, exactly as `gilkit run` does (gilkit.engine.session.Session); pytest-benchmark then times the calls.
+first, exactly as `gilkit run` does (gilkit.engine.session.Session); pytest-benchmark then times
+the calls.
 """
 
 from __future__ import annotations

@@ -201,7 +201,8 @@ def test_the_ctypes_impls_need_numpy_so_are_not_supported(impl: str) -> None:
 
 @requires_interpreters
 def test_each_interpreter_runs_a_function_once_as_the_impls_are_made_ready() -> None:
-    """gilkit.engine.session imports the impls' modules in every interpreter before any timed call."""
+    """gilkit.engine.session imports the impls' modules in every interpreter before any timed
+    call."""
     with InterpreterRunner() as runner:
         runner.start(2)
         assert runner.run_in_each_worker(functools.partial(make_ready, ["python", "cython"])) == []

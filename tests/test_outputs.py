@@ -109,7 +109,7 @@ def test_geometric_mean() -> None:
     [
         ("{", "is not JSON"),
         ('{"schema": "x"}', "not a gilkit run result"),
-        ('{"schema": "gilkit.engine.session", "version": 7}', "unsupported result version 7"),
+        ('{"schema": "gilkit.run", "version": 7}', "unsupported result version 7"),
     ],
 )
 def test_compare_and_report_refuse_foreign_files(

@@ -93,8 +93,8 @@ def test_version_3_files_describe_their_kernels(tmp_path: Path) -> None:
     ("document", "message"),
     [
         ({"schema": "other"}, "not a gilkit run result"),
-        ({"schema": "gilkit.engine.session", "version": 99}, "unsupported result version 99"),
-        ({"schema": "gilkit.engine.session", "version": SCHEMA_VERSION}, "malformed"),
+        ({"schema": "gilkit.run", "version": 99}, "unsupported result version 99"),
+        ({"schema": "gilkit.run", "version": SCHEMA_VERSION}, "malformed"),
     ],
 )
 def test_foreign_files_are_refused(tmp_path: Path, document: dict, message: str) -> None:

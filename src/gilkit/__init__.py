@@ -1,7 +1,8 @@
 """gilkit: measure the ways around CPython's GIL on your own machine.
 
-The library behind the `gilkit` command: make a Plan of cells (kernel × impl × runner ×
-workers), measure it with run_plan, and read the RunResult (gilkit.analysis.stats, gilkit.present).
+The library behind the `gilkit` command: plan() the cells (kernel × impl × runner × workers,
+sized for this machine), measure them with run_plan, and read the RunResult (gilkit.analysis
+judges it, gilkit.present formats it).
 Your own kernel comes from define_kernel; releases_gil asks whether one call releases the GIL.
 
 The names below are imported on first use, not with the package: a subinterpreter worker
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from gilkit.kernels.base import Kernel, define_kernel
     from gilkit.model.plan import Cell, Plan
     from gilkit.model.results import RunResult
+    from gilkit.planning import plan
 
 __version__ = "0.1.0"
 
@@ -34,6 +36,7 @@ _PUBLIC = {
     "Session": "gilkit.engine.session",
     "define_kernel": "gilkit.kernels.base",
     "free_threaded_build": "gilkit.host.metadata",
+    "plan": "gilkit.planning",
     "gil_enabled": "gilkit.host.metadata",
     "releases_gil": "gilkit.gil.probe",
     "run_plan": "gilkit.engine.session",
@@ -49,6 +52,7 @@ __all__ = [
     "define_kernel",
     "free_threaded_build",
     "gil_enabled",
+    "plan",
     "releases_gil",
     "run_plan",
 ]

@@ -19,7 +19,8 @@ under its flags, so the three would share one cache entry.
 Compiling is kept out of the timed calls. Importing this module compiles every entry point for
 the argument types gilkit passes (explicit signatures), then forbids further compiling, so no
 call can ever compile. gilkit imports it before timing anything: in the process that runs the
-plan before any pool starts, and in each worker process when its pool is prepared (gilkit.engine.session).
+plan before any pool starts, and in each worker process when its pool is prepared
+(gilkit.engine.session).
 COMPILE_S says how long that took here, per impl and kernel: the result files report it
 (describe_impls). cache=True keeps the machine code on disk (in __pycache__), so that a later
 process loads it rather than compiling again: FROM_CACHE says which happened.

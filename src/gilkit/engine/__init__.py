@@ -1,1 +1,2 @@
-"""run_plan: the session, one measured call, the GIL monitor, limits and signals, memory, interference."""
+"""run_plan: the session, one measured call, the GIL monitor, limits and signals, memory,
+interference."""

@@ -4,7 +4,8 @@ One orchestrator for every front end: `gilkit run`, `gilkit claims` and the pyte
 suite in bench/ all come through here. It pins native thread pools (so workers never
 oversubscribe), collects the metadata, makes each kernel's data once, starts every pool the
 plan needs (process pools first, before any thread exists, as fork wants) and times it apart
-from the work, then times the cells in interleaved rounds (gilkit.engine.measure), checks every result
+from the work, then times the cells in interleaved rounds (gilkit.engine.measure), checks every
+result
 against the kernel's reference, and describes the kernels in the result so that the file
 reads without them.
 

@@ -1,1 +1,2 @@
-"""The machine: usable cpus, metadata, the speed reference, capacity, native thread pools, interpreters."""
+"""The machine: usable cpus, metadata, the speed reference, capacity, native thread pools,
+interpreters."""

@@ -10,7 +10,8 @@ Numba is the exception to setting a variable at any time: it reads NUMBA_NUM_THR
 is imported, again before each compilation, and refuses to compile once its pool has started
 if the variable changed. So the variable is left alone in a process that has imported Numba.
 gilkit's own Numba impls import it with a larger pool, for `numba-prange`
-(gilkit.bindings.numba_cores); a worker process that did not inherit Numba puts the variable back to 1.
+(gilkit.bindings.numba_cores); a worker process that did not inherit Numba puts the variable back
+to 1.
 """
 
 from __future__ import annotations

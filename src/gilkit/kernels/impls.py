@@ -47,7 +47,8 @@ class Impl:
     kind: str
     family: str
     what: str
-    module: str | None = None  # the module of its functions (see gilkit.host.extensions); None: Python
+    # the module of its functions (see gilkit.host.extensions); None: Python
+    module: str | None = None
     suffix: str = ""  # after the kernel's name in that module: `squares_gil`
     threads: str = ""  # in-call-parallel only: whose threads (the tables' runner column)
     in_default_run: bool = True  # run by `gilkit run` without --impl
@@ -152,7 +153,8 @@ def compiled(impl: str, kernel: str) -> Callable[..., Any]:
     found = IMPLS[impl]
     if found.module is None:
         raise ValueError(f"{impl!r} is not a compiled impl")
-    function: Callable[..., Any] = getattr(compiled_modules.module(found.module), kernel + found.suffix)
+    module = compiled_modules.module(found.module)
+    function: Callable[..., Any] = getattr(module, kernel + found.suffix)
     return function
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA = "gilkit.engine.session"
+SCHEMA = "gilkit.run"
 # Version history:
 #   1: first format: metadata, options, one record per cell with raw times.
 #   2: host_reference_s per cell (gilkit.host.speed).
@@ -25,7 +25,8 @@ SCHEMA = "gilkit.engine.session"
 #      take files with or without them), to `impls`: kind (what it does with the GIL),
 #      kind_from (gilkit, kernel, probe or null), family, threads (whose threads an in-call
 #      parallel impl uses), compile_s and compiled_from_cache (Numba); to cells:
-#      machine_busy_s and machine_steal_s (gilkit.engine.interference), batch_size (tasks a pool sends
+#      machine_busy_s and machine_steal_s (gilkit.engine.interference), batch_size (tasks a pool
+#      sends
 #      a worker at once: joblib batches), call_overhead_s (an empty call of the pool) and
 #      `unsupported` (why the runner cannot run the impl at all); to options: sizing,
 #      call_limit_s, run_limit_s and scheduler; to metadata: capacity, abandoned_calls,
@@ -143,7 +144,7 @@ class RunResult:
     @classmethod
     def from_json(cls, document: Any) -> RunResult:
         if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-            raise ResultFileError("not a gilkit run result (no 'schema': 'gilkit.engine.session')")
+            raise ResultFileError("not a gilkit run result (no 'schema': 'gilkit.run')")
         version = document.get("version")
         if version not in READABLE_VERSIONS:
             raise ResultFileError(
