@@ -11,43 +11,27 @@ runs each cell once and still checks its result: the smoke test CI runs.
 from __future__ import annotations
 
 import pytest
+from conftest import PLAN
 
 from gilkit.analysis.stats import ideal_rule, ideal_speedup
 from gilkit.engine.measure import monitored_calls
 from gilkit.host.cpus import usable_cpus
 from gilkit.host.metadata import free_threaded_build, gil_enabled, load_average
 from gilkit.host.speed import time_reference
-from gilkit.kernels import KERNELS, impl_unavailable_reason
+from gilkit.kernels import KERNELS
 from gilkit.model.plan import Cell
 
-WORKERS = sorted({1, 2, usable_cpus()})
 # Serial medians per unit of work, for the speedups: (kernel, impl) -> seconds per unit.
 SERIAL_PER_UNIT: dict[tuple[str, str], float] = {}
 FIRST_RESULTS: dict[tuple[str, int], object] = {}  # every impl must match these
 
 
 def cells() -> list[object]:
-    params = []
-    for kernel in KERNELS.values():
-        for impl in kernel.impls:
-            in_call = kernel.in_call_parallel(impl)
-            runners = ["serial"] if in_call else ["serial", "threads", "processes"]
-            if impl in kernel.async_chunk_fns:
-                runners.append("asyncio")
-            for runner in runners:
-                for n_workers in WORKERS:
-                    if runner == "serial" and n_workers > 1 and not in_call:
-                        continue
-                    reason = impl_unavailable_reason(impl)
-                    marks = [pytest.mark.skip(reason=reason)] if reason else []
-                    params.append(
-                        pytest.param(
-                            Cell(kernel.name, impl, runner, n_workers, kernel.default_size(impl)),
-                            id=f"{kernel.name}-{impl}-{runner}-{n_workers}",
-                            marks=marks,
-                        )
-                    )
-    return params
+    """The plan's cells, one benchmark each (the plan was made when conftest was imported)."""
+    return [
+        pytest.param(cell, id=f"{cell.kernel}-{cell.impl}-{cell.runner}-{cell.n_workers}")
+        for cell in PLAN.cells
+    ]
 
 
 @pytest.mark.parametrize("cell", cells())
@@ -61,6 +45,7 @@ def test_cell(benchmark, session, cell: Cell) -> None:
         runner=cell.runner,
         workers=cell.n_workers,
         n=cell.size,
+        sizing=PLAN.sizing and dict(PLAN.sizing),
         gil_enabled=gil_enabled(),
         free_threaded_build=free_threaded_build(),
         ideal_speedup=ideal_speedup(ideal_rule(kernel.bound), cell.n_workers, usable_cpus()),

@@ -108,6 +108,23 @@ def test_karp_flatt_tells_a_fixed_serial_part_from_a_growing_overhead() -> None:
     assert karp_flatt(1.0, 1) is None
 
 
+@pytest.mark.parametrize(("bound", "ideal", "fraction"), [("io", 7, 0.0), ("cpu", 2, -5 / 7)])
+def test_the_serial_fraction_is_taken_against_the_kernels_own_ideal(
+    bound: str, ideal: int, fraction: float
+) -> None:
+    """7 waiting workers on 2 cpus, 7x faster: no serial part for I/O (ideal 7); for busy
+    work on 2 cpus the same figure is impossible and reads below 0."""
+    cells = [
+        CellRecord("k", "python", "serial", 1, 10, "contiguous", times_s=[0.7]),
+        CellRecord("k", "python", "threads", 7, 10, "contiguous", times_s=[0.1]),
+    ]
+    rule = "workers" if bound == "io" else "min(workers, usable cpus)"
+    result = RunResult({"cpu": {"usable_cpus": 2}}, {}, cells, kernels={"k": {"ideal": rule}})
+    cell = cell_stats(result)["k", "python", "threads", 7]
+    assert cell.ideal == ideal
+    assert cell.serial_fraction == pytest.approx(fraction)
+
+
 @requires_native
 def test_a_busy_process_during_a_run_is_reported(tmp_path: Path) -> None:
     """A program that keeps one cpu busy, started as the run begins: the run says so."""

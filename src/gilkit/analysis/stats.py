@@ -68,6 +68,11 @@ class CellStats:
         return self.speedup_vs_serial / self.capacity
 
     @property
+    def serial_fraction(self) -> float | None:
+        """Karp-Flatt's serial fraction against the ideal (p = the kernel's ideal speedup)."""
+        return karp_flatt(self.speedup_vs_serial, self.ideal)
+
+    @property
     def interfered(self) -> bool:
         return (self.interference or 0.0) >= CELL_SHARE
 

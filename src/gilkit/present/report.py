@@ -14,7 +14,6 @@ from gilkit.analysis.stats import (
     CellStats,
     Key,
     cell_stats,
-    karp_flatt,
     kernel_ideal,
     machine_capacity,
     serial_key,
@@ -243,7 +242,7 @@ def format_scaling(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[s
             for n in counts:
                 cell = cells.get(n)
                 speedup = None if cell is None else cell.speedup_vs_serial
-                e = karp_flatt(speedup, min(n, result.usable_cpus))
+                e = None if cell is None else cell.serial_fraction
                 row.append(
                     DASH
                     if speedup is None
@@ -253,9 +252,10 @@ def format_scaling(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[s
         yield from markdown_table(["speedup at", *(f"{n} workers" for n in counts)], rows)
     yield ""
     yield (
-        "e: the Karp-Flatt serial fraction, (1/speedup - 1/p) / (1 - 1/p) with p = "
-        "min(workers, usable cpus): steady as workers grow, a fixed serial part; growing, an "
-        "overhead that grows with the workers."
+        "e: the Karp-Flatt serial fraction, (1/speedup - 1/p) / (1 - 1/p) with p = the "
+        "ideal speedup (min(workers, usable cpus); the workers for waiting work such as io): "
+        "steady as workers grow, a fixed serial part; growing, an overhead that grows with "
+        "the workers."
     )
 
 

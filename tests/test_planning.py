@@ -1,0 +1,92 @@
+"""One planning step: `gilkit run`, the library's gilkit.plan and bench/ make the same plan
+for the same options, because all three call gilkit.planning.plan."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gilkit
+from gilkit import planning
+from gilkit.cli import build_parser
+from gilkit.cli.run import plan_from
+from gilkit.kernels import KERNELS
+from gilkit.planning.sizing import Sizing
+from gilkit.planning.values import UsageError
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "conftest.py"
+
+
+def fake_sizes(
+    kernels: Sequence[str], impls: Sequence[str], *args: Any, **kwargs: Any
+) -> Sizing:
+    """Sizes that depend on the kernel and impl only: timing would make every plan differ."""
+    sizes = {
+        k: {i: 1000 + 10 * len(i) + len(k) for i in impls if i in KERNELS[k].chunk_fns}
+        for k in kernels
+    }
+    return Sizing(sizes, "strong", 0.02, 0.02, None, 2, {}, 90.0, 1.0)
+
+
+@pytest.fixture
+def sized(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(planning, "machine_sizes", fake_sizes)
+
+
+def bench_module() -> Any:
+    spec = importlib.util.spec_from_file_location("gilkit_bench_conftest", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cli_options(options: dict[str, Any]) -> list[str]:
+    argv = ["run"]
+    for name, value in options.items():
+        text = value if isinstance(value, str) else ",".join(map(str, value))
+        argv += [f"--{name.rstrip('s') if name != 'kernels' else 'kernel'}", text]
+    return argv
+
+
+@pytest.mark.usefixtures("sized")
+def test_run_the_library_and_bench_plan_the_same_cells_at_the_same_n() -> None:
+    bench = bench_module()
+    options = bench.BENCH_OPTIONS
+    args = build_parser().parse_args(cli_options(options))
+    from_cli = plan_from(args)
+    from_library = gilkit.plan(**options)
+    assert from_cli.cells == from_library.cells == bench.PLAN.cells
+    assert from_cli.checks == from_library.checks == bench.PLAN.checks
+    assert from_cli.sizing == from_library.sizing == bench.PLAN.sizing
+    # Every cell is sized as the fake sizing said: none kept a kernel's unsized default.
+    assert {c.size for c in from_cli.cells} >= {1000 + 10 * len("python") + len("squares")}
+
+
+@pytest.mark.usefixtures("sized")
+def test_the_library_takes_python_values_and_option_text_alike() -> None:
+    assert gilkit.plan("squares", ["python", "cython"], "serial,threads", [1, 2]) == gilkit.plan(
+        ["squares"], "python,cython", ["serial", "threads"], "1,2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"kernels": "nope"}, "--kernel: unknown value 'nope'; valid: "),
+        ({"workers": [0]}, "--workers: '0' is not an integer >= 1"),
+        ({"repeat": 0}, "--repeat: '0' is not an integer >= 1"),
+        ({"runners": "threads", "scheduler": "tcp://x:1"}, "--scheduler: only the dask runners"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_it_and_the_valid_ones(
+    values: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(UsageError, match="^" + message.replace("(", r"\(")) as caught:
+        gilkit.plan(**values, size_here=False)
+    assert "\n" not in str(caught.value)
