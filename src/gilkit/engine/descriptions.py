@@ -3,13 +3,12 @@ before it described itself (versions 1 and 2), from what is installed here."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from gilkit.kernels import KERNELS, describe_impls
-from gilkit.model.results import ResultFileError, RunResult
+from gilkit.model.results import RunResult, read_document
 from gilkit.runners import RUNNERS
 
 
@@ -49,8 +48,4 @@ def from_document(document: Any) -> RunResult:
 
 def read_result(path: Path) -> RunResult:
     """A result file of any readable version, described."""
-    try:
-        document = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as error:
-        raise ResultFileError(f"{path}: not JSON ({error})") from error
-    return from_document(document)
+    return from_document(read_document(path))

@@ -268,9 +268,14 @@ def _umask() -> int:
     return mask
 
 
-def load(path: Path) -> RunResult:
+def read_document(path: Path) -> Any:
+    """A result file's JSON, or ResultFileError saying it is not JSON."""
     try:
-        document = json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text())
     except json.JSONDecodeError as error:
         raise ResultFileError(f"{path}: not JSON ({error})") from error
-    return RunResult.from_json(document)
+
+
+def load(path: Path) -> RunResult:
+    """A result file as it is (versions 1 and 2 undescribed: see engine.descriptions)."""
+    return RunResult.from_json(read_document(path))
