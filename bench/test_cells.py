@@ -13,12 +13,12 @@ from __future__ import annotations
 import pytest
 from conftest import PLAN
 
-from gilkit.analysis.stats import ideal_rule, ideal_speedup
 from gilkit.engine.measure import monitored_calls
 from gilkit.host.cpus import usable_cpus
 from gilkit.host.metadata import free_threaded_build, gil_enabled, load_average
 from gilkit.host.speed import time_reference
 from gilkit.kernels import KERNELS
+from gilkit.model.facts import ideal_rule, ideal_speedup
 from gilkit.model.plan import Cell
 
 # Serial medians per unit of work, for the speedups: (kernel, impl) -> seconds per unit.
@@ -61,7 +61,7 @@ def test_cell(benchmark, session, cell: Cell) -> None:
         pool_dispatch_s=runner.dispatch_overhead(20),
         load_average=load_average(),
     )
-    if runner.shares_interpreter and benchmark.enabled:  # the monitor sees this process only
+    if runner.facts.shares_interpreter and benchmark.enabled:  # the monitor sees this process only
         monitored = monitored_calls(runner, cell, session.tasks(cell))
         benchmark.extra_info["gil_contention"] = monitored.gil_contention
 

@@ -51,9 +51,9 @@ def test_the_runner_says_in_one_line_why_it_cannot_run() -> None:
 
 
 def test_it_shares_the_process_but_not_the_interpreter() -> None:
-    assert InterpreterRunner.in_process
-    assert not InterpreterRunner.shares_interpreter
-    assert "pickled" in InterpreterRunner.data_transfer
+    assert InterpreterRunner.facts.in_process
+    assert not InterpreterRunner.facts.shares_interpreter
+    assert "pickled" in InterpreterRunner.facts.data
 
 
 @pytest.mark.skipif(REASON is None, reason="the interpreters runner works here")
@@ -344,7 +344,7 @@ def test_a_users_kernel_is_imported_by_name_in_each_interpreter(tmp_path: Path) 
 
 def test_every_runner_is_listed_with_its_capabilities() -> None:
     assert {"serial", "threads", "processes", "interpreters", "asyncio"} <= set(RUNNERS)
-    assert [name for name, r in RUNNERS.items() if not r.in_process] == [
+    assert [name for name, r in RUNNERS.items() if not r.facts.in_process] == [
         "processes",
         "joblib-loky",
         "dask-threads",

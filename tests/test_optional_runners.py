@@ -82,7 +82,7 @@ def test_each_runner_computes_squares_and_records_its_pool(runner_name: str) -> 
     assert pool.call_overhead_s > 0
     assert pool.pool_memory_bytes is not None
     assert pool.batch_size == RUNNERS[runner_name].batch_size
-    if not RUNNERS[runner_name].shares_interpreter:
+    if not RUNNERS[runner_name].facts.shares_interpreter:
         assert pool.cpu_workers_s
         assert pool.cpu_workers_s[0] > 0
     assert wait_until_gone(gilkit_children() - before) == set()  # every worker is gone

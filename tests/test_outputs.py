@@ -10,15 +10,12 @@ import pytest
 from gilkit import cli
 from gilkit.analysis.significance import sign_test_p
 from gilkit.analysis.stats import cell_stats
+from gilkit.analysis.verdicts import sat_idle, slowed_each_other
+from gilkit.engine.descriptions import describe_runners
 from gilkit.model.results import CellRecord, RunResult, load
 from gilkit.present.compare import geometric_mean, pairs
 from gilkit.present.report import verdict
-from gilkit.present.tables import (
-    format_overheads,
-    format_warnings,
-    sat_idle,
-    slowed_each_other,
-)
+from gilkit.present.tables import format_overheads, format_warnings
 
 RUN = [
     "run",
@@ -248,7 +245,11 @@ def free_threaded_cells(
         gil_contention=0.0,
         gil_enabled=gil_enabled,
     )
-    metadata = {"cpu": {"usable_cpus": 2, "model": "?"}, "python": {}}
+    metadata = {
+        "cpu": {"usable_cpus": 2, "model": "?"},
+        "python": {},
+        "runners": describe_runners(["serial", runner]),
+    }
     return RunResult(metadata, {}, [serial, cell]), cell
 
 
@@ -303,7 +304,11 @@ def idle_cells(
         gil_contention=gil_wait,
         gil_enabled=True,
     )
-    metadata = {"cpu": {"usable_cpus": 2, "model": "?"}, "python": {}}
+    metadata = {
+        "cpu": {"usable_cpus": 2, "model": "?"},
+        "python": {},
+        "runners": describe_runners(["serial", runner]),
+    }
     return RunResult(metadata, {}, [serial, cell], impls={impl: {"kind": kind}}), cell
 
 

@@ -7,7 +7,8 @@ import psutil
 import pytest
 
 from gilkit import Plan, RunInterrupted, run_plan
-from gilkit.analysis.stats import IDEAL_CPUS, cell_stats
+from gilkit.analysis.stats import cell_stats
+from gilkit.model.facts import IDEAL_CPUS
 from gilkit.model.plan import Cell
 
 

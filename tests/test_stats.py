@@ -11,17 +11,9 @@ from gilkit.analysis.significance import (
     smallest_p,
     u_statistic,
 )
-from gilkit.analysis.stats import (
-    IDEAL_CPUS,
-    IDEAL_WORKERS,
-    NOISY_CV,
-    cell_stats,
-    cpu_utilisation,
-    fastest,
-    ideal_rule,
-    ideal_speedup,
-    spread,
-)
+from gilkit.analysis.stats import NOISY_CV, cell_stats, cpu_utilisation, spread
+from gilkit.analysis.verdicts import fastest
+from gilkit.model.facts import IDEAL_CPUS, IDEAL_WORKERS, ideal_rule, ideal_speedup
 from gilkit.model.results import CellRecord, RunResult
 
 

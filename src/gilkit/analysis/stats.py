@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gilkit.model.facts import IDEAL_CPUS, ideal_speedup
 from gilkit.model.results import CellRecord, RunResult
 
 Key = tuple[str, str, str, int]  # kernel, impl, runner, workers
@@ -75,23 +76,6 @@ class CellStats:
     @property
     def interfered(self) -> bool:
         return (self.interference or 0.0) >= CELL_SHARE
-
-
-# The two rules for the best speedup possible, as result files name them.
-IDEAL_CPUS = "min(workers, usable cpus)"  # busy work: one worker per cpu at most
-IDEAL_WORKERS = "workers"  # waiting (I/O): every worker waits at once
-
-
-def ideal_rule(bound: str) -> str:
-    """The rule for a kernel bound by "cpu", "memory" or "io"."""
-    return IDEAL_WORKERS if bound == "io" else IDEAL_CPUS
-
-
-def ideal_speedup(rule: str, n_workers: int, n_cpus: int) -> int:
-    """The best speedup `n_workers` can reach under `rule` (IDEAL_CPUS or IDEAL_WORKERS)."""
-    if rule == IDEAL_WORKERS:
-        return max(1, n_workers)
-    return max(1, min(n_workers, n_cpus))
 
 
 def work(kernel: dict[str, Any] | None, size: int) -> float:
@@ -225,12 +209,3 @@ def karp_flatt(speedup: float | None, n_workers: int) -> float | None:
     if speedup is None or speedup <= 0 or n_workers < 2:
         return None
     return (1 / speedup - 1 / n_workers) / (1 - 1 / n_workers)
-
-
-def fastest(stats: dict[Key, CellStats], kernel: str) -> Key | None:
-    """The cell that does a unit of the kernel's work fastest: the highest "vs python", the
-    basis that compares cells of different sizes (pure Python runs a smaller n)."""
-    keys = [key for key in stats if key[0] == kernel]
-    if any(stats[key].speedup_vs_python is not None for key in keys):
-        return max(keys, key=lambda key: stats[key].speedup_vs_python or 0.0, default=None)
-    return min(keys, key=lambda key: stats[key].median_s, default=None)

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gilkit.analysis.stats import IDEAL_CPUS, ideal_speedup
 from gilkit.engine.session import run_plan
 from gilkit.host.cpus import usable_cpus
+from gilkit.model.facts import IDEAL_CPUS, ideal_speedup
 from gilkit.model.plan import Cell, Plan
 
 

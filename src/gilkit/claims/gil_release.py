@@ -8,7 +8,6 @@ the compiled modules the claim is reported as not measured.
 
 from __future__ import annotations
 
-from gilkit.analysis.stats import IDEAL_CPUS, ideal_speedup
 from gilkit.claims.base import (
     DOES_NOT_HOLD,
     GIL_ONLY,
@@ -24,6 +23,7 @@ from gilkit.claims.cpu_bound import N_WORKERS, ONE_CPU, busy_reason, gil_state
 from gilkit.host.cpus import usable_cpus
 from gilkit.host.metadata import gil_enabled
 from gilkit.kernels import impl_unavailable_reason
+from gilkit.model.facts import IDEAL_CPUS, ideal_speedup
 from gilkit.model.units import format_ratio
 
 CLAIM = Claim(

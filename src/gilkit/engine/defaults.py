@@ -35,7 +35,7 @@ def completed(plan: Plan) -> Plan:
 
 def n_calls(plan: Plan) -> int:
     """Calls the run will make: checks, every round, and the monitored round."""
-    in_process = [c for c in plan.cells if RUNNERS[c.runner].shares_interpreter]
+    in_process = [c for c in plan.cells if RUNNERS[c.runner].facts.shares_interpreter]
     rounds = len(plan.cells) * (plan.n_repeats + plan.n_warmups)
     checks = len(plan.checks) if plan.checks is not None else len(checks_for(plan.cells))
     return checks + rounds + (len(in_process) if plan.monitor_gil else 0)

@@ -7,21 +7,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gilkit.kernels import KERNELS, describe_impls
+from gilkit.kernels import IMPLS, KERNELS, describe_impls
 from gilkit.model.results import RunResult, read_document
 from gilkit.runners import RUNNERS
 
 
 def describe_runners(names: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """What each runner of the run is and how the kernels' data reaches its workers."""
+    """What each runner of the run is, where its workers live and how data reaches them."""
     return {
-        name: {
-            "what": RUNNERS[name].description,
-            "data": RUNNERS[name].data_transfer,
-            "shares_interpreter": RUNNERS[name].shares_interpreter,
-            "shares_gil": RUNNERS[name].workers_share_a_gil(),
-            "in_process": RUNNERS[name].in_process,
-        }
+        name: RUNNERS[name].facts.record(RUNNERS[name].description)
         for name in dict.fromkeys(names)
     }
 
@@ -34,15 +28,22 @@ def describe_old_result(result: RunResult) -> None:
         if name in KERNELS:
             result.kernels[name] = KERNELS[name].describe(sizes)
     result.impls = describe_impls(r.impl for r in records)
-    known = [r.runner for r in records if r.runner in RUNNERS]
-    result.metadata.setdefault("runners", describe_runners(known))
 
 
 def from_document(document: Any) -> RunResult:
-    """The run in a parsed result file of any readable version, described."""
+    """The run in a parsed result file of any readable version, described: what a file left
+    out (versions 1 and 2 everything; early version 3 files the runners' facts and whose
+    threads an in-call impl used) is taken from what is installed here."""
     result = RunResult.from_json(document)
     if document.get("version", 3) < 3:
         describe_old_result(result)
+    records = [*result.cells, *result.checks]
+    if "runners" not in result.metadata:
+        known = (r.runner for r in records if r.runner in RUNNERS)
+        result.metadata["runners"] = describe_runners(known)
+    for name, facts in result.impls.items():
+        if facts.get("in_call_parallel") and not facts.get("threads") and name in IMPLS:
+            facts["threads"] = IMPLS[name].threads
     return result
 
 

@@ -63,7 +63,7 @@ class CallFigures:
 def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
     """One call of a cell over all its parts: wall and CPU time, peak memory, the result."""
     # In this process (threads, subinterpreters): process_time counts every thread's CPU.
-    in_process = runner.in_process
+    in_process = runner.facts.in_process
     memory.reset_peaks([os.getpid(), *runner.worker_pids])
     machine_before = interference.cpu_count_now()
     cpu_began = time.process_time()
@@ -73,7 +73,7 @@ def call(runner: Runner, cell: Cell, tasks: list[Task]) -> CallFigures:
         partials, cpu_workers = runner.map(fn, tasks), 0.0
     else:
         counting = run_task_counting_cpu
-        if runner.counts_thread_cpu:
+        if runner.facts.one_worker_process:
             counting = run_task_counting_thread_cpu  # workers are threads of one process
         pairs = runner.map(counting, tasks)
         partials, cpu_workers = [p for p, _ in pairs], sum(cpu for _, cpu in pairs)
@@ -134,7 +134,7 @@ def record_call(
     record.result = figures.result
     # In this process for in-process runners, in the workers for the others: an extension
     # imported on the way may have turned the GIL back on.
-    record.gil_enabled = gil_enabled() if runner.shares_interpreter else runner.gil_enabled
+    record.gil_enabled = gil_enabled() if runner.facts.shares_interpreter else runner.gil_enabled
     if reference is not None:
         record.times_s.append(figures.wall_s)
         record.host_reference_s.append(reference)

@@ -196,7 +196,7 @@ class Session:
             if self._deadline is not None and time.monotonic() >= self._deadline:
                 raise Stop("the run's time limit", EXIT_TIME_LIMIT) from None
             self._caller = Caller()  # the old one is stuck in the call
-            if runner.in_process:
+            if runner.facts.in_process:
                 self.abandoned.append(cell.label)
                 fate = "still running, threads cannot be killed"
             else:
@@ -236,7 +236,7 @@ class Session:
                 record.call_overhead_s = pool.call_s
                 record.pool_memory_bytes = pool.memory_bytes
                 record.batch_size = pool.runner.batch_size
-                if not pool.runner.shares_interpreter:
+                if not pool.runner.facts.shares_interpreter:
                     record.error = _unpicklable(tasks, cell.runner)
                 if record.error is None and not pool.runner.on_this_host:
                     record.error = _needs_this_host(cell.kernel)
@@ -248,13 +248,13 @@ class Session:
             kind = "monitored" if round_index == n_rounds else kind
             for record, cell, tasks in rounds:
                 runner = self.runner(cell)
-                if kind == "monitored" and (runner is None or not runner.shares_interpreter):
+                if kind == "monitored" and (runner is None or not runner.facts.shares_interpreter):
                     continue  # the monitor sees only the GIL of this process
                 if runner is not None and record.error is None and record.unsupported is None:
                     stuck = self.record(record, runner, cell, tasks, kind)
                     if stuck and cell.runner != "serial":
                         self.restart(cell, abandon=True)
-                    elif record.error and not runner.in_process:
+                    elif record.error and not runner.facts.in_process:
                         self.restart(cell)  # a worker process may have died with it
                 on_call(cell)
             on_round()
@@ -370,7 +370,7 @@ def _start_order(group: tuple[str, int]) -> tuple[bool, bool, bool, tuple[str, i
     then the other process pools (loky, Dask); then the in-process ones: subinterpreters,
     then threads."""
     runner = RUNNERS[group[0]]
-    return (not runner.forks_here, runner.in_process, runner.shares_interpreter, group)
+    return (not runner.forks_here, runner.facts.in_process, runner.facts.shares_interpreter, group)
 
 
 def _needs_this_host(kernel: str) -> str | None:

@@ -17,8 +17,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gilkit.analysis.stats import ideal_rule
 from gilkit.kernels.impls import IMPLS, IN_CALL, KINDS, build_facts
+from gilkit.model.facts import ideal_rule
 
 # A name the command line can list: `--impl a,b` (no commas, no spaces).
 IMPL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gilkit.model.facts import HOLDS_GIL, RunnerFacts
+
 SCHEMA = "gilkit.run"
 # Version history:
 #   1: first format: metadata, options, one record per cell with raw times.
@@ -36,9 +38,6 @@ SCHEMA = "gilkit.run"
 # Versions 1 and 2 are still read: gilkit.engine.descriptions.read_result describes them from
 # the kernels and runners installed here.
 SCHEMA_VERSION = 3
-# Impl kinds (the `impls` record's "kind") whose calls keep the GIL: threads that share one GIL
-# take turns on them.
-HOLDS_GIL = frozenset({"python", "holds"})
 READABLE_VERSIONS = (1, 2, 3)
 
 
@@ -120,11 +119,13 @@ class RunResult:
         return bool(self.impls.get(impl, {}).get("in_call_parallel"))
 
     def threads_of(self, impl: str) -> str:
-        """Whose threads an in-call parallel impl runs on: OpenMP (older files say nothing),
-        Numba, or the user's own."""
-        return self.impls.get(impl, {}).get("threads") or (
-            "OpenMP" if impl.endswith("prange") else "its own"
-        )
+        """Whose threads an in-call parallel impl runs on: OpenMP, Numba, or its own."""
+        return self.impls.get(impl, {}).get("threads") or "its own"
+
+    def runner_facts(self, runner: str) -> RunnerFacts | None:
+        """Where `runner`'s workers lived, as the file declares (None: not recorded)."""
+        record = self.metadata.get("runners", {}).get(runner)
+        return None if not record else RunnerFacts.from_record(record)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -40,9 +40,9 @@ def check_cluster(
             continue
         for n_workers in counts:
             try:
-                dask_cluster.choose_workers(nthreads, n_workers, runner.one_process)
+                dask_cluster.choose_workers(nthreads, n_workers, runner.facts.one_worker_process)
             except ValueError as error:
-                most = max(nthreads.values()) if runner.one_process else len(nthreads)
+                most = max(nthreads.values()) if runner.facts.one_worker_process else len(nthreads)
                 raise UsageError(
                     f"--workers: {name} × {n_workers} on {scheduler}: {error}; "
                     f"valid: up to {most} workers for {name} on this cluster"

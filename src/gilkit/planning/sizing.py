@@ -27,7 +27,7 @@ from typing import Any
 
 from gilkit.engine.measure import MIN_MONITORED_S
 from gilkit.kernels import KERNELS, SOURCES, Kernel
-from gilkit.model.results import HOLDS_GIL
+from gilkit.model.facts import HOLDS_GIL
 from gilkit.planning.calibrate import calibrate, size_for_work, time_one_call
 from gilkit.runners import RUNNERS
 
@@ -184,9 +184,9 @@ def _estimate_s(
                     in_cells += [r for r in runners if n_workers >= RUNNERS[r].min_workers]
                 for runner_name in in_cells:
                     runner = RUNNERS[runner_name]
-                    held = runner.workers_share_a_gil() and kernel.kind_of(impl) in HOLDS_GIL
+                    held = runner.facts.shares_gil and kernel.kind_of(impl) in HOLDS_GIL
                     call_s = work if held else work / min(n_workers, n_cpus)
                     total += call_s * n_rounds
-                    if runner.in_process:
+                    if runner.facts.in_process:
                         total += max(call_s, MIN_MONITORED_S)
     return total

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from gilkit.analysis import verdicts
 from gilkit.analysis.machine_speed import HostSpeed, host_speed, speed_of, steal_share
 from gilkit.analysis.stats import (
     CellStats,
@@ -18,16 +19,21 @@ from gilkit.analysis.stats import (
     machine_capacity,
     serial_key,
 )
+from gilkit.analysis.verdicts import (
+    Limit,
+    Outcome,
+    is_parallel,
+    outcome,
+    slowed_each_other,
+    verdict_cells,
+)
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.model.units import DASH, format_percent, format_ratio, format_seconds
 from gilkit.present.formatting import cell_order, format_python, runner_label
 from gilkit.present.tables import (
-    BUSY_CPU_USE,
     COLUMNS,
     CONTENTION,
-    GIL_BOUND_WAIT,
     POOL_COLUMNS,
-    SCALES_EFFICIENCY,
     format_fastest,
     format_legend,
     format_overheads,
@@ -35,12 +41,7 @@ from gilkit.present.tables import (
     format_title,
     pool_rows,
     row_values,
-    slowed_each_other,
 )
-
-# Speedup under which a way gains nothing (with tables.SCALES_EFFICIENCY, BUSY_CPU_USE and
-# GIL_BOUND_WAIT, the verdict's thresholds).
-NO_GAIN_SPEEDUP = 1.15
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -51,37 +52,35 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> lis
 
 def verdict(stats: CellStats, record: CellRecord, contended: bool = False) -> str:
     """One cell's outcome in words, with the figures that support it. `contended`: threads of
-    a free-threaded run that were busy yet slow (tables.slowed_each_other)."""
+    a free-threaded run that were busy yet slow (analysis.verdicts.slowed_each_other)."""
     speedup, ideal = stats.speedup_vs_serial or 0.0, stats.ideal
     machine = "" if stats.capacity is None else f", this machine {stats.capacity:.2f}×"
     figure = f"{speedup:.2f}× on {record.n_workers} workers (ideal {ideal}×{machine})"
-    if (stats.efficiency or 0.0) >= SCALES_EFFICIENCY:
+    done = outcome(stats)
+    if done is Outcome.SCALES:
         return f"{figure}: scales"
-    outcome = "no gain" if speedup < NO_GAIN_SPEEDUP else "partial gain"
-    return f"{figure}: {outcome}, {limit(stats, contended)}"
+    return f"{figure}: {done.value}, {limit(stats, contended)}"
 
 
 def limit(stats: CellStats, contended: bool = False) -> str:
-    """What held a cell below its ideal: other processes, the GIL, the machine, or idle
-    workers, told apart by the cpu time others took, the GIL wait, the cpu use, the machine's
-    measured capacity and, on a free-threaded run, whether its threads shared one
-    interpreter."""
+    """What held a cell below its ideal (analysis.verdicts.limit), in words with figures."""
     wait, use = stats.gil_contention, stats.cpu_utilisation
-    if stats.interfered:
+    held = verdicts.limit(stats, contended)
+    if held is Limit.INTERFERENCE:
         return (
             f"the cpus were taken by other processes ({format_percent(stats.interference)} "
             "of them during its calls): rerun on a quiet machine"
         )
-    if wait is not None and wait >= GIL_BOUND_WAIT:
+    if held is Limit.GIL:
         return f"the GIL serialises it (GIL wait {wait:.2f})"
-    if contended and use is not None:
+    if held is Limit.CONTENTION:
         return f"the threads were busy (cpu use {use:.0%}) but slowed each other: {CONTENTION}"
-    if use is not None and use >= BUSY_CPU_USE:
-        if stats.capacity is not None and (stats.of_capacity or 0.0) >= SCALES_EFFICIENCY:
-            return (
-                f"the machine: {stats.capacity:.2f}× is all that as many busy native threads "
-                f"reach here, and this cell reached {stats.of_capacity:.0%} of it"
-            )
+    if held is Limit.MACHINE:
+        return (
+            f"the machine: {stats.capacity:.2f}× is all that as many busy native threads "
+            f"reach here, and this cell reached {stats.of_capacity:.0%} of it"
+        )
+    if held is Limit.BUSY:
         return (
             f"not the GIL: every worker was busy (cpu use {use:.0%}) yet slower than alone, "
             "so the cpus, the memory or the host are the limit"
@@ -91,22 +90,6 @@ def limit(stats: CellStats, contended: bool = False) -> str:
         "wait: dispatch, the OS placing the workers on cpus, uneven parts or brief GIL holds "
         "are the limit"
     )
-
-
-def verdict_cells(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> list[CellRecord]:
-    """Per parallel way (impl × runner), the cell with the most workers within the cpus."""
-    n_cpus = result.usable_cpus
-    chosen: dict[tuple[str, str], CellRecord] = {}
-    for record in result.cells:
-        parallel = record.runner != "serial" or result.in_call_parallel(record.impl)
-        if record.kernel != kernel or not parallel or record.key not in stats:
-            continue
-        if record.n_workers > max(n_cpus, 2):
-            continue
-        way = (record.impl, runner_label(result, record))
-        if way not in chosen or record.n_workers > chosen[way].n_workers:
-            chosen[way] = record
-    return list(chosen.values())
 
 
 def with_min_and_iqr(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str]:
@@ -222,8 +205,7 @@ def format_scaling(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[s
         ways: dict[str, dict[int, CellStats]] = {}
         for record in sorted(result.cells, key=cell_order(result)):
             cell = stats.get(record.key)
-            parallel = record.runner != "serial" or result.in_call_parallel(record.impl)
-            if record.kernel == kernel and parallel and cell is not None:
+            if record.kernel == kernel and is_parallel(result, record) and cell is not None:
                 way = f"{record.impl} × {runner_label(result, record)}"
                 ways.setdefault(way, {})[record.n_workers] = cell
         counts = sorted({n for cells in ways.values() for n in cells if n > 1})

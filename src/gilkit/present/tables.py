@@ -21,9 +21,13 @@ from gilkit.analysis.stats import (
     Key,
     capacity,
     cell_stats,
-    fastest,
-    serial_key,
     shares_taken,
+)
+from gilkit.analysis.verdicts import (
+    costliest_overheads,
+    fastest,
+    sat_idle,
+    slowed_each_other,
 )
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.model.units import (
@@ -37,12 +41,6 @@ from gilkit.model.units import (
 from gilkit.present.formatting import cell_order, format_python, in_call_label, runner_label
 
 STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
-# Efficiency from which a way "scales", and cpu use from which the workers count as busy all
-# along (the Markdown report's verdicts use them too).
-SCALES_EFFICIENCY = 0.8
-BUSY_CPU_USE = 0.8
-# GIL wait above which the GIL is named as what held a cell back.
-GIL_BOUND_WAIT = 0.3
 SHOWN_IDLE = 4  # cells named in the `idle workers` line; the rest are counted
 CONTENTION = (
     "contention on what they share (reference counts of shared objects, the allocator, "
@@ -235,46 +233,6 @@ def format_header(result: RunResult) -> str:
     )
 
 
-def shares_interpreter(result: RunResult, runner: str) -> bool:
-    """Whether `runner`'s workers shared gilkit's interpreter (threads), as the result says;
-    files from before it said so tell it by the runner's name."""
-    described = result.metadata.get("runners", {}).get(runner)
-    if described:
-        return bool(described["shares_interpreter"])
-    return runner in ("threads", "joblib-threads")
-
-
-def shares_gil(result: RunResult, runner: str) -> bool:
-    """Whether `runner`'s workers took turns on one GIL: threads of gilkit's interpreter or of
-    one worker process (dask-threads), as the result says; older files by the runner."""
-    described = result.metadata.get("runners", {}).get(runner) or {}
-    if "shares_gil" in described:
-        return bool(described["shares_gil"])
-    return shares_interpreter(result, runner) or runner == "dask-threads"
-
-
-def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
-    """A parallel cell below its ideal whose workers sat idle part of each call, though no GIL
-    held them as far as the monitor saw (none was shared, or they hardly waited for it) and
-    no other process took the cpus: the call's own costs (dispatch, placing the workers on
-    cpus), locks inside the impl or uneven parts held it back."""
-    if stats is None or stats.interfered or not 2 <= record.n_workers <= result.usable_cpus:
-        return False
-    if record.runner == "serial" and not result.in_call_parallel(record.impl):
-        return False
-    if record.gil_enabled is not False and shares_gil(result, record.runner):
-        holds = result.holds_gil(record.impl)
-        if holds or (stats.gil_contention or 0.0) >= GIL_BOUND_WAIT:
-            return False
-    use, efficiency = stats.cpu_utilisation, stats.efficiency
-    return (
-        use is not None
-        and use < BUSY_CPU_USE
-        and efficiency is not None
-        and efficiency < SCALES_EFFICIENCY
-    )
-
-
 def format_idle(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
     """One line naming the cells whose workers sat idle with nothing in their way."""
     idle = [r for r in result.cells if sat_idle(result, r, stats.get(r.key))]
@@ -293,27 +251,6 @@ def format_idle(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]
         "the OS placing them on cpus), locks or brief GIL holds inside the impl, or uneven "
         "parts; a larger --size tells the call's own costs apart "
         "(docs/methodology.md#short-calls)"
-    )
-
-
-def slowed_each_other(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
-    """A free-threaded cell whose threads were all busy, yet far from the ideal and from the
-    machine's capacity, with no other process in the way: what held them back cannot be the
-    GIL (it was off) but what the threads share."""
-    if stats is None or record.gil_enabled is not False or record.n_workers < 2:
-        return False
-    if not shares_interpreter(result, record.runner) or result.in_call_parallel(record.impl):
-        return False
-    use, efficiency = stats.cpu_utilisation, stats.efficiency
-    return (
-        use is not None
-        and use >= BUSY_CPU_USE
-        and efficiency is not None
-        and efficiency < SCALES_EFFICIENCY
-        and record.n_workers <= result.usable_cpus  # past the cpus, waiting for one is expected
-        and not stats.interfered  # other processes took the cpus: that explains it
-        # Near what busy native threads reach here: the machine is the limit, not sharing.
-        and (stats.of_capacity is None or stats.of_capacity < SCALES_EFFICIENCY)
     )
 
 
@@ -434,38 +371,11 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
         )
 
 
-# The share of a call that one task's dispatch takes, from which on it is said to dominate.
-DOMINATES = 0.5
-NOTICEABLE = 0.1
-
-
 def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
-    """Per kernel, the pool whose own cost weighs most beside a call of that kernel.
-
-    The call is the median serial call of an impl, at its size: the work itself. A pool's
-    cost is its empty call (one empty task per worker: what every call pays besides its
-    work), or its cost per empty task where a file has no empty calls. The shortest call and
-    the dearest pool give each kernel's largest share.
-    """
-    worst: dict[str, tuple[float, CellRecord, float]] = {}
-    for record in result.cells:
-        serial = stats.get(serial_key(record.kernel, record.impl))
-        cost = record.call_overhead_s or record.dispatch_s
-        if cost is None or serial is None or serial.median_s <= 0:
-            continue
-        if record.runner == "serial" or result.in_call_parallel(record.impl):
-            continue
-        share = cost / serial.median_s
-        if record.kernel not in worst or share > worst[record.kernel][0]:
-            worst[record.kernel] = (share, record, serial.median_s)
-    for kernel, (share, record, call_s) in worst.items():
-        if share >= DOMINATES:
-            verdict = "its overhead dominates"
-        elif share >= NOTICEABLE:
-            verdict = "a noticeable part of the call"
-        else:
-            verdict = "small beside the work"
-        call = format_seconds(call_s)
+    """Per kernel, the pool whose own cost weighs most beside a call of that kernel."""
+    for kernel, worst in costliest_overheads(result, stats).items():
+        record = worst.record
+        share = worst.share
         weight = f"{share:.0%} of" if share < 1 else f"{format_ratio(share)} as long as"
         per_task = f"{format_seconds(record.dispatch_s)} per task"
         cost = (
@@ -475,8 +385,8 @@ def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator
         )
         yield (
             f"{kernel}: {runner_label(result, record)} × {format_workers(record.n_workers)} "
-            f"costs most beside the work: {cost}, {weight} a {call} call ({record.impl}, "
-            f"serial): {verdict}"
+            f"costs most beside the work: {cost}, {weight} a {format_seconds(worst.call_s)} "
+            f"call ({record.impl}, serial): {worst.verdict}"
         )
 
 

@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gilkit.model.facts import RunnerFacts, Workers
 from gilkit.runners.base import Runner, RunnerError
 
 
 class AsyncioRunner(Runner):
     name = "asyncio"
     description = "coroutines on one event loop: concurrent waiting in a single thread"
-    shares_interpreter = True
+    facts = RunnerFacts(Workers.COROUTINES)
     awaits = True  # map() takes a coroutine function
 
     _loop: asyncio.AbstractEventLoop | None = None

@@ -23,6 +23,7 @@ from gilkit.host.metadata import gil_enabled
 from gilkit.host.threadpools import limit_in_worker
 from gilkit.host.worker_process import prepare_worker_process, sigint_held
 from gilkit.kernels.in_interpreter import empty_task
+from gilkit.model.facts import RunnerFacts, Workers
 
 # How long a pool may take to start all its workers before gilkit gives up on it.
 START_TIMEOUT_S = 120.0
@@ -69,21 +70,13 @@ class NotSupported(Exception):
 class Runner(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
-    # Workers share one interpreter, hence one GIL: the GIL monitor sees what they wait for.
-    # False also means that tasks are pickled on their way to the workers.
-    shares_interpreter: ClassVar[bool]
-    # Workers are threads of this process (even in other interpreters): this process's CPU
-    # time counts theirs, they start after any forking, and a stuck one cannot be killed.
-    in_process: ClassVar[bool] = True
+    # Where its workers live, and how the kernels' data reaches them: what they share (an
+    # interpreter, a GIL, this process) follows from it (gilkit.model.facts).
+    facts: ClassVar[RunnerFacts]
     awaits: ClassVar[bool] = False  # map() takes a coroutine function (asyncio)
-    # How the kernels' data reaches the workers, in a line (the result's metadata records it).
-    data_transfer: ClassVar[str] = "shared: the workers read the parent's objects in place"
     # Its workers are forked from this process, which must have no other thread yet: such
-    # pools start before the others (which leave threads running here).
+    # pools start before the others (which leave threads running here). Processes only.
     forks_here: ClassVar[bool] = False
-    # Its workers are threads of one worker process (dask-threads): a task's CPU time is its
-    # thread's, since the process's would count the other workers' too.
-    counts_thread_cpu: ClassVar[bool] = False
     # The optional package it needs, which is also the name of gilkit's extra that installs
     # it (`pip install 'gilkit[joblib]'`); imported only when the runner is made.
     package: ClassVar[str | None] = None
@@ -114,11 +107,12 @@ class Runner(ABC):
                 reason = self.unavailable_reason() or f"cannot import {self.package}: {error}"
                 raise RunnerError(f"{self.name}: {reason}") from error
 
-    @classmethod
-    def workers_share_a_gil(cls) -> bool:
-        """Its workers take turns on one GIL: threads of this interpreter, or of one worker
-        process (dask-threads)."""
-        return cls.shares_interpreter or cls.counts_thread_cpu
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a declaration that cannot be: only processes started here can fork."""
+        super().__init_subclass__(**kwargs)
+        facts = getattr(cls, "facts", None)
+        if cls.forks_here and (facts is None or facts.workers is not Workers.PROCESSES):
+            raise TypeError(f"{cls.__name__}: forks_here needs workers = Workers.PROCESSES")
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -249,7 +243,7 @@ class PoolRunner(Runner):
         functions = self._worker_functions()
         with closed_if_start_fails(self, n_workers, self._abandon_starting):
             # Held while worker processes are made; threads (subinterpreters too) need not.
-            with nullcontext() if self.in_process else sigint_held():
+            with nullcontext() if self.facts.in_process else sigint_held():
                 self._executor = self._make_executor(
                     n_workers, functions.init, (self._barrier, os.getpid())
                 )
@@ -274,7 +268,7 @@ class PoolRunner(Runner):
         """Run fn() once in every worker process or subinterpreter, by the barrier trick of
         start(); return why it failed where it did. Nothing to do for workers that share this
         interpreter (threads see its modules)."""
-        if self.shares_interpreter:
+        if self.facts.shares_interpreter:
             return []
         if self._executor is None:
             raise RunnerError(f"{self.name} runner used before start()")

@@ -28,11 +28,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any
 
 from gilkit.host.metadata import gil_enabled
 from gilkit.host.worker_process import prepare_worker_process
 from gilkit.kernels import Task
+from gilkit.model.facts import RunnerFacts, Workers
 from gilkit.runners import dask_cluster
 from gilkit.runners.base import (
     START_TIMEOUT_S,
@@ -108,18 +109,17 @@ def _run_item(fn: Callable[[Any], Any], item: Any, params: Any) -> Any:
     return fn(item)
 
 
+DASK_DATA = (
+    "the kernel's params scattered once to each worker (a key per worker), tasks and results "
+    "pickled; kernels imported by name; triad's arrays shared without a copy (shared memory: "
+    "workers on this host only)"
+)
+
+
 class DaskRunner(Runner):
     """A Dask pool; subclasses say only how many processes and threads it has."""
 
-    shares_interpreter = False
-    in_process = False  # worker processes of a cluster, even dask-threads' one
     package = "distributed"
-    data_transfer = (
-        "the kernel's params scattered once to each worker (a key per worker), tasks and "
-        "results pickled; kernels imported by name; triad's arrays shared without a copy "
-        "(shared memory: workers on this host only)"
-    )
-    one_process: ClassVar[bool]  # one worker process with n threads, or n of one thread
     # Tasks go through the scheduler and back: 6-11 ms an empty call, measured on 2 cpus.
     call_cost_s = 0.01
 
@@ -136,7 +136,7 @@ class DaskRunner(Runner):
 
     def _shape(self, n_workers: int) -> tuple[int, int]:
         """(worker processes, threads per process) for a pool of n_workers."""
-        return (1, n_workers) if self.one_process else (n_workers, 1)
+        return (1, n_workers) if self.facts.one_worker_process else (n_workers, 1)
 
     def start(self, n_workers: int) -> float:
         super().start(n_workers)
@@ -192,7 +192,8 @@ class DaskRunner(Runner):
             raise RunnerError(problem)
         nthreads = {address: f["nthreads"] for address, f in facts.items()}
         try:
-            self._targets = dask_cluster.choose_workers(nthreads, n_workers, self.one_process)
+            one_process = self.facts.one_worker_process
+            self._targets = dask_cluster.choose_workers(nthreads, n_workers, one_process)
         except ValueError as error:
             raise RunnerError(f"{scheduler}: {error}") from error
         here = dask_cluster.host_id()
@@ -276,8 +277,7 @@ class DaskThreadsRunner(DaskRunner):
 
     name = "dask-threads"
     description = "Dask: one worker process with n threads; they share its GIL"
-    one_process = True
-    counts_thread_cpu = True
+    facts = RunnerFacts(Workers.CLUSTER_THREADS, DASK_DATA)
 
 
 class DaskProcessesRunner(DaskRunner):
@@ -291,4 +291,4 @@ class DaskProcessesRunner(DaskRunner):
 
     name = "dask-processes"
     description = "Dask: n worker processes of one thread: one GIL per worker"
-    one_process = False
+    facts = RunnerFacts(Workers.CLUSTER_PROCESSES, DASK_DATA)

@@ -38,6 +38,7 @@ from gilkit.kernels.in_interpreter import (
     run_guarded,
     run_then_wait,
 )
+from gilkit.model.facts import RunnerFacts, Workers
 from gilkit.runners.base import NotSupported, PoolRunner, RunnerError, WorkerFunctions
 
 
@@ -72,12 +73,11 @@ def executor_class() -> type[Executor] | str:
 class InterpreterRunner(PoolRunner):
     name = "interpreters"
     description = "a pool of subinterpreters in this process: one GIL each, tasks pickled, no NumPy"
-    shares_interpreter = False
-    in_process = True
-    data_transfer = (
+    facts = RunnerFacts(
+        Workers.SUBINTERPRETERS,
         "tasks (kernel name, impl, part, params) and results pickled; kernels imported by name "
         "in each interpreter; triad's arrays shared without a copy (shared memory, mapped by "
-        "name)"
+        "name)",
     )
 
     _barrier: PipeBarrier | None = None

@@ -19,6 +19,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from gilkit.host.threadpools import limit_in_worker
+from gilkit.model.facts import RunnerFacts, Workers
 from gilkit.runners.base import (
     START_TIMEOUT_S,
     PoolRunner,
@@ -114,11 +115,10 @@ class JoblibLokyRunner(JoblibCalls, PoolRunner):
 
     name = "joblib-loky"
     description = "joblib.Parallel's loky processes: one GIL per worker, batches small tasks"
-    shares_interpreter = False
-    in_process = False
-    data_transfer = (
+    facts = RunnerFacts(
+        Workers.PROCESSES,
         "tasks (kernel name, impl, part, params) and results pickled, in batches; kernels "
-        "imported by name in each worker; triad's arrays shared without a copy (shared memory)"
+        "imported by name in each worker; triad's arrays shared without a copy (shared memory)",
     )
     package = "joblib"
     batch_size = "auto"
@@ -186,7 +186,7 @@ class JoblibThreadsRunner(JoblibCalls, Runner):
 
     name = "joblib-threads"
     description = "joblib.Parallel's threading backend: shares one GIL, like threads"
-    shares_interpreter = True
+    facts = RunnerFacts(Workers.THREADS)
     package = "joblib"
     batch_size = 1
     min_workers = 2

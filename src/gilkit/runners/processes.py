@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from gilkit.model.facts import RunnerFacts, Workers
 from gilkit.runners.base import PoolRunner
 
 START_METHODS = tuple(multiprocessing.get_all_start_methods())
@@ -24,13 +25,12 @@ def default_start_method() -> str:
 class ProcessRunner(PoolRunner):
     name = "processes"
     description = "a process pool: one GIL per worker, pays start-up and pickling"
-    shares_interpreter = False
-    in_process = False
-    forks_here = True  # with the fork start method
-    data_transfer = (
+    facts = RunnerFacts(
+        Workers.PROCESSES,
         "tasks (kernel name, impl, part, params) and results pickled; kernels imported by name "
-        "(fork inherits them); triad's arrays shared without a copy (shared memory)"
+        "(fork inherits them); triad's arrays shared without a copy (shared memory)",
     )
+    forks_here = True  # with the fork start method
 
     def __init__(self, start_method: str | None = None, scheduler: str | None = None) -> None:
         super().__init__()

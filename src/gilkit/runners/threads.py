@@ -12,13 +12,14 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
+from gilkit.model.facts import RunnerFacts, Workers
 from gilkit.runners.base import PoolRunner
 
 
 class ThreadRunner(PoolRunner):
     name = "threads"
     description = "a thread pool: shares one GIL, so only GIL-releasing work runs in parallel"
-    shares_interpreter = True
+    facts = RunnerFacts(Workers.THREADS)
 
     def _make_executor(
         self, n_workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]

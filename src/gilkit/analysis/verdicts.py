@@ -1,0 +1,187 @@
+"""The judge's verdicts, each computed once from a result file: how a cell did against its
+ideal, what held it back, which cells sat idle or slowed each other, which way is fastest,
+and which pool's own cost weighs most. gilkit.present words them; it decides nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from gilkit.analysis.stats import CellStats, Key, serial_key
+from gilkit.model.results import CellRecord, RunResult
+
+# Efficiency (of the ideal, or of the capacity) from which a way "scales", and cpu use from
+# which the workers count as busy all along.
+SCALES_EFFICIENCY = 0.8
+BUSY_CPU_USE = 0.8
+# GIL wait above which the GIL is named as what held a cell back.
+GIL_BOUND_WAIT = 0.3
+# Speedup under which a way gains nothing.
+NO_GAIN_SPEEDUP = 1.15
+# The share of a call that a pool's own cost takes, from which it dominates, or is noticed.
+DOMINATES = 0.5
+NOTICEABLE = 0.1
+
+
+class Outcome(Enum):
+    SCALES = "scales"
+    PARTIAL_GAIN = "partial gain"
+    NO_GAIN = "no gain"
+
+
+class Limit(Enum):
+    """What held a cell below its ideal."""
+
+    INTERFERENCE = "other processes took the cpus"
+    GIL = "the GIL serialises it"
+    CONTENTION = "the threads were busy but slowed each other"
+    MACHINE = "the machine's capacity"
+    BUSY = "every worker was busy yet slower than alone"
+    IDLE = "the workers sat idle part of the time"
+
+
+def outcome(stats: CellStats) -> Outcome:
+    if (stats.efficiency or 0.0) >= SCALES_EFFICIENCY:
+        return Outcome.SCALES
+    speedup = stats.speedup_vs_serial or 0.0
+    return Outcome.NO_GAIN if speedup < NO_GAIN_SPEEDUP else Outcome.PARTIAL_GAIN
+
+
+def limit(stats: CellStats, contended: bool = False) -> Limit:
+    """What held a cell below its ideal, told apart by the cpu time others took, the GIL
+    wait, the cpu use, the machine's measured capacity and, on a free-threaded run, whether
+    its threads were busy yet slow (`contended`: slowed_each_other)."""
+    wait, use = stats.gil_contention, stats.cpu_utilisation
+    if stats.interfered:
+        return Limit.INTERFERENCE
+    if wait is not None and wait >= GIL_BOUND_WAIT:
+        return Limit.GIL
+    if contended and use is not None:
+        return Limit.CONTENTION
+    if use is not None and use >= BUSY_CPU_USE:
+        if stats.capacity is not None and (stats.of_capacity or 0.0) >= SCALES_EFFICIENCY:
+            return Limit.MACHINE
+        return Limit.BUSY
+    return Limit.IDLE
+
+
+def is_parallel(result: RunResult, record: CellRecord) -> bool:
+    """A pool's cell, or an impl parallel inside one call."""
+    return record.runner != "serial" or result.in_call_parallel(record.impl)
+
+
+def shares_gil(result: RunResult, runner: str) -> bool:
+    """Whether `runner`'s workers took turns on one GIL, as the file declares."""
+    facts = result.runner_facts(runner)
+    return facts is not None and facts.shares_gil
+
+
+def shares_interpreter(result: RunResult, runner: str) -> bool:
+    facts = result.runner_facts(runner)
+    return facts is not None and facts.shares_interpreter
+
+
+def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
+    """A parallel cell below its ideal whose workers sat idle part of each call, though no GIL
+    held them as far as the monitor saw (none was shared, or they hardly waited for it) and
+    no other process took the cpus: the call's own costs (dispatch, placing the workers on
+    cpus), locks inside the impl or uneven parts held it back."""
+    if stats is None or stats.interfered or not 2 <= record.n_workers <= result.usable_cpus:
+        return False
+    if not is_parallel(result, record):
+        return False
+    if record.gil_enabled is not False and shares_gil(result, record.runner):
+        holds = result.holds_gil(record.impl)
+        if holds or (stats.gil_contention or 0.0) >= GIL_BOUND_WAIT:
+            return False
+    use, efficiency = stats.cpu_utilisation, stats.efficiency
+    return (
+        use is not None
+        and use < BUSY_CPU_USE
+        and efficiency is not None
+        and efficiency < SCALES_EFFICIENCY
+    )
+
+
+def slowed_each_other(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
+    """A free-threaded cell whose threads were all busy, yet far from the ideal and from the
+    machine's capacity, with no other process in the way: what held them back cannot be the
+    GIL (it was off) but what the threads share."""
+    if stats is None or record.gil_enabled is not False or record.n_workers < 2:
+        return False
+    if not shares_interpreter(result, record.runner) or result.in_call_parallel(record.impl):
+        return False
+    use, efficiency = stats.cpu_utilisation, stats.efficiency
+    return (
+        use is not None
+        and use >= BUSY_CPU_USE
+        and efficiency is not None
+        and efficiency < SCALES_EFFICIENCY
+        and record.n_workers <= result.usable_cpus  # past the cpus, waiting for one is expected
+        and not stats.interfered  # other processes took the cpus: that explains it
+        # Near what busy native threads reach here: the machine is the limit, not sharing.
+        and (stats.of_capacity is None or stats.of_capacity < SCALES_EFFICIENCY)
+    )
+
+
+def verdict_cells(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> list[CellRecord]:
+    """Per parallel way (impl × runner), the cell with the most workers within the cpus."""
+    chosen: dict[tuple[str, str, str | None], CellRecord] = {}
+    for record in result.cells:
+        if record.kernel != kernel or not is_parallel(result, record) or record.key not in stats:
+            continue
+        if record.n_workers > max(result.usable_cpus, 2):
+            continue
+        way = (record.impl, record.runner, record.start_method)
+        if way not in chosen or record.n_workers > chosen[way].n_workers:
+            chosen[way] = record
+    return list(chosen.values())
+
+
+def fastest(stats: dict[Key, CellStats], kernel: str) -> Key | None:
+    """The cell that does a unit of the kernel's work fastest: the highest "vs python", the
+    basis that compares cells of different sizes (pure Python runs a smaller n)."""
+    keys = [key for key in stats if key[0] == kernel]
+    if any(stats[key].speedup_vs_python is not None for key in keys):
+        return max(keys, key=lambda key: stats[key].speedup_vs_python or 0.0, default=None)
+    return min(keys, key=lambda key: stats[key].median_s, default=None)
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """A pool's own cost per call beside the work of one serial call of an impl."""
+
+    share: float  # cost / call
+    record: CellRecord  # the pool's cell
+    call_s: float  # the median serial call of record.impl
+
+    @property
+    def verdict(self) -> str:
+        if self.share >= DOMINATES:
+            return "its overhead dominates"
+        if self.share >= NOTICEABLE:
+            return "a noticeable part of the call"
+        return "small beside the work"
+
+
+def costliest_overheads(result: RunResult, stats: dict[Key, CellStats]) -> dict[str, Overhead]:
+    """Per kernel, the pool whose own cost weighs most beside a call of that kernel.
+
+    The call is the median serial call of an impl, at its size: the work itself. A pool's
+    cost is its empty call (one empty task per worker: what every call pays besides its
+    work), or its cost per empty task where a file has no empty calls. The shortest call and
+    the dearest pool give each kernel's largest share.
+    """
+    worst: dict[str, Overhead] = {}
+    for record in result.cells:
+        serial = stats.get(serial_key(record.kernel, record.impl))
+        cost = record.call_overhead_s or record.dispatch_s
+        if cost is None or serial is None or serial.median_s <= 0:
+            continue
+        if record.runner == "serial" or result.in_call_parallel(record.impl):
+            continue
+        share = cost / serial.median_s
+        if record.kernel not in worst or share > worst[record.kernel].share:
+            worst[record.kernel] = Overhead(share, record, serial.median_s)
+    return worst
