@@ -63,9 +63,9 @@ def run_of(*records: CellRecord, capacity_times: dict | None = None) -> RunResul
 def test_the_share_others_took_is_all_busy_time_less_gilkits_own() -> None:
     quiet = call("threads", 2, busy=2.02, own=2.0)  # 0.02 s of ticks' rounding
     hogged = call("threads", 2, busy=2.0, own=1.0)  # a busy program took one of two cpus
-    assert shares_taken([quiet], 2)[0] == pytest.approx(0.01)
-    assert shares_taken([hogged], 2)[0] == pytest.approx(0.5)
-    assert shares_taken([call("serial", 1, busy=0.5, own=0.9)], 2)[0] == 0.0  # never below 0
+    assert shares_taken([quiet], 2).others == pytest.approx(0.01)
+    assert shares_taken([hogged], 2).others == pytest.approx(0.5)
+    assert shares_taken([call("serial", 1, busy=0.5, own=0.9)], 2).others == 0.0  # never below 0
     assert (
         shares_taken([CellRecord("squares", "python", "serial", 1, 1, "x", times_s=[1])], 2) is None
     )  # off Linux nothing is recorded
@@ -83,6 +83,17 @@ def test_a_hogged_cell_is_flagged_its_verdict_says_why_and_the_run_warns() -> No
     assert limit(cell).startswith("the cpus were taken by other processes (50%")
     lines = list(format_interference(result, stats))
     assert lines[0].startswith("warning: other processes took 25% of the cpus")
+
+
+def test_a_cell_the_hypervisor_took_from_is_flagged_and_the_hypervisor_named() -> None:
+    """No other process ran, but the hypervisor stole 30% of the cpus (a busy cloud host)."""
+    serial = call("serial", 1, busy=1.0, own=1.0)
+    stolen = call("threads", 2, busy=2.0, own=2.0, gil_contention=0.0)
+    stolen.machine_steal_s = [0.6]
+    cell = cell_stats(run_of(serial, stolen))[stolen.key]
+    assert cell.interference == pytest.approx(0.0)
+    assert cell.interfered
+    assert limit(cell).startswith("the cpus were taken by the hypervisor (steal)")
 
 
 def test_an_idle_run_does_not_warn() -> None:

@@ -12,6 +12,7 @@ from typing import NoReturn
 import psutil
 import pytest
 
+from gilkit.analysis.stats import Taken
 from gilkit.claims import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -139,7 +140,8 @@ def watch_seeing(others_cpus: float) -> type[CpuWatch]:
 
     class Watch(CpuWatch):
         def __exit__(self, *exc: object) -> None:
-            self.wall_s, self.others_cpus = 1.0, others_cpus
+            self.wall_s, self.n_cpus = 1.0, 2
+            self.taken = Taken(others_cpus / 2, 0.0)
 
     return Watch
 
@@ -176,7 +178,7 @@ def test_claim_3_needs_the_process_control(
         (1.9, False, HOLDS),
         (1.9, True, HOLDS),  # others cannot fake a speedup
         (1.0, False, DOES_NOT_HOLD),
-        (1.0, True, "not measured: machine busy (other programs used 1.5 of 2 cpus meanwhile)"),
+        (1.0, True, "not measured: machine busy (other processes took 1.5 of 2 cpus meanwhile)"),
     ],
 )
 def test_claim_4_on_a_busy_machine_is_not_measured(

@@ -74,8 +74,15 @@ class CellStats:
         return karp_flatt(self.speedup_vs_serial, self.ideal)
 
     @property
+    def taken(self) -> Taken | None:
+        """What other processes and the hypervisor took during the cell's calls."""
+        if self.interference is None:
+            return None
+        return Taken(self.interference, self.steal or 0.0)
+
+    @property
     def interfered(self) -> bool:
-        return (self.interference or 0.0) >= CELL_SHARE
+        return self.taken is not None and self.taken.interfered
 
 
 def work(kernel: dict[str, Any] | None, size: int) -> float:
@@ -119,9 +126,10 @@ def cpu_utilisation(record: CellRecord) -> float | None:
     return statistics.median(ratios) if ratios else None
 
 
-# From this share of the cpus' time taken by other processes during a cell's calls, the cell
-# is flagged and its verdict says so; from RUN_SHARE over the whole run, the run warns. An idle
-# machine reads about 0-2 % (the kernel counts busy time in 10 ms ticks; daemons wake).
+# From this share of the cpus' time taken by other processes and the hypervisor during a
+# cell's calls, the cell is flagged and its verdict says so; from RUN_SHARE over the whole run,
+# the run warns. An idle machine reads about 0-2 % (the kernel counts busy time in 10 ms
+# ticks; daemons wake).
 CELL_SHARE = 0.15
 RUN_SHARE = 0.05
 
@@ -151,9 +159,38 @@ def machine_capacity(result: RunResult, kernel: str, n_workers: int) -> float | 
     return None if measured is None else capacity(measured, n_workers)
 
 
-def shares_taken(records: Iterable[CellRecord], n_cpus: int) -> tuple[float, float] | None:
-    """The shares of the cpus' time that other processes and the hypervisor took during the
-    records' timed calls: all cpus' busy time less what gilkit's process and workers used."""
+@dataclass(frozen=True)
+class Taken:
+    """The shares of the cpus' time that others took while gilkit measured: other processes
+    (all cpus' busy time less what gilkit's process and workers used) and the hypervisor
+    (steal). The one definition of interference: `gilkit run`, its judge and the claims."""
+
+    others: float
+    steal: float
+
+    @property
+    def total(self) -> float:
+        return self.others + self.steal
+
+    @property
+    def interfered(self) -> bool:
+        return self.total >= CELL_SHARE
+
+    @property
+    def who(self) -> str:
+        """Which of the two took the most, in words."""
+        return "the hypervisor (steal)" if self.steal > self.others else "other processes"
+
+
+def taken_from(busy_s: float, own_s: float, steal_s: float, wall_s: float, n_cpus: int) -> Taken:
+    """Taken from counts over `wall_s`: all cpus' busy seconds (steal apart), gilkit's own cpu
+    seconds, and the seconds stolen."""
+    cpu_s = max(wall_s * n_cpus, 1e-12)
+    return Taken(max(0.0, busy_s - own_s) / cpu_s, max(0.0, steal_s) / cpu_s)
+
+
+def shares_taken(records: Iterable[CellRecord], n_cpus: int) -> Taken | None:
+    """What others took during the records' timed calls."""
     wall = busy = own = steal = 0.0
     for record in records:
         if record.machine_busy_s and len(record.machine_busy_s) == len(record.times_s):
@@ -163,7 +200,7 @@ def shares_taken(records: Iterable[CellRecord], n_cpus: int) -> tuple[float, flo
             steal += sum(record.machine_steal_s)
     if wall <= 0:
         return None
-    return max(0.0, busy - own) / (wall * n_cpus), steal / (wall * n_cpus)
+    return taken_from(busy, own, steal, wall, n_cpus)
 
 
 def cell_stats(result: RunResult) -> dict[Key, CellStats]:
@@ -183,7 +220,7 @@ def cell_stats(result: RunResult) -> dict[Key, CellStats]:
 
     def taken(record: CellRecord) -> tuple[float | None, float | None]:
         shares = shares_taken([record], result.usable_cpus)
-        return (None, None) if shares is None else shares
+        return (None, None) if shares is None else (shares.others, shares.steal)
 
     return {
         key: CellStats(

@@ -1,9 +1,11 @@
-"""How much cpu other programs took while an experiment ran.
+"""How much of the cpus others took while an experiment ran.
 
 A speedup claim needs the cpus to be free: on a machine where a compiler or another test run
 holds a cpu, a process pool cannot reach 2x on 2 cpus, and that says nothing about the GIL.
-The watch compares the cpu time the whole system used (steal included: a VM's cpu given to
-others) with the cpu time of this process and all its descendants, over the same wall time.
+The watch reads the same counters as `gilkit run` (gilkit.engine.interference: all cpus' busy
+time, and the time the hypervisor stole) and judges them by the same rule
+(gilkit.analysis.stats.Taken): what others took is the busy time less the cpu time of this
+process and all its descendants, plus steal, over the same wall time.
 """
 
 from __future__ import annotations
@@ -13,14 +15,9 @@ from types import TracebackType
 
 import psutil
 
-# Other programs using more than this many cpus on average make a speedup unreadable.
-BUSY_CPUS = 0.25
-_SYSTEM_BUSY = ("user", "nice", "system", "irq", "softirq", "steal")  # guest is within user
-
-
-def _system_busy_s() -> float:
-    times = psutil.cpu_times()
-    return sum(getattr(times, field, 0.0) for field in _SYSTEM_BUSY)
+from gilkit.analysis.stats import Taken, taken_from
+from gilkit.engine.interference import cpu_count_now, since
+from gilkit.host.cpus import usable_cpus
 
 
 def _ours_s() -> float:
@@ -37,14 +34,16 @@ def _ours_s() -> float:
 
 
 class CpuWatch:
-    """`with CpuWatch() as watch: ...`, then `watch.others_cpus`: cpus others used, on average."""
+    """`with CpuWatch() as watch: ...`, then `watch.taken`: what others took meanwhile."""
 
-    others_cpus: float = 0.0
+    taken: Taken = Taken(0.0, 0.0)
     wall_s: float = 0.0
+    n_cpus: int = 1
 
     def __enter__(self) -> CpuWatch:
+        self.n_cpus = usable_cpus()
         self._began = time.perf_counter()
-        self._system, self._ours = _system_busy_s(), _ours_s()
+        self._counts, self._ours = cpu_count_now(), _ours_s()
         return self
 
     def __exit__(
@@ -54,12 +53,19 @@ class CpuWatch:
         traceback: TracebackType | None,
     ) -> None:
         self.wall_s = time.perf_counter() - self._began
-        others_s = (_system_busy_s() - self._system) - (_ours_s() - self._ours)
-        self.others_cpus = max(0.0, others_s) / self.wall_s if self.wall_s > 0 else 0.0
+        counts = since(self._counts)
+        if counts is not None and self.wall_s > 0:
+            own = _ours_s() - self._ours
+            self.taken = taken_from(counts.busy_s, own, counts.steal_s, self.wall_s, self.n_cpus)
+
+    @property
+    def others_cpus(self) -> float:
+        """Cpus that others used on average: other processes and the hypervisor."""
+        return self.taken.total * self.n_cpus
 
     @property
     def busy(self) -> bool:
-        return self.others_cpus > BUSY_CPUS
+        return self.taken.interfered
 
     def note(self, n_cpus: int) -> str:
-        return f"other programs used {self.others_cpus:.1f} of {n_cpus} cpus meanwhile"
+        return f"{self.taken.who} took {self.others_cpus:.1f} of {n_cpus} cpus meanwhile"

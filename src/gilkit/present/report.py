@@ -66,10 +66,15 @@ def limit(stats: CellStats, contended: bool = False) -> str:
     """What held a cell below its ideal (analysis.verdicts.limit), in words with figures."""
     wait, use = stats.gil_contention, stats.cpu_utilisation
     held = verdicts.limit(stats, contended)
-    if held is Limit.INTERFERENCE:
+    if held is Limit.INTERFERENCE and stats.taken is not None:
+        taken = stats.taken
+        by_hypervisor = taken.steal > taken.others
+        most, rest = (taken.steal, taken.others) if by_hypervisor else (taken.others, taken.steal)
+        besides = "other processes" if by_hypervisor else "the hypervisor"
+        also = f"; {besides} {format_percent(rest)}" if rest >= 0.005 else ""
         return (
-            f"the cpus were taken by other processes ({format_percent(stats.interference)} "
-            "of them during its calls): rerun on a quiet machine"
+            f"the cpus were taken by {taken.who} ({format_percent(most)} of them during its "
+            f"calls{also}): rerun on a quiet machine"
         )
     if held is Limit.GIL:
         return f"the GIL serialises it (GIL wait {wait:.2f})"

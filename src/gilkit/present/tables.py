@@ -63,7 +63,8 @@ COLUMNS = (
     "check",
 )
 NOISY_MARK = "*"  # after a spread over gilkit.analysis.stats.NOISY_CV
-TAKEN_MARK = "!"  # after a spread: other processes took the cpus (gilkit.analysis.stats.CELL_SHARE)
+# after a spread: other processes or the hypervisor took the cpus (analysis.stats.CELL_SHARE)
+TAKEN_MARK = "!"
 
 
 def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> Table:
@@ -317,7 +318,7 @@ def format_interference(result: RunResult, stats: dict[Key, CellStats]) -> Itera
     shares = shares_taken(result.cells, result.usable_cpus)
     if shares is None:
         return
-    others, steal = shares
+    others, steal = shares.others, shares.steal
     taken = [key for key, cell in stats.items() if cell.interfered]
     if others < RUN_SHARE and not taken:
         yield f"other processes: {others:.0%} of the cpus during the calls (idle)"
@@ -394,7 +395,7 @@ def format_legend(result: RunResult) -> Iterator[str]:
     """What the columns mean."""
     yield (
         f"spread: coefficient of variation, {NOISY_MARK} over 10% (noisy), {TAKEN_MARK} other "
-        f"processes took over {CELL_SHARE:.0%} of the cpus meanwhile; "
+        f"processes or the hypervisor took over {CELL_SHARE:.0%} of the cpus meanwhile; "
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
         "of ideal = vs serial / ideal; of cap = vs serial / what as many busy native threads "
         "reach on this machine (its capacity, measured before the run); "
