@@ -52,4 +52,4 @@ def steal_share(cpu: dict[str, Any]) -> float | None:
     before, after = cpu.get("cpu_seconds_before"), cpu.get("cpu_seconds_after")
     if not before or not after or after["total"] <= before["total"]:
         return None
-    return (after["steal"] - before["steal"]) / (after["total"] - before["total"])
+    return float((after["steal"] - before["steal"]) / (after["total"] - before["total"]))

@@ -88,4 +88,5 @@ def sign_test_p(n_faster: int, n_slower: int) -> float:
     if n == 0:
         return 1.0
     extreme = max(n_faster, n_slower)
-    return min(1.0, 2 * sum(comb(n, k) for k in range(extreme, n + 1)) / 2**n)
+    tail: int = sum(comb(n, k) for k in range(extreme, n + 1))
+    return min(1.0, 2 * tail / (1 << n))

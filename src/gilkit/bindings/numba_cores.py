@@ -69,7 +69,7 @@ from numba import njit, prange  # noqa: E402
 
 
 @njit(cache=True)
-def sum_of_squares(start: int, stop: int, step: int) -> int:
+def sum_of_squares(start: int, stop: int, step: int) -> np.uint64:
     """Sum of i*i for i in range(start, stop, step) modulo 2**64 (uint64 wraps); step >= 1."""
     total = np.uint64(0)
     i = start
@@ -128,7 +128,7 @@ def stream_triad(a: np.ndarray, b: np.ndarray, c: np.ndarray, scalar: float) -> 
 
 
 @njit(nogil=True, cache=True)
-def _squares_nogil(start: int, stop: int, step: int) -> int:
+def _squares_nogil(start: int, stop: int, step: int) -> np.uint64:
     return sum_of_squares(start, stop, step)
 
 
@@ -149,7 +149,7 @@ def _triad_nogil(a: np.ndarray, b: np.ndarray, c: np.ndarray, scalar: float) -> 
 
 
 @njit(cache=True)
-def _squares_gil(start: int, stop: int, step: int) -> int:
+def _squares_gil(start: int, stop: int, step: int) -> np.uint64:
     return sum_of_squares(start, stop, step)
 
 
@@ -182,7 +182,7 @@ def block(lane: int, n_lanes: int, n: int) -> tuple[int, int]:
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _squares_prange(start: int, stop: int, step: int, n_lanes: int) -> int:
+def _squares_prange(start: int, stop: int, step: int, n_lanes: int) -> np.uint64:
     n = (stop - start + step - 1) // step if stop > start else 0
     total = np.uint64(0)
     for lane in prange(n_lanes):
@@ -308,7 +308,7 @@ def triad_gil(a: np.ndarray, b: np.ndarray, c: np.ndarray, scalar: float) -> flo
 @contextmanager
 def threads(n_threads: int) -> Iterator[None]:
     """Run this thread's parallel=True calls on n_threads of Numba's pool, then restore."""
-    pool = numba.config.NUMBA_NUM_THREADS
+    pool = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set when imported
     if not 1 <= n_threads <= pool:
         raise ValueError(
             f"expected 1 <= n_threads <= {pool} (Numba's pool, sized by NUMBA_NUM_THREADS when "
@@ -339,7 +339,8 @@ def mandelbrot_prange(start: int, stop: int, step: int, *grid_threads_interleave
     *grid, n_threads, interleaved = grid_threads_interleaved
     check_range(start, step)
     with threads(n_threads):
-        return int(_mandelbrot_prange(start, stop, step, *grid, n_threads, bool(interleaved)))
+        rows: Callable[..., int] = _mandelbrot_prange  # a Dispatcher: mypy cannot see its args
+        return int(rows(start, stop, step, *grid, n_threads, bool(interleaved)))
 
 
 def triad_prange(

@@ -14,7 +14,8 @@ import multiprocessing
 import statistics
 import threading
 from collections.abc import Sequence
-from typing import Any
+from multiprocessing.context import DefaultContext
+from typing import Any, cast
 
 import psutil
 
@@ -62,7 +63,9 @@ def per_thread(n_threads: int) -> dict[str, float]:
 
 def per_process(method: str, n_processes: int) -> dict[str, float]:
     """Mean memory of an idle child process started by `method`."""
-    context = multiprocessing.get_context(method)
+    # typeshed's get_context(str) gives a BaseContext, which has no Process: any start
+    # method's context does.
+    context = cast("DefaultContext", multiprocessing.get_context(method))
     ready, release = context.Semaphore(0), context.Event()
     processes = [
         context.Process(target=children.hold, args=(ready, release), daemon=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from multiprocessing.context import DefaultContext
+from typing import cast
 
 from gilkit.claims import children
 from gilkit.claims.base import DOES_NOT_HOLD, HOLDS, Claim, ClaimResult
@@ -19,7 +21,9 @@ JOIN_S = 60.0
 
 def seen_by_parent(method: str | None = None) -> dict[str, object]:
     """Run children.mutate in a child process, then in a thread; what did the parent see?"""
-    context = multiprocessing.get_context(method)
+    # typeshed's get_context(str) gives a BaseContext, which has no Process: any start
+    # method's context does.
+    context = cast("DefaultContext", multiprocessing.get_context(method))
     plain, shared = bytearray(1), context.Value("b", 0)
     process = context.Process(target=children.mutate, args=(plain, shared), daemon=True)
     process.start()

@@ -14,7 +14,8 @@ import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from multiprocessing.context import DefaultContext
+from typing import Any, cast
 
 import psutil
 
@@ -32,7 +33,9 @@ def kill_process(
     method: str | None = None, runaway_s: float = RUNAWAY_S, timeout_s: float = TIMEOUT_S
 ) -> dict[str, Any]:
     """Run the runaway task in a child, terminate it at the timeout, then start a new child."""
-    context = multiprocessing.get_context(method)
+    # typeshed's get_context(str) gives a BaseContext, which has no Process: any start
+    # method's context does.
+    context = cast("DefaultContext", multiprocessing.get_context(method))
     process = context.Process(target=children.runaway, args=(runaway_s,), daemon=True)
     began = time.perf_counter()
     process.start()

@@ -21,7 +21,9 @@ from gilkit.planning.values import UsageError, comma_list, integer
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "claims", help="check the seed's claims about threads and processes, here and now"
     )

@@ -9,7 +9,9 @@ from gilkit.cli.console import EXIT_OK, load_result, make_console, print_all
 from gilkit.present.compare import format_comparison
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
     parser = commands.add_parser("compare", help="two runs side by side, with significance")
     parser.add_argument("a", type=Path, metavar="A.json")
     parser.add_argument("b", type=Path, metavar="B.json")

@@ -32,7 +32,9 @@ from gilkit.planning.values import UsageError
 from gilkit.present.formatting import format_python
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "granularity",
         help="what taking the GIL back every k iterations of a nogil loop costs",

@@ -15,7 +15,9 @@ from gilkit.present.formatting import format_build, format_gil
 from gilkit.runners import RUNNERS, default_start_method
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
     return commands.add_parser("info", help="the interpreter, its GIL, the cpus and the build")
 
 

@@ -19,7 +19,9 @@ from gilkit.planning.values import DEFAULT_IMPLS, families_text
 from gilkit.runners import RUNNERS, START_METHODS, default_start_method
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
     return commands.add_parser(
         "list", help="kernels, impls and runners, and why any is unavailable"
     )

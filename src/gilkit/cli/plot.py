@@ -10,7 +10,9 @@ from gilkit.planning.values import UsageError
 from gilkit.present.plot import PlotUnavailable, plot_run
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
     parser = commands.add_parser("plot", help="plot a run's speedups to a PNG (matplotlib)")
     parser.add_argument("result", type=Path, metavar="RESULT.json")
     parser.add_argument("-o", "--output", type=Path, metavar="PNG", required=True)

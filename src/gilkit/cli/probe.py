@@ -50,7 +50,9 @@ SAY_ESTIMATE_S = 1.0
 SHOW_PROGRESS_S = 5.0
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Add the `probe` command to the main CLI's subparsers."""
     parser = subparsers.add_parser(
         "probe",
@@ -149,7 +151,8 @@ def resolve(target: str) -> Callable[..., object]:
             f"probe: {target!r} is not callable ({type(obj).__name__}); valid: "
             f"{public_callables(sys.modules[module_name])}"
         )
-    return obj
+    function: Callable[..., object] = obj
+    return function
 
 
 def public_callables(obj: object, limit: int = 12) -> str:

@@ -19,7 +19,9 @@ from gilkit.present.report import (
 VALID = "a file written by gilkit run, gilkit claims --json or pytest --benchmark-json"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "report", help="a run, a claims file or a pytest-benchmark file as Markdown"
     )

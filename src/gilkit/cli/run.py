@@ -51,7 +51,9 @@ from gilkit.runners import RUNNERS, START_METHODS, default_start_method
 RESULTS_DIR = Path("gilkit-results")
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="measure the matrix and print a table per kernel")
     run.add_argument(
         "--kernel",

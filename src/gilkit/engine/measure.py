@@ -164,7 +164,7 @@ def monitored_calls(runner: Runner, cell: Cell, tasks: list[Task]) -> Monitored:
     A 10 ms call gives the monitor two wakes, too few to tell waiting from jitter; 0.2 s of
     calls give it forty.
     """
-    walls = []
+    walls: list[float] = []
     with GilMonitor() as monitor:
         began = time.perf_counter()
         while not walls or (

@@ -250,7 +250,8 @@ class Session:
                 runner = self.runner(cell)
                 if kind == "monitored" and (runner is None or not runner.facts.shares_interpreter):
                     continue  # the monitor sees only the GIL of this process
-                if runner is not None and record.error is None and record.unsupported is None:
+                ready = record.error is None and record.unsupported is None
+                if runner is not None and ready:
                     stuck = self.record(record, runner, cell, tasks, kind)
                     if stuck and cell.runner != "serial":
                         self.restart(cell, abandon=True)

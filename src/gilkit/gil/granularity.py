@@ -63,7 +63,10 @@ def _on_block() -> None:
     """The callback of the `callback` loop: a Python call that does nothing."""
 
 
-def loop(variant: str) -> Callable[[int, int, int, float], tuple[int, int]]:
+Loop = Callable[[int, int, int, float], tuple[int, int]]
+
+
+def loop(variant: str) -> Loop:
     """loop(variant)(start, stop, k, budget_s) -> (total, iterations done)."""
     module = compiled.module("_granularity")
     if variant == "callback":
@@ -71,7 +74,8 @@ def loop(variant: str) -> Callable[[int, int, int, float], tuple[int, int]]:
             start, stop, k, _on_block, budget
         )
     if variant == "signals":
-        return module.squares_checking_signals
+        checking: Loop = module.squares_checking_signals
+        return checking
     raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
 
 
@@ -171,7 +175,7 @@ def threads_rate(
     """Iterations per second of [0, n) split in two halves, on the pool's 2 threads at once."""
     halves = [(0, n // 2), (n // 2, n)]
     began = time.perf_counter()
-    done = sum(d for _, d in pool.map(lambda part: run(*part, k, BUDGET_S), halves))
+    done = sum(d for _, d in pool.map(lambda part: run(part[0], part[1], k, BUDGET_S), halves))
     return done / (time.perf_counter() - began)
 
 

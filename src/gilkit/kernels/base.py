@@ -145,7 +145,7 @@ def _describe_own_impl(impl: str, kernel: Kernel | None) -> dict[str, Any]:
         return {"what": "an impl of a user's kernel", "kind": "unknown", "kind_from": None}
     kind = kernel.kind_of(impl)
     if impl in kernel.inferred:
-        kind_from = "probe"
+        kind_from: str | None = "probe"
         what = f"an impl of {kernel.name}; gilkit's probe: {kernel.inferred[impl]}"
     else:
         kind_from = "kernel" if kind != "unknown" else None

@@ -78,14 +78,15 @@ def chunk_compiled(impl: str) -> ChunkFn:
     if IMPLS[impl].in_call_parallel:
 
         def chunk_on_threads(part: range, grid: Grid, n_threads: int) -> int:
-            return compiled(impl, "mandelbrot")(
-                part.start, part.stop, part.step, *grid.native_args(), n_threads, grid.interleaved
-            )
+            function = compiled(impl, "mandelbrot")
+            args = (*grid.native_args(), n_threads, grid.interleaved)
+            return int(function(part.start, part.stop, part.step, *args))
 
         return chunk_on_threads
 
     def chunk(part: range, grid: Grid) -> int:
-        return compiled(impl, "mandelbrot")(part.start, part.stop, part.step, *grid.native_args())
+        function = compiled(impl, "mandelbrot")
+        return int(function(part.start, part.stop, part.step, *grid.native_args()))
 
     return chunk
 

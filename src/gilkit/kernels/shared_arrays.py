@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -105,7 +105,7 @@ def without_numpy() -> None:
     _without_numpy = True
 
 
-def views(handle: SharedArrays) -> list[np.ndarray] | list[memoryview[float]]:
+def views(handle: SharedArrays) -> list[Any]:
     """The arrays behind `handle` as NumPy arrays, or as memoryviews in an interpreter that
     cannot load NumPy (without_numpy). Both are float64 buffers of the same pages."""
     return attach_buffers(handle) if _without_numpy else attach(handle)

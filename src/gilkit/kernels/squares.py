@@ -35,12 +35,12 @@ def chunk_compiled(impl: str) -> ChunkFn:
     if IMPLS[impl].in_call_parallel:
 
         def chunk_on_threads(part: range, params: None, n_threads: int) -> int:
-            return compiled(impl, "squares")(part.start, part.stop, part.step, n_threads)
+            return int(compiled(impl, "squares")(part.start, part.stop, part.step, n_threads))
 
         return chunk_on_threads
 
     def chunk(part: range, params: None) -> int:
-        return compiled(impl, "squares")(part.start, part.stop, part.step)
+        return int(compiled(impl, "squares")(part.start, part.stop, part.step))
 
     return chunk
 

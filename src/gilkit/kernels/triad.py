@@ -18,7 +18,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gilkit.host.cpus import last_level_cache_bytes
 from gilkit.kernels.base import ChunkFn, Kernel
@@ -78,7 +78,7 @@ def _check_part(part: range) -> None:
         raise ValueError(f"triad needs contiguous parts, got step {part.step}")
 
 
-def _slices(part: range, data: TriadData) -> list[np.ndarray] | list[memoryview[float]]:
+def _slices(part: range, data: TriadData) -> list[Any]:
     """a, b and c over `part` as float64 buffers: NumPy arrays, or memoryviews where NumPy
     cannot be loaded (a subinterpreter)."""
     _check_part(part)
@@ -110,12 +110,12 @@ def chunk_compiled(impl: str) -> ChunkFn:
     if IMPLS[impl].in_call_parallel:
 
         def chunk_on_threads(part: range, data: TriadData, n_threads: int) -> float:
-            return compiled(impl, "triad")(*slices(part, data), data.scalar, n_threads)
+            return float(compiled(impl, "triad")(*slices(part, data), data.scalar, n_threads))
 
         return chunk_on_threads
 
     def chunk(part: range, data: TriadData) -> float:
-        return compiled(impl, "triad")(*slices(part, data), data.scalar)
+        return float(compiled(impl, "triad")(*slices(part, data), data.scalar))
 
     return chunk
 

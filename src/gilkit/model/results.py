@@ -205,7 +205,7 @@ def _check_values(result: RunResult) -> None:
     """Refuse what would make a statistic meaningless or crash it, naming the cell and field."""
     cpu = result.metadata.get("cpu") if isinstance(result.metadata, dict) else None
     cpus = cpu.get("usable_cpus") if isinstance(cpu, dict) else None
-    if not (_is_figure(cpus, integral=True) and cpus >= 1):
+    if not (isinstance(cpus, int) and _is_figure(cpus, integral=True) and cpus >= 1):
         raise ResultFileError(f"metadata.cpu.usable_cpus: {cpus!r} is not an integer >= 1")
     for group, records in (("cells", result.cells), ("checks", result.checks)):
         for index, record in enumerate(records):

@@ -107,12 +107,12 @@ def parse_impls(text: str | None, kernels: Sequence[str] = ()) -> tuple[list[str
     """
     own = [i for k in kernels for i in KERNELS[k].impls if i not in IMPLS]
     own = list(dict.fromkeys(own))
+    left_out: dict[str, str] = {}
     if text is None:
         left_out = {i: r for i in DEFAULT_IMPLS if (r := impl_unavailable_reason(i)) is not None}
         return [i for i in DEFAULT_IMPLS if i not in left_out] + own, left_out
     valid = [*IMPLS, *own]
     impls: dict[str, None] = {}
-    left_out: dict[str, str] = {}
     for item in comma_list("--impl", text, str):
         if item in MULTI_FAMILIES:
             members = MULTI_FAMILIES[item]

@@ -8,14 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gilkit.analysis.stats import (
-    IDEAL_CPUS,
-    CellStats,
-    Key,
-    cell_stats,
-    ideal_speedup,
-    machine_capacity,
-)
+from gilkit.analysis.stats import CellStats, Key, cell_stats, machine_capacity
+from gilkit.model.facts import IDEAL_CPUS, ideal_speedup
 from gilkit.model.results import RunResult
 from gilkit.present.formatting import in_call_label
 

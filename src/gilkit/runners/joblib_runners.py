@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, ClassVar
 
 from gilkit.host.threadpools import limit_in_worker
 from gilkit.model.facts import RunnerFacts, Workers
@@ -80,7 +80,7 @@ def _check_workers(runner: Runner, n_workers: int) -> None:
 class JoblibCalls:
     """What both joblib runners do with their open Parallel: call it, and close it."""
 
-    name: str
+    name: ClassVar[str]
     _parallel: Any = None
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> list[Any]:
