@@ -15,8 +15,10 @@ from gilkit import planning
 from gilkit.cli import build_parser
 from gilkit.cli.run import plan_from
 from gilkit.kernels import KERNELS
+from gilkit.kernels.base import define_kernel
 from gilkit.planning.sizing import Sizing
 from gilkit.planning.values import UsageError
+from gilkit.present.tables import format_sizing
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "conftest.py"
 
@@ -90,3 +92,23 @@ def test_a_bad_value_is_one_line_naming_it_and_the_valid_ones(
     with pytest.raises(UsageError, match="^" + message.replace("(", r"\(")) as caught:
         gilkit.plan(**values, size_here=False)
     assert "\n" not in str(caught.value)
+
+
+# A user's kernel: 2,000 pure-Python squares per call at its declared size.
+def python_squares(part: range, params: None) -> int:
+    return sum(i * i for i in part)
+
+
+USER_KERNEL = define_kernel("user-squares", {"python": python_squares}, size=2000)
+
+
+def test_a_users_kernel_keeps_its_sizes_and_its_calls_count_in_the_estimate() -> None:
+    plan = gilkit.plan("tests.test_planning:USER_KERNEL", runners="serial,threads", workers=[2])
+    assert {cell.size for cell in plan.cells} == {2000}
+    assert plan.sizing is not None
+    assert plan.sizing["declared"] == ["tests.test_planning:USER_KERNEL"]
+    assert plan.sizing["serial_s"]["tests.test_planning:USER_KERNEL"]["python"] > 0
+    assert plan.sizing["estimated_s"] > 0  # it said "about 0 s" before
+    line = format_sizing(plan.sizing)
+    assert "at the sizes its author declared" in line
+    assert "each worker's part" not in line  # nothing here was sized by time

@@ -28,7 +28,7 @@ from typing import Any
 from gilkit.engine.measure import MIN_MONITORED_S
 from gilkit.kernels import KERNELS, SOURCES, Kernel
 from gilkit.model.facts import HOLDS_GIL
-from gilkit.planning.calibrate import calibrate, size_for_work, time_one_call
+from gilkit.planning.calibrate import calibrate, probe_estimate, size_for_work, time_one_call
 from gilkit.runners import RUNNERS
 
 TARGET_PART_S = 0.02
@@ -59,9 +59,11 @@ class Sizing:
     serial_s: dict[str, dict[str, float]]  # the timed serial calls behind the sizes
     budget_s: float
     estimated_s: float  # the whole run, by the cost model below
+    declared: tuple[str, ...] = ()  # kernels whose sizes are their authors' (not timed here)
 
     def record(self) -> dict[str, Any]:
         return {
+            "declared": list(self.declared),
             "scaling": self.scaling,
             "target_part_s": self.target_part_s,
             "costliest_runner": self.costliest_runner,
@@ -97,8 +99,8 @@ def machine_sizes(
     """Sizes that give each worker a part of target_part_s(runners), shortened to fit the
     budget.
 
-    A user's kernel keeps the sizes it declares (its author chose them); the built-in ones
-    are timed here.
+    A user's kernel keeps the sizes it declares (its author chose them), and its calls are
+    estimated for the run's time; the built-in ones are timed here.
     """
     budget = default_budget_s(n_cpus) if budget_s is None else budget_s
     counts = [n for name in kernels for n in worker_counts[name]]
@@ -110,7 +112,11 @@ def machine_sizes(
         kernel = KERNELS[name]
         mine = [impl for impl in impls if impl in kernel.chunk_fns]
         if SOURCES.get(name) != "built-in":
+            # A user's kernel keeps its sizes; its calls are estimated from a small one, each
+            # under a time limit (one that fails or hangs is left to fail its cells).
             sizes[name] = {impl: kernel.default_size(impl) for impl in mine}
+            estimates = {i: probe_estimate(kernel, i, sizes[name][i], splits[name]) for i in mine}
+            serial_s[name] = {i: s for i, s in estimates.items() if s is not None}
             continue
         sizes[name], serial_s[name] = _timed_sizes(kernel, mine, splits[name], workers * target)
     parallel = [name for name in runners if name != "serial"]
@@ -121,12 +127,17 @@ def machine_sizes(
         shrink = part_s / target
         for name, times in serial_s.items():
             kernel = KERNELS[name]
+            if SOURCES.get(name) != "built-in":
+                continue  # its author's sizes
             for impl in times:
                 n = size_for_work(kernel.work, kernel.work(sizes[name][impl]) * shrink)
                 sizes[name][impl] = _clamped(kernel, impl, n)
                 times[impl] *= shrink
-        estimated *= shrink
-    return Sizing(sizes, scaling, part_s, target, costliest, workers, serial_s, budget, estimated)
+        estimated = _estimate_s(sizes, serial_s, worker_counts, n_cpus, scaling, n_rounds, parallel)
+    declared = tuple(name for name in kernels if SOURCES.get(name) != "built-in")
+    return Sizing(
+        sizes, scaling, part_s, target, costliest, workers, serial_s, budget, estimated, declared
+    )
 
 
 def _timed_sizes(

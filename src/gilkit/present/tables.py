@@ -282,6 +282,12 @@ def format_unsupported(result: RunResult) -> Iterator[str]:
 
 def format_sizing(sizing: Mapping[str, Any]) -> str:
     """How the sizes were chosen, in a line."""
+    declared = sizing.get("declared") or []
+    timed = not declared or any(name not in declared for name in sizing["serial_s"])
+    estimate = f"; the matrix should take about {sizing['estimated_s']:.0f} s"
+    own = f"{', '.join(declared)} at the sizes its author declared" if declared else ""
+    if not timed:
+        return f"sizes: {own}{estimate}"
     part = format_seconds(sizing["part_s"])
     where = (
         "at every worker count (weak scaling: n grows with the workers)"
@@ -296,7 +302,7 @@ def format_sizing(sizing: Mapping[str, Any]) -> str:
             f", shortened from {format_seconds(sizing['target_part_s'])} to fit the "
             f"{sizing['budget_s']:.0f} s budget (--budget)"
         )
-    return line + f"; the matrix should take about {sizing['estimated_s']:.0f} s"
+    return line + (f"; {own}" if own else "") + estimate
 
 
 def format_capacity(result: RunResult) -> Iterator[str]:
