@@ -1,8 +1,9 @@
 """Time cells of the project's matrix (kernel × impl × runner × workers) for the claims.
 
-The same kernels, runners and splits as `gilkit run`, through the same orchestrator
-(gilkit.run_plan), at small sizes and few repeats and without the GIL monitor's extra round.
-A cell whose result is not the kernel's reference makes the claim fail: its time means nothing.
+The same kernels, runners and splits as `gilkit run`, planned by the same step (gilkit.plan)
+and measured by the same orchestrator (gilkit.run_plan), at the claims' own small sizes and
+few repeats, without the GIL monitor's extra round or the capacity measurement. A cell whose
+result is not the kernel's reference makes the claim fail: its time means nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from gilkit.engine.session import run_plan
 from gilkit.host.cpus import usable_cpus
 from gilkit.model.facts import IDEAL_CPUS, ideal_speedup
 from gilkit.model.plan import Cell, Plan
+from gilkit.planning import plan as gilkit_plan
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,8 @@ class WrongResult(RuntimeError):
     """A cell computed another result than the kernel's reference: its time means nothing."""
 
 
-def time_cells(cells: Sequence[Cell], repeats: int, warmups: int = 1) -> dict[Cell, CellTiming]:
-    """Wall times of every cell, measured in interleaved rounds by run_plan."""
-    plan = Plan.of(cells, n_repeats=repeats, n_warmups=warmups, monitor_gil=False)
+def time_cells(plan: Plan) -> dict[Cell, CellTiming]:
+    """Wall times of every cell of `plan`, measured in interleaved rounds by run_plan."""
     result = run_plan(plan)
     timings = {}
     for cell, record in zip(plan.cells, result.cells, strict=True):
@@ -87,14 +88,27 @@ def compare(
     kernel: str = "squares",
 ) -> dict[tuple[str, str], Comparison]:
     """Each impl serially and on each runner with `n_workers`, all timed in the same rounds."""
-    serial = {impl: Cell(kernel, impl, "serial", 1, n) for impl in impls}
-    pools = {
-        (impl, runner): Cell(kernel, impl, runner, n_workers, n)
+    plan = gilkit_plan(
+        kernel,
+        impls,
+        runners,
+        [n_workers],
+        size=n,
+        repeat=repeats,
+        warmup=1,
+        monitor_gil=False,
+        measure_capacity=False,
+    )
+    timing = time_cells(plan)
+    return {
+        (impl, runner): Comparison(
+            impl,
+            runner,
+            n,
+            n_workers,
+            timing[Cell(kernel, impl, "serial", 1, n)],
+            timing[Cell(kernel, impl, runner, n_workers, n)],
+        )
         for impl in impls
         for runner in runners
-    }
-    timing = time_cells([*serial.values(), *pools.values()], repeats)
-    return {
-        (impl, runner): Comparison(impl, runner, n, n_workers, timing[serial[impl]], timing[cell])
-        for (impl, runner), cell in pools.items()
     }

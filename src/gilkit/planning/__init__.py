@@ -67,6 +67,8 @@ def plan(
     max_time_s: float | str | None = None,
     here: bool = True,
     size_here: bool = True,
+    monitor_gil: bool = True,
+    measure_capacity: bool = True,
     say: Say | None = None,
 ) -> Plan:
     """The plan these values ask for, sized for this machine.
@@ -74,7 +76,9 @@ def plan(
     `size="auto"` (the default) times the built-in kernels here, a few seconds, said through
     `say`; `size_here=False` checks the values alone, without timing or probing anything.
     `here=False`: the plan will run under another interpreter (`--python`), whose own gilkit
-    checks the runners and the cluster.
+    checks the runners and the cluster. `monitor_gil` (a last round of in-process calls with
+    the GIL monitor) and `measure_capacity` (what N busy native threads give here, before the
+    matrix) are on for `gilkit run`; the claims' short experiments leave them off.
     """
     say = say or (lambda line: None)
     kernel_names = values.parse_kernels(as_text(kernels))
@@ -138,7 +142,8 @@ def plan(
         unavailable=unavailable,
         call_limit_s=call_limit_s,
         run_limit_s=run_limit_s,
-        measure_capacity=True,
+        monitor_gil=monitor_gil,
+        measure_capacity=measure_capacity,
         sizing=sizing,
     )
     if here and size_here:
