@@ -3,8 +3,7 @@
 Each call covers the kernel's whole index space: [0, n) split into one part per worker, or one
 part on n threads for in-call parallel impls. Only raw values are kept (in a
 CellRecord); statistics are computed when the result is read. gilkit.engine.session decides which
-calls
-to make and in what order.
+calls to make and in what order.
 """
 
 from __future__ import annotations
@@ -106,8 +105,7 @@ def record_call(
     """Make one call of `kind` (check, warmup, timed, monitored) and record what it showed.
 
     `through` makes the call: gilkit.engine.session passes one that runs it in a caller thread with
-    a
-    time limit, whose CallTimeout is left to the caller to handle. A runner that cannot run
+    a time limit, whose CallTimeout is left to the caller to handle. A runner that cannot run
     the impl at all (NotSupported: NumPy in a subinterpreter) marks the cell unsupported.
     Whatever else the kernel raises, SystemExit and KeyboardInterrupt included, is the cell's
     error: the run goes on.

@@ -5,12 +5,11 @@ suite in bench/ all come through here. It pins native thread pools (so workers n
 oversubscribe), collects the metadata, makes each kernel's data once, starts every pool the
 plan needs (process pools first, before any thread exists, as fork wants) and times it apart
 from the work, then times the cells in interleaved rounds (gilkit.engine.measure), checks every
-result
-against the kernel's reference, and describes the kernels in the result so that the file
+result against the kernel's reference, and describes the kernels in the result so that the file
 reads without them.
 
-    from gilkit import Plan, run_plan
-    result = run_plan(Plan.of(cells))
+    import gilkit
+    result = gilkit.run_plan(gilkit.plan(kernels="squares", runners="serial,threads"))
 """
 
 from __future__ import annotations

@@ -152,8 +152,8 @@ def register_inferred_kinds(name: str, kinds: dict[str, tuple[str, str]]) -> Ker
 def make_ready(impls: Iterable[str]) -> None:
     """Load what the impls need, here: import their compiled modules, and so compile the Numba
     ones, before anything is timed. gilkit.engine.session calls it in the process that runs the
-    plan and
-    in every worker process (an impl that cannot load fails its cells later, with the reason)."""
+    plan and in every worker process (an impl that cannot load fails its cells later, with the
+    reason)."""
     for impl in dict.fromkeys(impls):
         found = IMPLS.get(impl)
         if found is not None and found.module is not None and not impl_unavailable_reason(impl):

@@ -28,8 +28,7 @@ SCHEMA = "gilkit.run"
 #      kind_from (gilkit, kernel, probe or null), family, threads (whose threads an in-call
 #      parallel impl uses), compile_s and compiled_from_cache (Numba); to cells:
 #      machine_busy_s and machine_steal_s (gilkit.engine.interference), batch_size (tasks a pool
-#      sends
-#      a worker at once: joblib batches), call_overhead_s (an empty call of the pool) and
+#      sends a worker at once: joblib batches), call_overhead_s (an empty call of the pool) and
 #      `unsupported` (why the runner cannot run the impl at all); to options: sizing,
 #      call_limit_s, run_limit_s and scheduler; to metadata: capacity, abandoned_calls,
 #      runners (what each runner is, how data reaches its workers), dask_cluster (the workers

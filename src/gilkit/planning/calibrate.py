@@ -1,6 +1,5 @@
 """Timing a kernel's serial call to size it (gilkit.planning.sizing), and the check that a size
-asked
-for can finish within the limit on one call."""
+asked for can finish within the limit on one call."""
 
 from __future__ import annotations
 

@@ -3,10 +3,9 @@
 For each cell found in both runs: the two medians, the ratio, and whether the difference is
 significant over the repeats (Mann-Whitney U, adjusted for the number of cells compared: see
 gilkit.analysis.significance); then, per kernel, how many cells agree, the geometric mean of the
-ratios
-and a sign test over the cells (did the kernel as a whole move?); last, how much the machine's
-own speed moved (gilkit.host.speed), which is part of every ratio. Typical uses: one matrix
-under two interpreters (GIL and free-threaded), or before and after a change.
+ratios and a sign test over the cells (did the kernel as a whole move?); last, how much the
+machine's own speed moved (gilkit.analysis.machine_speed), which is part of every ratio. Typical
+uses: one matrix under two interpreters (GIL and free-threaded), or before and after a change.
 """
 
 from __future__ import annotations

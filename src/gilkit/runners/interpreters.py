@@ -107,10 +107,8 @@ class InterpreterRunner(PoolRunner):
     def start(self, n_workers: int) -> float:
         """Start every interpreter; the start-up covers creating them and importing the kernels
         in each (the memory they add is this process's, gilkit.engine.session measures it). The
-        barrier
-        stays open for run_in_each_worker (gilkit.engine.session makes the impls ready in each),
-        until
-        the pool is closed."""
+        barrier stays open for run_in_each_worker (gilkit.engine.session makes the impls ready in
+        each), until the pool is closed."""
         return super().start(n_workers)
 
     def close(self) -> None:
