@@ -19,4 +19,9 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return f"{self.kernel} {self.impl} × {self.runner} × {self.n_workers}"
+        return label(self.kernel, self.impl, self.runner, self.n_workers)
+
+
+def label(kernel: str, impl: str, runner: str, n_workers: int) -> str:
+    """How a cell is named in every message and table: `squares python × threads × 2`."""
+    return f"{kernel} {impl} × {runner} × {n_workers}"

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gilkit.model.cell import label
 from gilkit.model.facts import HOLDS_GIL, RunnerFacts
 
 SCHEMA = "gilkit.run"
@@ -85,6 +86,10 @@ class CellRecord:
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.kernel, self.impl, self.runner, self.n_workers)
+
+    @property
+    def label(self) -> str:
+        return label(*self.key)
 
     @property
     def ok(self) -> bool:
@@ -210,8 +215,7 @@ def _check_values(result: RunResult) -> None:
         for index, record in enumerate(records):
             problem = _problem(record)
             if problem is not None:
-                cell = f"{record.kernel} {record.impl} × {record.runner} × {record.n_workers}"
-                raise ResultFileError(f"{group}[{index}] ({cell}): {problem}")
+                raise ResultFileError(f"{group}[{index}] ({record.label}): {problem}")
 
 
 def _problem(record: CellRecord) -> str | None:

@@ -240,7 +240,7 @@ def format_idle(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]
     if not idle:
         return
     named = ", ".join(
-        f"{r.kernel} {r.impl} × {r.runner} × {r.n_workers} "
+        f"{r.label} "
         f"({format_ratio(stats[r.key].speedup_vs_serial)}, cpu use "
         f"{format_percent(stats[r.key].cpu_utilisation)})"
         for r in idle[:SHOWN_IDLE]
@@ -261,7 +261,7 @@ def format_contention(result: RunResult, stats: dict[Key, CellStats]) -> Iterato
         cell = stats.get(record.key)
         if cell is not None and slowed_each_other(result, record, cell):
             yield (
-                f"{record.kernel} {record.impl} × {record.runner} × {record.n_workers}: "
+                f"{record.label}: "
                 f"{format_ratio(cell.speedup_vs_serial)} with cpu use "
                 f"{format_percent(cell.cpu_utilisation)}: the threads were busy but slowed each "
                 f"other: {CONTENTION} (docs/free-threading.md)"
