@@ -17,7 +17,6 @@ import gilkit
 from gilkit.engine.session import Session
 from gilkit.host import metadata
 from gilkit.host.cpus import usable_cpus
-from gilkit.host.threadpools import pin_native_threads
 from gilkit.kernels import IMPLS, SOURCES, impl_unavailable_reason
 from gilkit.model.plan import Plan
 
@@ -51,7 +50,6 @@ def session(request: pytest.FixtureRequest) -> Iterator[Session]:
     }
     plan = PLAN
     cells = tuple(cell for cell in plan.cells if cell in selected)
-    pin_native_threads()
     with Session(Plan.of(cells, splits=plan.splits)) as started:
         yield started
 

@@ -91,6 +91,7 @@ class Session:
         self._stack = ExitStack()
 
     def __enter__(self) -> Session:
+        pin_native_threads()  # workers x BLAS or OpenMP threads never oversubscribe
         with ExitStack() as stack:
             stack.push(self)  # closes what was opened if starting fails
             # Data is made, and the impls made ready (compiled modules imported, Numba's
