@@ -3,13 +3,20 @@ layer parses a runner's name."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from importlib.metadata import EntryPoint
+
 import pytest
 
+import gilkit
+from gilkit import runners
 from gilkit.engine.descriptions import describe_runners, from_document
 from gilkit.model.facts import RunnerFacts, Workers
 from gilkit.model.results import CellRecord, RunResult
-from gilkit.runners import RUNNERS
+from gilkit.planning.values import UsageError
+from gilkit.runners import ENTRY_POINT_GROUP, RUNNER_SOURCES, RUNNERS, load_runner_entry_points
 from gilkit.runners.base import Runner
+from gilkit.runners.threads import ThreadRunner
 
 
 @pytest.mark.parametrize("name", list(RUNNERS))
@@ -63,3 +70,42 @@ def test_a_file_that_never_described_its_runners_is_described_when_read() -> Non
     read = from_document(result.to_json())
     assert read.runner_facts("serial") == RUNNERS["serial"].facts
     assert read.threads_of("cython-prange") == "OpenMP"
+
+
+class PlainThreads(ThreadRunner):
+    """A runner an installed package might add: threads under another name."""
+
+    name = "plain-threads"
+    description = "threads, from a plugin"
+
+
+@pytest.fixture
+def plugin_runners(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    points = [
+        EntryPoint("plain-threads", "tests.test_facts:PlainThreads", ENTRY_POINT_GROUP),
+        EntryPoint("broken", "nosuchmodule_xyz:Runner", ENTRY_POINT_GROUP),
+        EntryPoint("not-a-runner", "tests.test_facts:PlainThreads.name", ENTRY_POINT_GROUP),
+    ]
+    monkeypatch.setattr(runners.metadata, "entry_points", lambda group: points)
+    yield
+    for name in ("plain-threads", "broken", "not-a-runner"):
+        RUNNERS.pop(name, None)
+        RUNNER_SOURCES.pop(name, None)
+
+
+@pytest.mark.usefixtures("plugin_runners")
+def test_installed_packages_add_runners_by_entry_point() -> None:
+    broken = load_runner_entry_points()
+    assert RUNNERS["plain-threads"] is PlainThreads
+    assert "fails to load: ModuleNotFoundError" in broken["broken"]
+    assert broken["not-a-runner"].endswith("is str, not a gilkit Runner class")
+    plan = gilkit.plan("squares", "python", "plain-threads", [2], size=2000, repeat=1, warmup=0)
+    result = gilkit.run_plan(plan)
+    assert all(r.ok for r in result.cells)
+    assert result.runner_facts("plain-threads") == ThreadRunner.facts
+
+
+@pytest.mark.usefixtures("plugin_runners")
+def test_a_broken_runner_plugin_is_one_line_naming_why() -> None:
+    with pytest.raises(UsageError, match=r"^--runner: 'broken': entry point of \? \(nosuch"):
+        gilkit.plan(runners="broken", size_here=False)

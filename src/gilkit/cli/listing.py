@@ -16,7 +16,13 @@ from gilkit.kernels import (
     load_entry_points,
 )
 from gilkit.planning.values import DEFAULT_IMPLS, families_text
-from gilkit.runners import RUNNERS, START_METHODS, default_start_method
+from gilkit.runners import (
+    RUNNER_SOURCES,
+    RUNNERS,
+    START_METHODS,
+    default_start_method,
+    load_runner_entry_points,
+)
 
 
 def add_parser(
@@ -61,11 +67,17 @@ def handle(args: argparse.Namespace) -> int:
         note = f" (serial runner; workers = {impl.threads} threads)" if impl.threads else ""
         available = "yes" if reason is None else f"no: {reason}"
         impls.add_row(name, impl.family, impl.kind, impl.what + note, Text(available))
-    runners = Table("runner", "what", "available", title="runners", title_justify="left")
-    for runner in RUNNERS.values():
+    broken_runners = load_runner_entry_points()
+    runners = Table(
+        "runner", "workers", "what", "from", "available", title="runners", title_justify="left"
+    )
+    for name, runner in RUNNERS.items():
         reason = runner.unavailable_reason()
         available = "yes" if reason is None else f"no: {reason}"
-        runners.add_row(runner.name, runner.description, Text(available))
+        where = runner.facts.workers.value
+        runners.add_row(name, where, runner.description, RUNNER_SOURCES[name], Text(available))
+    for name, error in broken_runners.items():
+        runners.add_row(name, "", "", Text(f"broken: {error}", style="red"), "")
     out.print(kernels)
     out.print(impls)
     out.print(

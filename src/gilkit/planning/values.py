@@ -21,7 +21,7 @@ from gilkit.kernels import (
 )
 from gilkit.kernels.splitting import SPLITS
 from gilkit.planning.matrix import max_workers
-from gilkit.runners import RUNNERS, START_METHODS
+from gilkit.runners import RUNNERS, START_METHODS, load_runner_entry_points
 from gilkit.runners.dask_runners import DaskRunner
 
 T = TypeVar("T")
@@ -150,7 +150,7 @@ def parse_runners(text: str | None, here: bool = True) -> list[str] | None:
     """
     if text is None:
         return None
-    runners = comma_list("--runner", text, one_of("--runner", list(RUNNERS)))
+    runners = comma_list("--runner", text, parse_runner)
     if here:
         available = [name for name, r in RUNNERS.items() if r.unavailable_reason() is None]
         for name in runners:
@@ -160,6 +160,15 @@ def parse_runners(text: str | None, here: bool = True) -> list[str] | None:
                     f"--runner: {name!r} {reason}; available here: {', '.join(available)}"
                 )
     return runners
+
+
+def parse_runner(item: str) -> str:
+    """A registered runner, or an installed package's (the `gilkit.runners` entry points)."""
+    if item not in RUNNERS:
+        broken = load_runner_entry_points()
+        if item in broken:  # the line `gilkit list` shows for it
+            raise UsageError(f"--runner: {item!r}: {broken[item]}; valid: {', '.join(RUNNERS)}")
+    return one_of("--runner", list(RUNNERS))(item)
 
 
 def parse_scheduler(text: str | None, runners: Sequence[str] | None) -> str | None:

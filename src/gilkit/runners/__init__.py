@@ -5,10 +5,16 @@ import joblib or distributed only when a pool is made (`Runner.unavailable_reaso
 to install), as joblib registers its own dask backend lazily. The interpreters runner needs a
 Python with a per-interpreter GIL and its pool (3.14, or 3.13 with the `interpreters` extra);
 it too says why not where it cannot run.
+
+Installed packages add runners under the `gilkit.runners` entry point group: a Runner subclass
+that declares its `facts` (where its workers live) and a `name`.
 """
 
 from __future__ import annotations
 
+from importlib import metadata
+
+from gilkit.model.facts import RunnerFacts
 from gilkit.runners.asyncio_runner import AsyncioRunner
 from gilkit.runners.base import NotSupported, Runner, RunnerError
 from gilkit.runners.dask_runners import DaskProcessesRunner, DaskThreadsRunner
@@ -33,11 +39,50 @@ RUNNERS: dict[str, type[Runner]] = {
     )
 }
 
+ENTRY_POINT_GROUP = "gilkit.runners"
+# Where each runner came from: "built-in", or the entry point that registered it.
+RUNNER_SOURCES: dict[str, str] = dict.fromkeys(RUNNERS, "built-in")
+
+
+def load_runner_entry_points() -> dict[str, str]:
+    """Register the runners installed packages declare; return {name: why it failed to load},
+    each reason one line (the same in `gilkit list` and `gilkit run`)."""
+    failures = {}
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name in RUNNERS:
+            continue
+        dist = entry_point.dist.name if entry_point.dist else "?"
+        where = f"entry point of {dist} ({entry_point.value})"
+        try:
+            runner = entry_point.load()
+        except Exception as error:  # a broken plugin must not stop gilkit
+            failures[entry_point.name] = f"{where} fails to load: {type(error).__name__}: {error}"
+            continue
+        problem = _runner_problem(runner)
+        if problem is not None:
+            failures[entry_point.name] = f"{where} {problem}"
+            continue
+        RUNNERS[entry_point.name] = runner
+        RUNNER_SOURCES[entry_point.name] = where
+    return failures
+
+
+def _runner_problem(runner: object) -> str | None:
+    if not (isinstance(runner, type) and issubclass(runner, Runner)):
+        return f"is {type(runner).__name__}, not a gilkit Runner class"
+    if not isinstance(getattr(runner, "facts", None), RunnerFacts):
+        return "declares no facts (RunnerFacts: where its workers live)"
+    return None
+
+
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "RUNNERS",
+    "RUNNER_SOURCES",
     "START_METHODS",
     "NotSupported",
     "Runner",
     "RunnerError",
     "default_start_method",
+    "load_runner_entry_points",
 ]
