@@ -15,7 +15,8 @@ from gilkit.kernels import (
     impl_unavailable_reason,
     load_entry_points,
 )
-from gilkit.planning.values import DEFAULT_IMPLS, families_text
+from gilkit.planning.matrix import DEFAULT_IMPLS
+from gilkit.planning.values import families_text
 from gilkit.runners import (
     RUNNER_SOURCES,
     RUNNERS,

@@ -40,9 +40,9 @@ from gilkit.model.plan import DEFAULT_REPEATS, DEFAULT_WARMUPS, Cell, Plan
 from gilkit.model.results import RunResult, write_atomically
 from gilkit.planning import DEFAULT_RUN_LIMIT_S, Say, plan
 from gilkit.planning import values as options
-from gilkit.planning.matrix import DEFAULT_RUNNERS, default_workers
+from gilkit.planning.matrix import DEFAULT_IMPLS, DEFAULT_KERNELS, DEFAULT_RUNNERS, default_workers
 from gilkit.planning.sizing import PARTS_PER_CALL_COST, TARGET_PART_S, default_budget_s
-from gilkit.planning.values import DEFAULT_KERNELS, UsageError
+from gilkit.planning.values import UsageError
 from gilkit.present.plot import plot_run
 from gilkit.present.side_by_side import format_side_by_side
 from gilkit.present.tables import format_run, format_sizing
@@ -64,7 +64,7 @@ def add_parser(
         "--impl",
         help=f"comma list of impls, {', '.join(IMPLS)}, or families, which select all their "
         f"impls: {options.families_text()}; or a kernel's own impls (default: "
-        f"{','.join(options.DEFAULT_IMPLS)}, those built here)",
+        f"{','.join(DEFAULT_IMPLS)}, those built here)",
     )
     run.add_argument(
         "--runner",

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gilkit.kernels import KERNELS, Kernel
+from gilkit.kernels import IMPLS, KERNELS, SOURCES, Kernel
 from gilkit.model.cell import Cell
 from gilkit.runners import RUNNERS
 
+# What `gilkit run` measures when not told: the built-in kernels and impls of the default run,
+# on the standard runners.
+BUILT_IN = [name for name, source in SOURCES.items() if source == "built-in"]
+DEFAULT_KERNELS = [name for name in BUILT_IN if KERNELS[name].in_default_run]
+DEFAULT_IMPLS = [name for name, impl in IMPLS.items() if impl.in_default_run]
 DEFAULT_RUNNERS = ("serial", "threads", "processes")
 SCALINGS = ("strong", "weak")
 

@@ -13,21 +13,17 @@ from gilkit.kernels import (
     FAMILIES,
     IMPLS,
     KERNELS,
-    SOURCES,
     KernelLoadError,
     impl_unavailable_reason,
     load_entry_points,
     load_kernel,
 )
 from gilkit.kernels.splitting import SPLITS
-from gilkit.planning.matrix import max_workers
+from gilkit.planning.matrix import BUILT_IN, DEFAULT_IMPLS, DEFAULT_KERNELS, max_workers
 from gilkit.runners import RUNNERS, START_METHODS, load_runner_entry_points
 from gilkit.runners.dask_runners import DaskRunner
 
 T = TypeVar("T")
-BUILT_IN = [name for name, source in SOURCES.items() if source == "built-in"]
-DEFAULT_KERNELS = [name for name in BUILT_IN if KERNELS[name].in_default_run]
-DEFAULT_IMPLS = [name for name, impl in IMPLS.items() if impl.in_default_run]
 # Families of more than one impl: `--impl c-api` selects c-api-gil and c-api.
 MULTI_FAMILIES = {family: impls for family, impls in FAMILIES.items() if len(impls) > 1}
 
