@@ -281,6 +281,7 @@ def test_a_missing_package_is_one_line_naming_the_install(
     assert err.count("\n") == 1, err
     assert f"--runner: {runner_name!r} needs gilkit_lacks_" in err
     assert "pip install 'gilkit[gilkit_lacks_" in err
+    monkeypatch.setenv("COLUMNS", "400")  # a table cell wraps at the terminal's width
     assert cli.main(["list"]) == 0
     listed = capsys.readouterr().out
     assert "no: needs gilkit_lacks_" in listed

@@ -62,9 +62,13 @@ def test_compare_pairs_every_common_cell(
 
 
 def test_compare_counts_cells_that_differ_beyond_their_spread(
-    two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    two_runs: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """B: A's run with one cell made 3x slower and 7 clearly separated repeats a side."""
+    monkeypatch.setenv("COLUMNS", "400")  # the ratio is a table cell, which wraps to the width
     a = json.loads(two_runs[0].read_text())
     for cell in a["cells"]:
         cell["times_s"] = [0.100 + i * 0.001 for i in range(7)]

@@ -26,7 +26,9 @@ def make_console(stderr: bool = False, quiet: bool = False) -> Console:
     COLUMNS says how wide."""
     stream = sys.stderr if stderr else sys.stdout
     sized = stream.isatty() or "COLUMNS" in os.environ
-    return Console(stderr=stderr, quiet=quiet, width=None if sized else 150)
+    # soft_wrap: a line of text is never broken by gilkit (a message or a command stays whole to
+    # copy); the terminal wraps it on screen. Tables are still fitted to the width.
+    return Console(stderr=stderr, quiet=quiet, width=None if sized else 150, soft_wrap=True)
 
 
 def writable_path(option: str, path: Path) -> Path:
