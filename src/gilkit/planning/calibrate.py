@@ -67,12 +67,14 @@ def estimate_call_s(kernel: Kernel, impl: str, n: int, split: str) -> float:
     return time_one_call(kernel, impl, probe, split) * kernel.work(n) / max(kernel.work(probe), 1)
 
 
-def probe_estimate(kernel: Kernel, impl: str, n: int, split: str) -> float | None:
+def probe_estimate(
+    kernel: Kernel, impl: str, n: int, split: str, limit_s: float = PROBE_LIMIT_S
+) -> float | None:
     """estimate_call_s, run like any call of a run: in a caller thread with a time limit, so
     that a kernel that hangs or fails here is left to fail its cells instead (None)."""
     caller = Caller()
     try:
-        return caller.call(lambda: estimate_call_s(kernel, impl, n, split), PROBE_LIMIT_S)
+        return caller.call(lambda: estimate_call_s(kernel, impl, n, split), limit_s)
     except (Exception, SystemExit, KeyboardInterrupt):
         return None
     finally:

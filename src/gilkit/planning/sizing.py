@@ -36,6 +36,9 @@ TARGET_PART_S = 0.02
 # then at most 5% of a call.
 PARTS_PER_CALL_COST = 20
 MIN_PART_S = 0.01
+# The most a user's impl may take to be estimated (a 20th of its call): a call that takes
+# longer, or hangs, is left out of the run's estimate and meets its time limit in the run.
+ESTIMATE_LIMIT_S = 1.0
 # The budget of a default run: 90 s on 2 cpus, growing with the cpus to 3 min from 16 on.
 BUDGET_S_AT_2_CPUS = 90.0
 BUDGET_S_AT_16_CPUS = 180.0
@@ -115,7 +118,10 @@ def machine_sizes(
             # A user's kernel keeps its sizes; its calls are estimated from a small one, each
             # under a time limit (one that fails or hangs is left to fail its cells).
             sizes[name] = {impl: kernel.default_size(impl) for impl in mine}
-            estimates = {i: probe_estimate(kernel, i, sizes[name][i], splits[name]) for i in mine}
+            estimates = {
+                i: probe_estimate(kernel, i, sizes[name][i], splits[name], ESTIMATE_LIMIT_S)
+                for i in mine
+            }
             serial_s[name] = {i: s for i, s in estimates.items() if s is not None}
             continue
         sizes[name], serial_s[name] = _timed_sizes(kernel, mine, splits[name], workers * target)
