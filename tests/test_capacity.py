@@ -10,11 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from gilkit.analysis.stats import CELL_SHARE, capacity, cell_stats, karp_flatt, shares_taken
+from gilkit.analysis import verdicts
+from gilkit.analysis.stats import (
+    CELL_SHARE,
+    capacity,
+    cell_stats,
+    estimate_ratio,
+    karp_flatt,
+    shares_taken,
+)
 from gilkit.host.capacity import N_ROUNDS, measure_capacity
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.present.report import limit
-from gilkit.present.tables import format_interference
+from gilkit.present.tables import format_estimate, format_interference
 from tests.conftest import requires_native
 
 
@@ -178,3 +186,27 @@ def test_a_busy_process_during_a_run_is_reported(tmp_path: Path) -> None:
     assert "warning: other processes took" in done.stdout
     cells = json.loads(out.read_text())["cells"]
     assert all(len(c["machine_busy_s"]) == 5 for c in cells)
+
+
+@pytest.mark.parametrize(("took", "warned"), [(40.0, False), (100.0, True), (10.0, True)])
+def test_the_run_time_is_set_beside_the_sizings_estimate(took: float, warned: bool) -> None:
+    result = run_of(call("serial", 1, busy=1.0, own=1.0))
+    result.options["sizing"] = {"estimated_s": 40.0}
+    result.metadata["run_s"] = took
+    assert estimate_ratio(result) == pytest.approx(took / 40.0)
+    (line,) = format_estimate(result)
+    assert line.startswith("warning: ") is warned
+    assert f"the run took {took:.0f} s; the sizing estimated about 40 s" in line
+
+
+def test_a_cell_at_the_machines_capacity_is_held_back_by_the_machine() -> None:
+    """2 busy workers at 1.6x where 2 busy native threads reach 1.7x here: the machine."""
+    serial = call("serial", 1, busy=1.0, own=1.0)
+    busy = call("threads", 2, busy=1.25, own=1.25, gil_contention=0.0)
+    busy.times_s = [1 / 1.6]
+    busy.cpu_parent_s = [2 * 0.95 / 1.6]
+    busy.machine_busy_s = busy.cpu_parent_s
+    result = run_of(serial, busy, capacity_times={"1": [0.05], "2": [0.1 / 1.7]})
+    cell = cell_stats(result)[busy.key]
+    assert verdicts.limit(cell) is verdicts.Limit.MACHINE
+    assert limit(cell).startswith("the machine: 1.70× is all that as many busy native threads")

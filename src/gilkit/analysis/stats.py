@@ -203,6 +203,19 @@ def shares_taken(records: Iterable[CellRecord], n_cpus: int) -> Taken | None:
     return taken_from(busy, own, steal, wall, n_cpus)
 
 
+def estimate_ratio(result: RunResult) -> float | None:
+    """The run's wall time over what the sizing estimated for it (None: no estimate)."""
+    estimated = (result.options.get("sizing") or {}).get("estimated_s")
+    took = result.metadata.get("run_s")
+    if not estimated or took is None:
+        return None
+    return float(took) / float(estimated)
+
+
+# From this factor either way, the sizing's estimate of a run's time is said to have missed.
+ESTIMATE_MISSED = 2.0
+
+
 def cell_stats(result: RunResult) -> dict[Key, CellStats]:
     """Stats of every cell of a run that has times."""
     timed = {r.key: r for r in result.cells if r.times_s and r.error is None}

@@ -276,6 +276,7 @@ def run_plan(
     cannot be killed are named in `result.metadata["abandoned_calls"]`.
     """
     plan = completed(plan)
+    began = time.perf_counter()
     result = RunResult({}, plan_record(plan))
     records = [*plan.cells, *(plan.checks or ())]
     result.kernels = {
@@ -318,6 +319,7 @@ def run_plan(
             describe()
             result.references = check_results(result.cells, result.checks)
             result.metadata["abandoned_calls"] = session.abandoned
+            result.metadata["run_s"] = time.perf_counter() - began  # what the sizing estimated
             cpu = result.metadata.setdefault("cpu", {})
             cpu["load_average_after"] = metadata.load_average()
             cpu["cpu_seconds_after"] = metadata.cpu_seconds()

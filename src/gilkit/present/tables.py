@@ -16,11 +16,13 @@ from rich.text import Text
 from gilkit.analysis.machine_speed import SLOW_FACTOR, HostSpeed, host_speed, steal_share
 from gilkit.analysis.stats import (
     CELL_SHARE,
+    ESTIMATE_MISSED,
     RUN_SHARE,
     CellStats,
     Key,
     capacity,
     cell_stats,
+    estimate_ratio,
     shares_taken,
 )
 from gilkit.analysis.verdicts import (
@@ -305,6 +307,18 @@ def format_sizing(sizing: Mapping[str, Any]) -> str:
     return line + (f"; {own}" if own else "") + estimate
 
 
+def format_estimate(result: RunResult) -> Iterator[str]:
+    """The run's time beside the sizing's estimate, a warning where it missed by 2x or more."""
+    ratio = estimate_ratio(result)
+    if ratio is None:
+        return
+    took, said = result.metadata["run_s"], result.options["sizing"]["estimated_s"]
+    line = f"the run took {took:.0f} s; the sizing estimated about {said:.0f} s"
+    if ratio >= ESTIMATE_MISSED or ratio <= 1 / ESTIMATE_MISSED:
+        line = f"warning: {line} ({format_ratio(ratio)}): its model missed this machine or kernel"
+    yield line
+
+
 def format_capacity(result: RunResult) -> Iterator[str]:
     """What the machine gave N busy native threads: the yardstick of the `of cap` column."""
     measured = result.metadata.get("capacity")
@@ -352,6 +366,7 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
     if after and before:
         yield f"load average (1 min) before and after: {before[0]:.2f}, {after[0]:.2f}"
     yield from format_capacity(result)  # (the sizes were said before the run)
+    yield from format_estimate(result)
     yield from format_interference(result, stats)
     stolen = steal_share(cpu)
     if stolen is not None and stolen >= STEAL_WARNING:
