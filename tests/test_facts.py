@@ -9,8 +9,8 @@ from importlib.metadata import EntryPoint
 import pytest
 
 import gilkit
-from gilkit import runners
 from gilkit.engine.descriptions import describe_runners, from_document
+from gilkit.host import plugins
 from gilkit.model.facts import RunnerFacts, Workers
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.planning.values import UsageError
@@ -86,7 +86,7 @@ def plugin_runners(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         EntryPoint("broken", "nosuchmodule_xyz:Runner", ENTRY_POINT_GROUP),
         EntryPoint("not-a-runner", "tests.test_facts:PlainThreads.name", ENTRY_POINT_GROUP),
     ]
-    monkeypatch.setattr(runners.metadata, "entry_points", lambda group: points)
+    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: points)
     yield
     for name in ("plain-threads", "broken", "not-a-runner"):
         RUNNERS.pop(name, None)

@@ -14,10 +14,10 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 from gilkit.host import extensions as compiled
+from gilkit.host.plugins import load_plugins
 from gilkit.kernels import io, mandelbrot, squares, triad
 from gilkit.kernels.base import Kernel, describe_impls
 from gilkit.kernels.impls import (
@@ -92,24 +92,16 @@ def load_kernel(spec: str) -> Kernel:
 
 
 def load_entry_points() -> dict[str, str]:
-    """Register the kernels installed packages declare; return {name: why it failed to load},
-    each reason one line, the same wherever it is shown (`gilkit list`, `gilkit run`)."""
-    failures = {}
-    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry_point.name in KERNELS:
-            continue
-        dist = entry_point.dist.name if entry_point.dist else "?"
-        where = f"entry point of {dist} ({entry_point.value})"
-        try:
-            kernel = entry_point.load()
-        except Exception as error:  # a broken plugin must not stop gilkit
-            failures[entry_point.name] = f"{where} fails to load: {type(error).__name__}: {error}"
-            continue
-        if not isinstance(kernel, Kernel):
-            found = type(kernel).__name__
-            failures[entry_point.name] = f"{where} is {found}, not a gilkit kernel"
-            continue
-        _register(kernel, entry_point.name, where)
+    """Register the kernels installed packages declare; return {name: why it failed to load}."""
+
+    def problem(found: object) -> str | None:
+        if isinstance(found, Kernel):
+            return None
+        return f"is {type(found).__name__}, not a gilkit kernel"
+
+    loaded, failures = load_plugins(ENTRY_POINT_GROUP, KERNELS, problem)
+    for name, (kernel, where) in loaded.items():
+        _register(cast(Kernel, kernel), name, where)
     return failures
 
 

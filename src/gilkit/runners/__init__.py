@@ -12,8 +12,9 @@ that declares its `facts` (where its workers live) and a `name`.
 
 from __future__ import annotations
 
-from importlib import metadata
+from typing import cast
 
+from gilkit.host.plugins import load_plugins
 from gilkit.model.facts import RunnerFacts
 from gilkit.runners.asyncio_runner import AsyncioRunner
 from gilkit.runners.base import NotSupported, Runner, RunnerError
@@ -45,25 +46,11 @@ RUNNER_SOURCES: dict[str, str] = dict.fromkeys(RUNNERS, "built-in")
 
 
 def load_runner_entry_points() -> dict[str, str]:
-    """Register the runners installed packages declare; return {name: why it failed to load},
-    each reason one line (the same in `gilkit list` and `gilkit run`)."""
-    failures = {}
-    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry_point.name in RUNNERS:
-            continue
-        dist = entry_point.dist.name if entry_point.dist else "?"
-        where = f"entry point of {dist} ({entry_point.value})"
-        try:
-            runner = entry_point.load()
-        except Exception as error:  # a broken plugin must not stop gilkit
-            failures[entry_point.name] = f"{where} fails to load: {type(error).__name__}: {error}"
-            continue
-        problem = _runner_problem(runner)
-        if problem is not None:
-            failures[entry_point.name] = f"{where} {problem}"
-            continue
-        RUNNERS[entry_point.name] = runner
-        RUNNER_SOURCES[entry_point.name] = where
+    """Register the runners installed packages declare; return {name: why it failed to load}."""
+    loaded, failures = load_plugins(ENTRY_POINT_GROUP, RUNNERS, _runner_problem)
+    for name, (runner, where) in loaded.items():
+        RUNNERS[name] = cast("type[Runner]", runner)
+        RUNNER_SOURCES[name] = where
     return failures
 
 
