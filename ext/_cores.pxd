@@ -14,18 +14,30 @@
 from libc.stdint cimport int64_t, uint64_t
 
 
+cdef inline size_t range_length(Py_ssize_t start, Py_ssize_t stop,
+                                Py_ssize_t step) noexcept nogil:
+    """The number of terms of range(start, stop, step), step >= 1, as CPython's range counts
+    them: in unsigned arithmetic, so that no value past `stop` is ever formed. A loop that
+    stepped a signed index instead (`while i < stop: i += step`) overflows when stop is near
+    PY_SSIZE_T_MAX: undefined behaviour, in practice a loop that never ends."""
+    if stop <= start:
+        return 0
+    return (<size_t>stop - <size_t>start - 1) // <size_t>step + 1
+
+
 cdef inline uint64_t sum_of_squares(Py_ssize_t start, Py_ssize_t stop,
                                     Py_ssize_t step) noexcept nogil:
     """Sum of i*i for i in range(start, stop, step), modulo 2**64 (unsigned wrap-around).
 
-    Callers guarantee step >= 1. (A `for i in range(...)` whose step is only known at run time
-    is not turned into a C loop by Cython, hence the while.)
+    Callers guarantee start >= 0 and step >= 1. The index is unsigned: after the last term it
+    may pass PY_SSIZE_T_MAX, harmlessly, since the loop counts terms and never reads it again.
     """
     cdef uint64_t total = 0
-    cdef Py_ssize_t i = start
-    while i < stop:
-        total += <uint64_t>i * <uint64_t>i
-        i += step
+    cdef uint64_t i = <uint64_t>start
+    cdef size_t k, n = range_length(start, stop, step)
+    for k in range(n):
+        total += i * i
+        i += <uint64_t>step
     return total
 
 
@@ -60,10 +72,11 @@ cdef inline int64_t escape_counts(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t 
                                   double y_min, double dy) noexcept nogil:
     """Sum of the escape-time counts of rows range(start, stop, step); step >= 1."""
     cdef int64_t total = 0
-    cdef Py_ssize_t row = start
-    while row < stop:
+    cdef size_t k, n = range_length(start, stop, step)
+    cdef Py_ssize_t row
+    for k in range(n):
+        row = start + <Py_ssize_t>k * step  # <= stop - 1: no overflow
         total += escape_counts_of_row(y_min + row * dy, width, max_iter, x_min, dx)
-        row += step
     return total
 
 

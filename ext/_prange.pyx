@@ -18,7 +18,7 @@ cimport openmp
 
 from _buffers cimport get_triad, release_triad
 from _build_info cimport built_with
-from _cores cimport escape_counts_of_row
+from _cores cimport escape_counts_of_row, range_length
 
 
 def max_threads():
@@ -32,16 +32,30 @@ cdef int check_threads(int n_threads) except -1:
     return 0
 
 
+cdef int check_range(Py_ssize_t start, Py_ssize_t step) except -1:
+    """The same checks as _native's, with the GIL, before any nogil block."""
+    if start < 0:
+        raise ValueError(f"expected start >= 0, got {start}")
+    if step < 1:
+        raise ValueError(f"expected step >= 1, got {step}")
+    return 0
+
+
 def squares(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step, int n_threads):
     """Sum of i*i over range(start, stop, step) modulo 2**64, on n_threads threads."""
     cdef uint64_t total = 0
-    cdef Py_ssize_t i
+    cdef uint64_t i
+    cdef Py_ssize_t k, n
     check_threads(n_threads)
-    if start < 0 or step < 1:
-        raise ValueError(f"expected start >= 0 and step >= 1, got {start}, {step}")
+    check_range(start, step)
+    # prange(start, stop, step) would count its iterations as (stop - start + step - 1) /
+    # step, which overflows near PY_SSIZE_T_MAX; so the terms are counted first (start >= 0
+    # keeps the count within Py_ssize_t), and the loop runs over k.
+    n = <Py_ssize_t>range_length(start, stop, step)
     with nogil:
-        for i in prange(start, stop, step, num_threads=n_threads, schedule="static"):
-            total += <uint64_t>i * <uint64_t>i
+        for k in prange(n, num_threads=n_threads, schedule="static"):
+            i = <uint64_t>start + <uint64_t>k * <uint64_t>step  # <= stop - 1
+            total += i * i
     return total
 
 
@@ -50,9 +64,11 @@ def mandelbrot(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step, Py_ssize_t wi
                int n_threads, bint interleaved):
     """Total escape-time count over rows range(start, stop, step), on n_threads threads."""
     cdef int64_t total = 0
-    cdef Py_ssize_t k, row, n = len(range(start, stop, step))
+    cdef Py_ssize_t k, row, n
     cdef Py_ssize_t chunk
     check_threads(n_threads)
+    check_range(start, step)
+    n = <Py_ssize_t>range_length(start, stop, step)
     if n == 0:
         return 0
     # Rows near the set cost far more than rows far from it: round-robin rows balance that.

@@ -9,7 +9,10 @@
  *
  * Nothing here includes Python.h or touches a Python object, so each function may run without
  * the GIL. None can fail: the callers check their arguments first (start >= 0, step >= 1,
- * arrays of one length), with the GIL, where they can still raise. `static inline`: every
+ * arrays of one length), with the GIL, where they can still raise. No loop steps a signed
+ * index past `stop`: each counts its terms first, as CPython's range() computes its length
+ * (gk_range_length), so `stop` may be anything up to PTRDIFF_MAX and `step` anything >= 1
+ * without an overflow (undefined behaviour in C) or a loop that never ends. `static inline`: every
  * module that includes this file gets its own copy, inlined into its entry points, as Cython
  * does with the `cdef inline` cores of _cores.pxd.
  *
@@ -21,16 +24,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The number of terms of range(start, stop, step) for step >= 1, in unsigned arithmetic:
+   (stop - start - 1) / step + 1 without forming a value past either argument. */
+static inline size_t
+gk_range_length(ptrdiff_t start, ptrdiff_t stop, ptrdiff_t step)
+{
+    if (stop <= start) {
+        return 0;
+    }
+    return ((size_t)stop - (size_t)start - 1) / (size_t)step + 1;
+}
+
 /* Sum of i*i for i in range(start, stop, step), modulo 2**64 (unsigned wrap-around).
-   Callers guarantee start >= 0 and step >= 1. */
+   Callers guarantee start >= 0 and step >= 1. The index is unsigned: after the last term it
+   may pass PTRDIFF_MAX, harmlessly, since the loop counts terms and never reads it again. */
 static inline uint64_t
 gk_sum_of_squares(ptrdiff_t start, ptrdiff_t stop, ptrdiff_t step)
 {
     uint64_t total = 0;
-    ptrdiff_t i = start;
-    while (i < stop) {
-        total += (uint64_t)i * (uint64_t)i;
-        i += step;
+    uint64_t i = (uint64_t)start;
+    size_t n = gk_range_length(start, stop, step);
+    for (size_t k = 0; k < n; k++) {
+        total += i * i;
+        i += (uint64_t)step;
     }
     return total;
 }
@@ -68,10 +84,10 @@ gk_escape_counts(ptrdiff_t start, ptrdiff_t stop, ptrdiff_t step, ptrdiff_t widt
                  int max_iter, double x_min, double dx, double y_min, double dy)
 {
     int64_t total = 0;
-    ptrdiff_t row = start;
-    while (row < stop) {
+    size_t n = gk_range_length(start, stop, step);
+    for (size_t k = 0; k < n; k++) {
+        ptrdiff_t row = start + (ptrdiff_t)k * step; /* <= stop - 1: no overflow */
         total += gk_escape_counts_of_row(y_min + row * dy, width, max_iter, x_min, dx);
-        row += step;
     }
     return total;
 }

@@ -69,14 +69,27 @@ from numba import njit, prange  # noqa: E402
 
 
 @njit(cache=True)
+def range_length(start: int, stop: int, step: int) -> int:
+    """The number of terms of range(start, stop, step) for start >= 0 and step >= 1: no value
+    past `stop` is formed (int64 stepping past it would wrap, and never end)."""
+    return (stop - start - 1) // step + 1 if stop > start else 0
+
+
+@njit(cache=True)
+def squares_of_terms(start: int, step: int, first: int, last: int) -> np.uint64:
+    """Sum of i*i over terms first..last-1 of range(start, ..., step), modulo 2**64: the
+    index is a term number k, and i = start + k * step <= stop - 1 never overflows."""
+    total = np.uint64(0)
+    for k in range(first, last):
+        i = np.uint64(start) + np.uint64(k) * np.uint64(step)
+        total += i * i
+    return total
+
+
+@njit(cache=True)
 def sum_of_squares(start: int, stop: int, step: int) -> np.uint64:
     """Sum of i*i for i in range(start, stop, step) modulo 2**64 (uint64 wraps); step >= 1."""
-    total = np.uint64(0)
-    i = start
-    while i < stop:
-        total += np.uint64(i) * np.uint64(i)
-        i += step
-    return total
+    return squares_of_terms(start, step, 0, range_length(start, stop, step))
 
 
 @njit(cache=True)
@@ -106,11 +119,20 @@ def escape_counts(
     x_min: float, dx: float, y_min: float, dy: float,
 ) -> int:  # fmt: skip
     """Sum of the escape-time counts of rows range(start, stop, step); step >= 1."""
+    n = range_length(start, stop, step)
+    return escape_counts_of_terms(start, step, 0, n, 1, width, max_iter, x_min, dx, y_min, dy)
+
+
+@njit(cache=True)
+def escape_counts_of_terms(
+    start: int, step: int, first: int, last: int, every: int, width: int, max_iter: int,
+    x_min: float, dx: float, y_min: float, dy: float,
+) -> int:  # fmt: skip
+    """The rows of terms range(first, last, every) of range(start, ..., step)."""
     total = 0
-    row = start
-    while row < stop:
+    for k in range(first, last, every):
+        row = start + k * step  # <= stop - 1: no overflow
         total += escape_counts_of_row(y_min + row * dy, width, max_iter, x_min, dx)
-        row += step
     return total
 
 
@@ -183,11 +205,11 @@ def block(lane: int, n_lanes: int, n: int) -> tuple[int, int]:
 
 @njit(parallel=True, nogil=True, cache=True)
 def _squares_prange(start: int, stop: int, step: int, n_lanes: int) -> np.uint64:
-    n = (stop - start + step - 1) // step if stop > start else 0
+    n = range_length(start, stop, step)
     total = np.uint64(0)
     for lane in prange(n_lanes):
         first, last = block(lane, n_lanes, n)
-        total += sum_of_squares(start + first * step, start + last * step, step)
+        total += squares_of_terms(start, step, first, last)
     return total
 
 
@@ -198,20 +220,17 @@ def _mandelbrot_prange(
 ) -> int:  # fmt: skip
     """Rows dealt to the lanes round-robin (interleaved: rows near the set cost far more than
     rows far from it) or in equal contiguous blocks."""
-    n = (stop - start + step - 1) // step if stop > start else 0
+    n = range_length(start, stop, step)
     total = 0
     for lane in prange(n_lanes):
         if interleaved:
-            lane_total = escape_counts(
-                start + lane * step, stop, n_lanes * step, width, max_iter, x_min, dx, y_min, dy
-            )
+            first, last, every = lane, n, n_lanes
         else:
             first, last = block(lane, n_lanes, n)
-            lane_total = escape_counts(
-                start + first * step, start + last * step, step,
-                width, max_iter, x_min, dx, y_min, dy,
-            )  # fmt: skip
-        total += lane_total
+            every = 1
+        total += escape_counts_of_terms(
+            start, step, first, last, every, width, max_iter, x_min, dx, y_min, dy
+        )
     return total
 
 
