@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -136,8 +137,11 @@ def program_builds(
         try:
             with _silenced():
                 objects = compiler.compile([source], output_dir=tmp, extra_postargs=flags)
+                # distutils links executables with the bare CC: LDFLAGS added here, as the
+                # extensions get them (a -fsanitize build needs its runtime at link time).
+                link_flags = [*flags, *shlex.split(os.environ.get("LDFLAGS", ""))]
                 compiler.link_executable(
-                    objects, "probe", output_dir=tmp, extra_postargs=flags, target_lang=lang
+                    objects, "probe", output_dir=tmp, extra_postargs=link_flags, target_lang=lang
                 )
         except (CompileError, LinkError, ExecError, OSError):
             return False
