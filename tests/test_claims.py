@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import NoReturn
 
 import psutil
@@ -19,6 +20,7 @@ from gilkit.claims import (
     VERDICTS,
     Claim,
     ClaimResult,
+    busy,
     is_verdict,
     not_measured,
     registry,
@@ -37,6 +39,8 @@ from gilkit.claims.startup import thread_starts_faster
 from gilkit.claims.subinterpreters import interpreters_cost, interpreters_scale
 from gilkit.claims.timing import interleaved
 from gilkit.cli import claims as cli_claims
+from gilkit.engine import interference
+from gilkit.engine.interference import CpuCount
 from gilkit.planning.values import UsageError
 
 DEFAULT_METHOD = multiprocessing.get_start_method(allow_none=False)
@@ -122,12 +126,23 @@ def test_interleaved_rounds_take_per_call_repeats_and_warmups() -> None:
     assert [len(times[key]) for key in "abc"] == [2, 1, 2]
 
 
-def test_the_cpu_watch_sees_others_but_not_us() -> None:
+def test_the_cpu_watch_sees_others_but_not_us(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counters as the kernel gives them: 3 busy cpu-seconds over 1 s on 2 cpus, 2 of them
+    ours, and 0.5 stolen: others took half a cpu and the hypervisor a quarter of the cpus."""
+    counts = iter([CpuCount(10.0, 1.0), CpuCount(13.0, 1.5)])
+    ours = iter([5.0, 7.0])
+    clock = iter([100.0, 101.0])
+    monkeypatch.setattr(busy, "cpu_count_now", lambda: next(counts))
+    monkeypatch.setattr(interference, "cpu_count_now", lambda: next(counts))
+    monkeypatch.setattr(busy, "_ours_s", lambda: next(ours))
+    monkeypatch.setattr(busy, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    monkeypatch.setattr(busy, "usable_cpus", lambda: 2)
     with CpuWatch() as watch:
-        sum(i * i for i in range(300_000))  # our own cpu time is not "others"
-    assert watch.wall_s > 0
-    assert watch.others_cpus >= 0
-    assert "of 2 cpus" in watch.note(2)
+        pass
+    assert watch.taken == Taken(others=0.5, steal=0.25)
+    assert watch.others_cpus == pytest.approx(1.5)
+    assert watch.busy
+    assert watch.note(2) == "other processes took 1.5 of 2 cpus meanwhile"
 
 
 def fake_comparison(runner: str, speedup: float) -> Comparison:

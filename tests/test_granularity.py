@@ -11,7 +11,6 @@ import json
 import math
 import os
 import signal
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -66,10 +65,8 @@ def test_a_callback_s_exception_stops_the_loop(loops) -> None:  # type: ignore[n
 
 
 def test_the_budget_cuts_a_long_loop_short(loops) -> None:  # type: ignore[no-untyped-def]
-    began = time.perf_counter()
     _, done = loops.squares_checking_signals(0, 10**12, 10**5, 0.05)
-    assert 0 < done < 10**12
-    assert time.perf_counter() - began < 1.0
+    assert 0 < done < 10**12  # hours of work unless the 0.05 s budget stopped it
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals sent with setitimer")
@@ -83,10 +80,8 @@ def test_a_pending_signal_s_handler_stops_the_loop(loops) -> None:  # type: igno
     previous = signal.signal(signal.SIGALRM, on_alarm)
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.05)
-        began = time.perf_counter()
-        with pytest.raises(Alarm):
+        with pytest.raises(Alarm):  # raised only if the loop ran the handler
             loops.squares_checking_signals(0, 10**13, 10**6)  # minutes, unless stopped
-        assert time.perf_counter() - began < 5.0
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

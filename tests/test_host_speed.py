@@ -19,7 +19,7 @@ def cell(references: list[float]) -> CellRecord:
 
 def test_reference_loop_does_fixed_work_and_takes_measurable_time() -> None:
     assert reference_loop(4) == 0 + 1 + 4 + 9
-    assert 0 < time_reference() < 1.0
+    assert time_reference() > 0
 
 
 def test_a_steady_machine_is_called_steady() -> None:
