@@ -15,11 +15,11 @@ from cpython.buffer cimport (
 )
 
 
-cdef inline bint is_float64(const char* fmt) noexcept:
-    """struct-module format of a native or little-endian (on this machine) C double."""
-    cdef int one = 1
-    cdef bytes f = fmt
-    return f in (b"d", b"@d", b"=d") or (f == b"<d" and (<char*>&one)[0] == 1)
+cdef extern from "gilkit_cores.h" nogil:
+    # The rule every binding shares for a float64 buffer's format (written once, in C): an
+    # 8-byte float in this machine's byte order, native or explicit ('<d' on little-endian
+    # machines, as ctypes' c_double arrays say). It allocates nothing and cannot fail.
+    bint is_float64 "gk_is_float64_format"(const char* fmt)
 
 
 cdef inline int get_doubles(object obj, Py_buffer* view, bint writable, str name) except -1:

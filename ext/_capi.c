@@ -24,7 +24,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include <string.h>
 
 #include "gilkit_cores.h"
 
@@ -47,9 +46,9 @@ check_range(Py_ssize_t start, Py_ssize_t step)
     return 0;
 }
 
-/* Export `obj`'s memory as a 1-d C-contiguous array of native doubles (a float64 NumPy
-   array, array.array('d'), a memoryview cast to 'd'), writable if asked; else ValueError,
-   and nothing left to release. */
+/* Export `obj`'s memory as a 1-d C-contiguous array of doubles (a float64 NumPy array,
+   array.array('d'), a memoryview cast to 'd', a ctypes c_double array: gk_is_float64_format),
+   writable if asked; else ValueError, and nothing left to release. */
 static int
 get_doubles(PyObject *obj, Py_buffer *view, int writable, const char *name)
 {
@@ -58,11 +57,7 @@ get_doubles(PyObject *obj, Py_buffer *view, int writable, const char *name)
         return -1;
     }
     const char *given = view->format != NULL ? view->format : "B";  /* NULL means bytes */
-    const char *format = given;
-    if (format[0] == '@' || format[0] == '=') {
-        format++;  /* native byte order, said explicitly */
-    }
-    if (strcmp(format, "d") != 0 || view->itemsize != sizeof(double)) {
+    if (!gk_is_float64_format(view->format) || view->itemsize != sizeof(double)) {
         PyErr_Format(PyExc_ValueError, "%s must hold float64 ('d'), got format '%s'",
                      name, given);
     }

@@ -1,4 +1,6 @@
-# Taking the GIL back inside a nogil loop: the loops of `gilkit granularity` (gilkit.granularity).
+# cython: subinterpreters_compatible=no
+#
+# Taking the GIL back inside a nogil loop: the loops of `gilkit granularity` (gilkit.gil.granularity).
 #
 # Each function computes what the `cython-nogil` squares impl computes, the sum of i*i over
 # range(start, stop) modulo 2**64, with the GIL released; but it cuts the range into blocks of
@@ -15,7 +17,10 @@
 #
 # Both stop early once `budget_s` seconds have passed (if > 0), checked between blocks without
 # the GIL: a loop slowed down by waiting for the GIL at every block still ends in bounded time.
-# They return (total, iterations done). Directives are set once, in setup.py.
+# They return (total, iterations done). Directives are set once, in setup.py, but for one:
+# this module declares itself unfit for subinterpreters (the line at the top) rather than
+# inheriting the others' `own_gil`: `with gil:` is PyGILState_Ensure, which subinterpreters do
+# not support, so the declaration must not depend on a build macro being left out.
 
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.time cimport perf_counter

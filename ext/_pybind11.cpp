@@ -65,12 +65,12 @@ int64_t mandelbrot_gil(py::ssize_t start, py::ssize_t stop, py::ssize_t step, py
 
 // --- triad: a = b + scalar*c, returning sum(a) -----------------------------------------------
 
-// The buffer of a 1-d contiguous float64 array (NumPy, array.array('d'), memoryview), writable
+// The buffer of a 1-d contiguous float64 array (NumPy, array.array('d'), memoryview, ctypes
+// c_double array: gk_is_float64_format, the rule every binding shares), writable
 // if asked; else ValueError. The buffer_info keeps the export until it is destroyed.
 py::buffer_info doubles(const py::buffer &buffer, bool writable, const char *name) {
     py::buffer_info info = buffer.request(writable);
-    if (info.format != py::format_descriptor<double>::format()
-            || info.itemsize != sizeof(double)) {
+    if (!gk_is_float64_format(info.format.c_str()) || info.itemsize != sizeof(double)) {
         throw py::value_error(std::string(name) + " must hold float64 ('d'), got format '"
                               + info.format + "'");
     }

@@ -92,6 +92,25 @@ gk_escape_counts(ptrdiff_t start, ptrdiff_t stop, ptrdiff_t step, ptrdiff_t widt
     return total;
 }
 
+/* The one rule for the buffers every binding accepts as float64 (C API, pybind11 and, through
+   _buffers.pxd, Cython; gilkit.bindings.arguments says the same for ctypes and Numba): a
+   struct-module format of one 8-byte float in this machine's byte order, that is "d", "@d"
+   and "=d" (native), or the explicit order that matches it ("<d" on little-endian machines,
+   as ctypes' c_double arrays describe themselves; ">d" on big-endian ones). */
+static inline int
+gk_is_float64_format(const char *format)
+{
+    const uint16_t one = 1;
+    const char explicit_order = (*(const char *)&one == 1) ? '<' : '>';
+    if (format == NULL) {
+        return 0; /* NULL means unsigned bytes */
+    }
+    if (format[0] == '@' || format[0] == '=' || format[0] == explicit_order) {
+        format++;
+    }
+    return format[0] == 'd' && format[1] == '\0';
+}
+
 /* STREAM triad a = b + scalar*c over n elements; returns sum(a) as a checksum.
    a may alias b or c: each element is read before it is written. */
 static inline double

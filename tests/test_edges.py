@@ -5,9 +5,12 @@ ends in practice) or miscounts a prange's trip count."""
 
 from __future__ import annotations
 
+import array
+import ctypes
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,7 +29,9 @@ def function_of(impl: str, kernel: str) -> Callable[..., Any]:
         pytest.skip(f"{impl}: {reason}")
     fn = compiled(impl, kernel)
     if IMPLS[impl].in_call_parallel:
-        return lambda *args: fn(*args, 3) if kernel == "squares" else fn(*args, 3, False)
+        if kernel == "mandelbrot":
+            return lambda *args: fn(*args, 3, False)
+        return lambda *args: fn(*args, 3)
     return fn
 
 
@@ -90,3 +95,46 @@ def test_the_reported_edge_calls(impl: str) -> None:
     assert fn(LARGEST - 1, LARGEST, 2) == squares_reference(range(LARGEST - 1, LARGEST, 2))
     assert fn(1, LARGEST, 2**62) == squares_reference(range(1, LARGEST, 2**62))
     assert fn(0, LARGEST, LARGEST) == 0
+
+
+def float64_buffers(n: int) -> dict[str, Callable[[], Any]]:
+    """Every kind of buffer the bindings accept as float64, each a maker of a fresh one."""
+    little = np.dtype("<f8") if np.little_endian else np.dtype(">f8")
+    return {
+        "numpy": lambda: np.ones(n),
+        "array.array": lambda: array.array("d", [1.0] * n),
+        "memoryview": lambda: memoryview(bytearray(8 * n)).cast("d"),
+        "ctypes": lambda: (ctypes.c_double * n)(*[1.0] * n),
+        "explicit byte order": lambda: np.ones(n, dtype=little),
+    }
+
+
+REFUSED = {
+    "float32": lambda: np.ones(8, dtype=np.float32),
+    "int64": lambda: np.ones(8, dtype=np.int64),
+    "other byte order": lambda: np.ones(8, dtype=np.dtype("f8").newbyteorder()),
+    "strided": lambda: np.ones(16)[::2],
+    "2-d": lambda: np.ones((2, 4)),
+    "bytes": lambda: b"x" * 64,
+}
+
+
+@pytest.mark.parametrize("impl", COMPILED)
+@pytest.mark.parametrize("kind", list(float64_buffers(8)))
+def test_every_binding_accepts_every_float64_buffer(impl: str, kind: str) -> None:
+    triad = function_of(impl, "triad")
+    make = float64_buffers(8)[kind]
+    a, b, c = make(), make(), make()
+    # a = b + 2c with b = c = 1 (or 0 for the memoryview of a fresh bytearray)
+    expected = 0.0 if kind == "memoryview" else 24.0
+    assert triad(a, b, c, 2.0) == expected
+    assert list(memoryview(a).cast("B").cast("d")) == [expected / 8] * 8
+
+
+@pytest.mark.parametrize("impl", COMPILED)
+@pytest.mark.parametrize("kind", list(REFUSED))
+def test_every_binding_refuses_the_same_buffers(impl: str, kind: str) -> None:
+    triad = function_of(impl, "triad")
+    ok = np.zeros(8)
+    with pytest.raises((ValueError, BufferError)):
+        triad(REFUSED[kind](), ok, ok.copy(), 1.0)

@@ -8,7 +8,13 @@ pybind11 and Cython impls give.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
+
+# The buffer formats every binding accepts as float64 (ext/gilkit_cores.h,
+# gk_is_float64_format): one 8-byte float in this machine's byte order, native or explicit.
+FLOAT64_FORMATS = frozenset({"d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d"})
 
 
 def check_range(start: int, step: int) -> None:
@@ -20,17 +26,23 @@ def check_range(start: int, step: int) -> None:
 
 
 def check_doubles(name: str, array: object, writable: bool = False) -> np.ndarray:
-    """`array` if it is a 1-d C-contiguous float64 NumPy array (writable if asked), else
-    ValueError naming what it is."""
-    if not isinstance(array, np.ndarray):
-        raise ValueError(f"{name} must be a NumPy array of float64, got {type(array).__name__}")
-    if array.dtype != np.float64:
-        raise ValueError(f"{name} must hold float64 ('d'), got dtype {array.dtype}")
-    if array.ndim != 1 or not array.flags.c_contiguous:
-        raise ValueError(f"{name} must be 1-d and contiguous, got shape {array.shape}")
-    if writable and not array.flags.writeable:
+    """`array`'s memory as a 1-d float64 NumPy array, no copy: any C-contiguous buffer of
+    FLOAT64_FORMATS (a NumPy array, array.array('d'), a memoryview, a ctypes c_double array),
+    writable if asked, as the C, C++ and Cython bindings accept; else ValueError naming what
+    it is."""
+    try:
+        view = memoryview(array)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(
+            f"{name} must be a buffer of float64, got {type(array).__name__}"
+        ) from None
+    if view.format not in FLOAT64_FORMATS or view.itemsize != 8:
+        raise ValueError(f"{name} must hold float64 ('d'), got format {view.format!r}")
+    if view.ndim != 1 or not view.c_contiguous:
+        raise ValueError(f"{name} must be 1-d and contiguous, got shape {view.shape}")
+    if writable and view.readonly:
         raise ValueError(f"{name} must be writable")
-    return array
+    return np.frombuffer(view, dtype=np.float64)
 
 
 def check_triad(a: object, b: object, c: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
