@@ -7,7 +7,10 @@
  *       the release, the control: other Python threads wait until it returns.
  *
  * Both variants of a kernel are one C function (squares_impl, ...) told RELEASE_GIL or
- * HOLD_GIL, so the release is the only difference between them. The first macro saves this
+ * HOLD_GIL, so the release is the only difference between them. They are METH_FASTCALL
+ * functions, as Cython's and pybind11's are: the arguments arrive as a C array, with no tuple
+ * built for them and none parsed by format (PyArg_ParseTuple), so the per-call cost the
+ * patterns are compared on is like for like. The first macro saves this
  * thread's state and releases the GIL; the second waits for the GIL and restores the state
  * (they open and close one C block, so variables set between them are declared before). In
  * between, this thread must touch no Python object: the cores take C numbers and pointers
@@ -25,12 +28,65 @@
 #include <Python.h>
 
 
+#include <limits.h>
+
 #include "gilkit_cores.h"
 
 /* The GIL is released, or held: the only difference between an impl and its control. */
 enum gil { HOLD_GIL = 0, RELEASE_GIL = 1 };
 
 /* --- argument checks: with the GIL, before any release, so that they can raise ---------- */
+
+/* The count of positional arguments a fast call got, against what `name` takes. */
+static int
+check_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t least, Py_ssize_t most)
+{
+    if (nargs < least || nargs > most) {
+        if (least == most) {
+            PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments, got %zd",
+                         name, least, nargs);
+        }
+        else {
+            PyErr_Format(PyExc_TypeError, "%s() takes %zd to %zd arguments, got %zd",
+                         name, least, most, nargs);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* An index-like argument (an int, or an object with __index__) as a Py_ssize_t, as the
+   "n" format converts it: OverflowError past the type. */
+static int
+as_ssize(PyObject *obj, Py_ssize_t *out)
+{
+    *out = PyNumber_AsSsize_t(obj, PyExc_OverflowError);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* A float argument, as the "d" format converts it (__float__, or __index__). */
+static int
+as_double(PyObject *obj, double *out)
+{
+    *out = PyFloat_AsDouble(obj);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* An int argument within C's int, as the "i" format converts it. */
+static int
+as_int(PyObject *obj, int *out)
+{
+    long value = PyLong_AsLong(obj);
+    if (value == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (value < INT_MIN || value > INT_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "signed integer is out of C int's range");
+        return -1;
+    }
+    *out = (int)value;
+    return 0;
+}
 
 static int
 check_range(Py_ssize_t start, Py_ssize_t step)
@@ -76,12 +132,13 @@ get_doubles(PyObject *obj, Py_buffer *view, int writable, const char *name)
 /* --- squares: sum of i*i over range(start, stop, step), modulo 2**64 --------------------- */
 
 static PyObject *
-squares_impl(PyObject *args, enum gil gil)
+squares_impl(PyObject *const *args, Py_ssize_t nargs, enum gil gil)
 {
     Py_ssize_t start, stop, step = 1;
     uint64_t total;
 
-    if (!PyArg_ParseTuple(args, "nn|n:squares", &start, &stop, &step)
+    if (check_nargs("squares", nargs, 2, 3) < 0 || as_ssize(args[0], &start) < 0
+            || as_ssize(args[1], &stop) < 0 || (nargs == 3 && as_ssize(args[2], &step) < 0)
             || check_range(start, step) < 0) {
         return NULL;
     }
@@ -97,29 +154,32 @@ squares_impl(PyObject *args, enum gil gil)
 }
 
 static PyObject *
-squares(PyObject *module, PyObject *args)
+squares(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    return squares_impl(args, RELEASE_GIL);
+    return squares_impl(args, nargs, RELEASE_GIL);
 }
 
 static PyObject *
-squares_gil(PyObject *module, PyObject *args)
+squares_gil(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    return squares_impl(args, HOLD_GIL);
+    return squares_impl(args, nargs, HOLD_GIL);
 }
 
 /* --- mandelbrot: total escape-time count over rows range(start, stop, step) -------------- */
 
 static PyObject *
-mandelbrot_impl(PyObject *args, enum gil gil)
+mandelbrot_impl(PyObject *const *args, Py_ssize_t nargs, enum gil gil)
 {
     Py_ssize_t start, stop, step, width;
     int max_iter;
     double x_min, dx, y_min, dy;
     int64_t total;
 
-    if (!PyArg_ParseTuple(args, "nnnnidddd:mandelbrot", &start, &stop, &step, &width,
-                          &max_iter, &x_min, &dx, &y_min, &dy)
+    if (check_nargs("mandelbrot", nargs, 9, 9) < 0 || as_ssize(args[0], &start) < 0
+            || as_ssize(args[1], &stop) < 0 || as_ssize(args[2], &step) < 0
+            || as_ssize(args[3], &width) < 0 || as_int(args[4], &max_iter) < 0
+            || as_double(args[5], &x_min) < 0 || as_double(args[6], &dx) < 0
+            || as_double(args[7], &y_min) < 0 || as_double(args[8], &dy) < 0
             || check_range(start, step) < 0) {
         return NULL;
     }
@@ -135,31 +195,31 @@ mandelbrot_impl(PyObject *args, enum gil gil)
 }
 
 static PyObject *
-mandelbrot(PyObject *module, PyObject *args)
+mandelbrot(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    return mandelbrot_impl(args, RELEASE_GIL);
+    return mandelbrot_impl(args, nargs, RELEASE_GIL);
 }
 
 static PyObject *
-mandelbrot_gil(PyObject *module, PyObject *args)
+mandelbrot_gil(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    return mandelbrot_impl(args, HOLD_GIL);
+    return mandelbrot_impl(args, nargs, HOLD_GIL);
 }
 
 /* --- triad: a = b + scalar*c, returning sum(a) ------------------------------------------- */
 
 static PyObject *
-triad_impl(PyObject *args, enum gil gil)
+triad_impl(PyObject *const *args, Py_ssize_t nargs, enum gil gil)
 {
-    PyObject *a_obj, *b_obj, *c_obj, *result = NULL;
+    PyObject *result = NULL;
     Py_buffer a = {0}, b = {0}, c = {0};  /* obj == NULL: nothing to release yet */
     double scalar, total;
 
-    if (!PyArg_ParseTuple(args, "OOOd:triad", &a_obj, &b_obj, &c_obj, &scalar)) {
+    if (check_nargs("triad", nargs, 4, 4) < 0 || as_double(args[3], &scalar) < 0) {
         return NULL;
     }
-    if (get_doubles(a_obj, &a, 1, "a") < 0 || get_doubles(b_obj, &b, 0, "b") < 0
-            || get_doubles(c_obj, &c, 0, "c") < 0) {
+    if (get_doubles(args[0], &a, 1, "a") < 0 || get_doubles(args[1], &b, 0, "b") < 0
+            || get_doubles(args[2], &c, 0, "c") < 0) {
         goto done;
     }
     if (a.shape[0] != b.shape[0] || a.shape[0] != c.shape[0]) {
@@ -185,38 +245,38 @@ done:
 }
 
 static PyObject *
-triad(PyObject *module, PyObject *args)
+triad(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    return triad_impl(args, RELEASE_GIL);
+    return triad_impl(args, nargs, RELEASE_GIL);
 }
 
 static PyObject *
-triad_gil(PyObject *module, PyObject *args)
+triad_gil(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    return triad_impl(args, HOLD_GIL);
+    return triad_impl(args, nargs, HOLD_GIL);
 }
 
 /* --- the module ------------------------------------------------------------------------- */
 
 static PyMethodDef capi_methods[] = {
-    {"squares", squares, METH_VARARGS,
+    {"squares", (PyCFunction)(void (*)(void))squares, METH_FASTCALL,
      "squares(start, stop, step=1)\n--\n\n"
      "Sum of i*i over range(start, stop, step) modulo 2**64; GIL released around the loop."},
-    {"squares_gil", squares_gil, METH_VARARGS,
+    {"squares_gil", (PyCFunction)(void (*)(void))squares_gil, METH_FASTCALL,
      "squares_gil(start, stop, step=1)\n--\n\n"
      "Sum of i*i over range(start, stop, step) modulo 2**64; GIL held throughout."},
-    {"mandelbrot", mandelbrot, METH_VARARGS,
+    {"mandelbrot", (PyCFunction)(void (*)(void))mandelbrot, METH_FASTCALL,
      "mandelbrot(start, stop, step, width, max_iter, x_min, dx, y_min, dy)\n--\n\n"
      "Total escape-time count over rows range(start, stop, step); GIL released around the "
      "loop."},
-    {"mandelbrot_gil", mandelbrot_gil, METH_VARARGS,
+    {"mandelbrot_gil", (PyCFunction)(void (*)(void))mandelbrot_gil, METH_FASTCALL,
      "mandelbrot_gil(start, stop, step, width, max_iter, x_min, dx, y_min, dy)\n--\n\n"
      "Total escape-time count over rows range(start, stop, step); GIL held throughout."},
-    {"triad", triad, METH_VARARGS,
+    {"triad", (PyCFunction)(void (*)(void))triad, METH_FASTCALL,
      "triad(a, b, c, scalar)\n--\n\n"
      "STREAM triad a = b + scalar*c over float64 buffers; returns sum(a). GIL released "
      "around the loop."},
-    {"triad_gil", triad_gil, METH_VARARGS,
+    {"triad_gil", (PyCFunction)(void (*)(void))triad_gil, METH_FASTCALL,
      "triad_gil(a, b, c, scalar)\n--\n\n"
      "STREAM triad a = b + scalar*c over float64 buffers; returns sum(a). GIL held "
      "throughout."},
