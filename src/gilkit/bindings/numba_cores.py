@@ -76,20 +76,32 @@ def range_length(start: int, stop: int, step: int) -> int:
 
 
 @njit(cache=True)
-def squares_of_terms(start: int, step: int, first: int, last: int) -> np.uint64:
-    """Sum of i*i over terms first..last-1 of range(start, ..., step), modulo 2**64: the
-    index is a term number k, and i = start + k * step <= stop - 1 never overflows."""
+def sum_of_squares(start: int, stop: int, step: int) -> np.uint64:
+    """Sum of i*i for i in range(start, stop, step) modulo 2**64 (uint64 wraps); step >= 1.
+
+    The loop runs up to the last term, so `i` never passes it: no overflow near 2**63 - 1.
+    It steps `i` rather than counting terms on purpose: LLVM turns a counted sum of squares
+    into its closed formula, and the call would time nothing (a 300-million-term call took
+    4 µs); this form runs as fast as the unchecked `while i < stop: i += step` (40 ms for
+    132 million terms here, in serial and in prange lanes alike)."""
     total = np.uint64(0)
-    for k in range(first, last):
-        i = np.uint64(start) + np.uint64(k) * np.uint64(step)
-        total += i * i
-    return total
+    if stop <= start:
+        return total
+    last = start + (stop - start - 1) // step * step  # the last term, <= stop - 1
+    i = start
+    while i < last:  # so i + step <= last
+        total += np.uint64(i) * np.uint64(i)
+        i += step
+    return total + np.uint64(last) * np.uint64(last)
 
 
 @njit(cache=True)
-def sum_of_squares(start: int, stop: int, step: int) -> np.uint64:
-    """Sum of i*i for i in range(start, stop, step) modulo 2**64 (uint64 wraps); step >= 1."""
-    return squares_of_terms(start, step, 0, range_length(start, stop, step))
+def squares_of_terms(start: int, step: int, first: int, last: int) -> np.uint64:
+    """Sum of i*i over terms first..last-1 of range(start, ..., step), modulo 2**64; terms
+    are numbered so that no index past the last one is formed."""
+    if last <= first:
+        return np.uint64(0)
+    return sum_of_squares(start + first * step, start + (last - 1) * step + 1, step)
 
 
 @njit(cache=True)
