@@ -112,3 +112,10 @@ def test_a_users_kernel_keeps_its_sizes_and_its_calls_count_in_the_estimate() ->
     line = format_sizing(plan.sizing)
     assert "at the sizes its author declared" in line
     assert "each worker's part" not in line  # nothing here was sized by time
+
+
+@pytest.mark.parametrize("option", ["repeat", "warmup"])
+def test_repeats_and_warmups_have_a_sensible_limit(option: str) -> None:
+    message = rf"^--{option}: '1000000000' is too many; valid: \d to 1,000$"
+    with pytest.raises(UsageError, match=message):
+        gilkit.plan(size_here=False, **{option: 10**9})

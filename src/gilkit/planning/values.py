@@ -267,5 +267,19 @@ def parse_seconds(option: str, text: str | None, default: float | None) -> float
     return seconds
 
 
-def parse_count(option: str, text: str | None, default: int, minimum: int) -> int:
-    return default if text is None else integer(option, text, minimum)
+# The most repeats (and warm-ups) a command takes: far past what any statistic needs (the
+# significance test is exact to 50 a side, approximate beyond), and a run of them still
+# ends; 10**9 would not.
+MOST_COUNT = 1000
+
+
+def parse_count(
+    option: str, text: str | None, default: int, minimum: int, most: int = MOST_COUNT
+) -> int:
+    """A count from `minimum` to `most`, or the default when not given."""
+    if text is None:
+        return default
+    count = integer(option, text, minimum)
+    if count > most:
+        raise UsageError(f"{option}: {text!r} is too many; valid: {minimum} to {most:,}")
+    return count
