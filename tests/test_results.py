@@ -3,15 +3,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import gilkit
 from gilkit.engine.descriptions import read_result
+from gilkit.kernels.base import define_kernel
 from gilkit.model.results import (
     SCHEMA_VERSION,
     CellRecord,
     ResultFileError,
     RunResult,
+    UnstorableResult,
+    json_value,
     load,
+    plain,
     write_atomically,
 )
 
@@ -109,3 +115,42 @@ def test_non_json_is_refused(tmp_path: Path) -> None:
     path.write_text("{")
     with pytest.raises(ResultFileError, match="not JSON"):
         load(path)
+
+
+def numpy_sum(part: range, params: None) -> object:
+    i = np.arange(part.start, part.stop, part.step, dtype=np.int64)
+    return (i * i).sum()  # a numpy.int64, not an int
+
+
+def python_sum(part: range, params: None) -> int:
+    return sum(i * i for i in part)
+
+
+NUMPY_SCALARS = define_kernel(
+    "numpy-scalars", {"python": python_sum, "numpy": numpy_sum}, size=1000, python_size=1000
+)
+
+
+def test_plain_results_are_what_the_file_keeps() -> None:
+    assert plain(np.int64(5)) == 5
+    assert type(plain(np.int64(5))) is int
+    assert plain(np.float64(0.5)) == 0.5
+    assert plain(np.arange(3)) == [0, 1, 2]
+    assert plain((1, "a", None, {"k": np.int32(2)})) == [1, "a", None, {"k": 2}]
+    with pytest.raises(UnstorableResult, match="result of type object cannot be stored; valid"):
+        plain(object())
+    huge = 7**20_000
+    assert json_value(huge) == {"int_hex": hex(huge)}
+    assert json_value([1, huge])[0] == 1
+
+
+def test_a_numpy_scalar_result_is_stored_and_the_run_goes_on(tmp_path: Path) -> None:
+    """It ended the whole run at the first journal write: 'int64 is not JSON serializable'."""
+    plan = gilkit.plan(
+        "tests.test_results:NUMPY_SCALARS", runners="serial,threads", workers=[2], repeat=1
+    )
+    result = gilkit.run_plan(plan)
+    assert all(r.ok for r in result.cells)
+    write_atomically(result, tmp_path / "run.json")
+    stored = json.loads((tmp_path / "run.json").read_text())
+    assert {c["result"] for c in stored["cells"]} == {sum(i * i for i in range(1000))}

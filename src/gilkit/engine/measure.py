@@ -30,7 +30,7 @@ from gilkit.kernels import (
 )
 from gilkit.kernels.splitting import split
 from gilkit.model.cell import Cell
-from gilkit.model.results import CellRecord
+from gilkit.model.results import CellRecord, UnstorableResult, json_value, plain
 from gilkit.runners.base import NotSupported, Runner
 
 T = TypeVar("T")
@@ -127,9 +127,15 @@ def record_call(
     except (Exception, SystemExit, KeyboardInterrupt) as error:
         record.error = f"{type(error).__name__}: {error}"
         return
-    if record.result is not None and figures.result != record.result:
-        record.error = f"calls disagree: {record.result!r} then {figures.result!r}"
-    record.result = figures.result
+    try:
+        result = plain(figures.result)
+    except UnstorableResult as error:
+        record.error = str(error)
+        return
+    if record.result is not None and result != record.result:
+        before, after = json_value(record.result), json_value(result)
+        record.error = f"calls disagree: {before!r} then {after!r}"
+    record.result = result
     # In this process for in-process runners, in the workers for the others: an extension
     # imported on the way may have turned the GIL back on.
     record.gil_enabled = gil_enabled() if runner.facts.shares_interpreter else runner.gil_enabled

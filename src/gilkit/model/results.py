@@ -46,6 +46,50 @@ class ResultFileError(ValueError):
     """A file that is not a gilkit result this version can read."""
 
 
+class UnstorableResult(ValueError):
+    """A kernel's result that the file cannot keep or compare: its cell's error."""
+
+
+# Python writes ints of up to 4,300 digits as text by default (sys.set_int_max_str_digits);
+# a larger result is stored by the rule in json_value, not refused.
+MOST_INT_DIGITS = 4300
+
+
+def plain(value: Any) -> Any:
+    """A kernel's result as a plain Python value, which the file stores and every impl's
+    result is compared as: NumPy scalars as their Python value (numpy.int64 -> int), NumPy
+    arrays as lists; None, bool, int, float and str as they are; lists, tuples and
+    str-keyed dicts of these. Anything else raises UnstorableResult, naming its type."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if type(value).__module__ == "numpy":
+        tolist = getattr(value, "tolist", None)  # scalars and arrays alike
+        if callable(tolist):
+            return plain(tolist())
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: plain(item) for key, item in value.items()}
+    raise UnstorableResult(
+        f"result of type {type(value).__name__} cannot be stored; valid: numbers, strings, "
+        "None, NumPy scalars and arrays, and lists or str-keyed dicts of these"
+    )
+
+
+def json_value(value: Any) -> Any:
+    """A plain result as JSON keeps it: ints past MOST_INT_DIGITS digits as
+    {"int_hex": "0x..."}, the rest as it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > MOST_INT_DIGITS * 3:  # 3 bits a digit: below the limit
+            return {"int_hex": hex(value)}
+        return value
+    if isinstance(value, list):
+        return [json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: json_value(item) for key, item in value.items()}
+    return value
+
+
 @dataclass
 class CellRecord:
     kernel: str
@@ -138,13 +182,13 @@ class RunResult:
             "version": SCHEMA_VERSION,
             "metadata": self.metadata,
             "options": self.options,
-            "references": self.references,
+            "references": json_value(self.references),
             "complete": self.complete,
             "kernels": self.kernels,
             # A list: the order is the tables' and JSON objects are written with sorted keys.
             "impls": [{"name": name, **facts} for name, facts in self.impls.items()],
-            "cells": [asdict(cell) for cell in self.cells],
-            "checks": [asdict(check) for check in self.checks],
+            "cells": [_record_json(cell) for cell in self.cells],
+            "checks": [_record_json(check) for check in self.checks],
         }
 
     @classmethod
@@ -174,6 +218,12 @@ class RunResult:
             raise ResultFileError(f"malformed gilkit result: {error!r}") from error
         _check_values(result)
         return result
+
+
+def _record_json(record: CellRecord) -> dict[str, Any]:
+    fields = asdict(record)
+    fields["result"] = json_value(fields["result"])
+    return fields
 
 
 def _record(fields: dict[str, Any]) -> CellRecord:
