@@ -15,11 +15,10 @@ fixing.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from gilkit.gil.probe import MIN_CALL_S, GilProbe, Verdict, releases_gil
+from gilkit.gil.probe import MIN_CALL_S, GilProbe, Verdict, describe, releases_gil
 from gilkit.model.units import format_seconds
 
 # A verdict other than the expected one is probed once more before the test fails or is
@@ -78,17 +77,6 @@ def assert_verdict(
     if probe.verdict is not expected:
         raise AssertionError(f"expected {name} to {verb} the GIL, but it {probe}")
     return probe
-
-
-def describe(fn: Callable[..., object]) -> str:
-    """The name to find `fn` under: module.name where the module has it by that name (a
-    pybind11 function's qualified name is its internal record's), else its qualified name."""
-    module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__name__", None)
-    if module and name and getattr(sys.modules.get(module), name, None) is fn:
-        return f"{module}.{name}"
-    qualname = getattr(fn, "__qualname__", None) or name or repr(fn)
-    return f"{module}.{qualname}" if module else qualname
 
 
 def skip(reason: str) -> None:

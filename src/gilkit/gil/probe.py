@@ -478,6 +478,17 @@ def probe(
     return record(verdict, reason, call_s, *medians(used), rounds, len(used))
 
 
+def describe(fn: Callable[..., object]) -> str:
+    """The name to find `fn` under: module.name where the module has it by that name (a
+    pybind11 function's qualified name is its internal record's), else its qualified name."""
+    module = getattr(fn, "__module__", None)
+    name = getattr(fn, "__name__", None)
+    if module and name and getattr(sys.modules.get(module), name, None) is fn:
+        return f"{module}.{name}"
+    qualname = getattr(fn, "__qualname__", None) or name or repr(fn)
+    return f"{module}.{qualname}" if module else qualname
+
+
 def releases_gil(fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> GilProbe:
     """Probe fn(*args, **kwargs) with DEFAULT_REPEAT rounds; `.verdict` says what it does."""
     return probe(fn, args, kwargs)

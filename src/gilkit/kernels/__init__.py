@@ -54,6 +54,7 @@ __all__ = [
     "load_entry_points",
     "load_kernel",
     "make_ready",
+    "register",
     "register_inferred_kinds",
     "run_task",
     "run_task_async",
@@ -103,6 +104,12 @@ def load_entry_points() -> dict[str, str]:
     for name, (kernel, where) in loaded.items():
         _register(cast(Kernel, kernel), name, where)
     return failures
+
+
+def register(kernel: Kernel, name: str, source: str) -> Kernel:
+    """Register `kernel` under `name` in this process (threads and subinterpreters-free runs
+    find it by name); `source` says where it came from (`gilkit list`)."""
+    return _register(kernel, name, source)
 
 
 def _register(kernel: Kernel, name: str, source: str) -> Kernel:

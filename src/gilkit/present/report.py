@@ -338,6 +338,48 @@ def format_benchmark_markdown(document: dict[str, Any]) -> Iterator[str]:
                 ]
             )
         yield from markdown_table(BENCHMARK_COLUMNS, rows)
+    yield from format_scaling_benchmarks(document["benchmarks"])
+
+
+SCALING_COLUMNS = (
+    "test",
+    "call",
+    "runner",
+    "workers",
+    "speedup",
+    "of ideal",
+    "of cap",
+    "GIL (probe)",
+    "machine",
+)
+
+
+def format_scaling_benchmarks(benches: list[dict[str, Any]]) -> Iterator[str]:
+    """The rows of gilkit's pytest plugin (gil_scaling), with what it measured."""
+    rows = []
+    for bench in benches:
+        info = bench.get("extra_info", {})
+        scaling = info.get("gil_scaling")
+        if not isinstance(scaling, dict):
+            continue
+        rows.append(
+            [
+                str(bench.get("name", "?")),
+                str(info.get("kernel", "?")),
+                str(info.get("runner", "?")),
+                str(info.get("workers", "?")),
+                f"{format_ratio(info.get('speedup_vs_serial'))} (±{info.get('speedup_cv', 0):.0%})",
+                format_percent(scaling.get("efficiency")),
+                format_percent(scaling.get("of_capacity")),
+                str(scaling.get("verdict", "?")),
+                "others took the cpus" if scaling.get("interfered") else "quiet",
+            ]
+        )
+    if rows:
+        yield ""
+        yield "## GIL scaling (gilkit's pytest plugin)"
+        yield ""
+        yield from markdown_table(SCALING_COLUMNS, rows)
 
 
 def is_claims(document: Any) -> bool:
