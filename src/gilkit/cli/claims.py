@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from gilkit.claims import ClaimResult
 from gilkit.claims.base import Claim
 from gilkit.claims.registry import NUMBERS, failed, iter_claims
 from gilkit.claims.report import claims_document, format_claims, format_header
-from gilkit.cli.console import make_console, make_progress, writable_path
+from gilkit.cli.console import make_console, make_progress, output_path, writable_path
 from gilkit.model.results import write_json_atomically
 from gilkit.planning.values import UsageError, comma_list, integer
 
@@ -22,7 +21,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
 def add_parser(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "claims", help="check the seed's claims about threads and processes, here and now"
@@ -33,7 +32,10 @@ def add_parser(
         help=f"comma list of claim numbers to check (default: all, {NUMBERS[0]}-{NUMBERS[-1]})",
     )
     parser.add_argument(
-        "--json", type=Path, metavar="PATH", help="also write the results and raw figures here"
+        "--json",
+        type=output_path,
+        metavar="PATH",
+        help="also write the results and raw figures here",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser

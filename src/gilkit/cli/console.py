@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
 import sys
@@ -31,12 +33,36 @@ def make_console(stderr: bool = False, quiet: bool = False) -> Console:
     return Console(stderr=stderr, quiet=quiet, width=None if sized else 150, soft_wrap=True)
 
 
+# The longest file name most file systems take, in bytes (NAME_MAX on Linux and macOS).
+NAME_MAX = 255
+# The picture formats `--plot` and `gilkit plot -o` write, by suffix; a path without a suffix
+# gets PNG_SUFFIX, and the command says the name it wrote.
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+PNG_SUFFIX = ".png"
+
+
+def output_path(text: str) -> Path:
+    """argparse's type for an output file: the text as given, so that a trailing slash (a
+    directory's name, which Path() would drop) is still seen and refused."""
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text!r} names a directory; valid: a file path")
+    return Path(text)
+
+
 def writable_path(option: str, path: Path) -> Path:
     """Checked before any measuring, so that nothing measured is lost for want of a place.
 
-    Output files are regular files: a path that is a directory, a FIFO or a device is refused.
+    Output files are regular files: a path that is a directory (or ends in a slash, as one),
+    a FIFO or a device is refused, and so is a file name longer than the file system takes.
     A symlink is followed on purpose (the file it points to is written, the link kept).
     """
+    if str(path).endswith(("/", os.sep)) or path.name in ("", ".", ".."):
+        raise UsageError(f"{option}: {str(path)!r} names a directory; valid: a file path")
+    if len(os.fsencode(path.name)) > NAME_MAX:
+        raise UsageError(
+            f"{option}: the file name is {len(os.fsencode(path.name))} bytes long; valid: "
+            f"names of at most {NAME_MAX} bytes"
+        )
     target = Path(os.path.realpath(path))
     if target.exists() and not target.is_file():
         kind = "a directory" if target.is_dir() else "not a regular file (a FIFO, a device?)"
@@ -48,6 +74,61 @@ def writable_path(option: str, path: Path) -> Path:
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{option}: cannot write under {str(parent)!r}; valid: a writable path")
     return path
+
+
+@contextmanager
+def sole_writer(option: str, path: Path) -> Iterator[None]:
+    """Hold `path` for this command's writes: a second gilkit writing the same file meanwhile
+    is refused in one line instead of replacing the first one's results. An advisory lock
+    (flock) on `.NAME.lock` beside it, released by the kernel even when gilkit is killed;
+    the file is removed at the end. Where flock does not exist, nothing is held."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    target = Path(os.path.realpath(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = target.parent / f".{target.name}.lock"
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"{option}: another gilkit is writing {str(path)!r} now; valid: a path of "
+                "its own, or wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                lock.unlink()
+
+
+def plot_path(option: str, path: Path) -> Path:
+    """The picture's path: its suffix one of PLOT_SUFFIXES, or PNG_SUFFIX added."""
+    if not path.suffix:
+        path = path.with_name(path.name + PNG_SUFFIX)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise UsageError(
+            f"{option}: {str(path)!r} has the suffix {path.suffix!r}; valid: a path ending in "
+            f"{', '.join(PLOT_SUFFIXES)} (none: {PNG_SUFFIX} is added)"
+        )
+    return writable_path(option, path)
+
+
+def distinct_outputs(outputs: dict[str, Path | None]) -> None:
+    """Refuse two outputs that are one file: the second would replace the first."""
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        target = Path(os.path.realpath(path))
+        if target in seen:
+            raise UsageError(
+                f"{option}: {str(path)!r} is also {seen[target]}'s file; valid: a path of its own"
+            )
+        seen[target] = option
 
 
 @contextmanager

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from rich import box
 from rich.table import Table
@@ -17,6 +16,7 @@ from gilkit.cli.console import (
     EXIT_OK,
     make_console,
     make_progress,
+    output_path,
     print_all,
     writable_path,
     writing,
@@ -33,7 +33,7 @@ from gilkit.present.formatting import format_python
 
 
 def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "granularity",
@@ -60,7 +60,9 @@ def add_parser(
         help="sys.setswitchinterval for the run, in milliseconds (default: this "
         "interpreter's, 5 ms unless changed)",
     )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+    parser.add_argument(
+        "--json", type=output_path, metavar="PATH", help="also write the figures here"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gilkit.cli.console import EXIT_OK, load_result, writable_path, writing
+from gilkit.cli.console import (
+    EXIT_OK,
+    distinct_outputs,
+    load_result,
+    output_path,
+    plot_path,
+    writing,
+)
 from gilkit.planning.values import UsageError
 from gilkit.present.plot import PlotUnavailable, plot_run
 
@@ -15,16 +22,22 @@ def add_parser(
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser("plot", help="plot a run's speedups to a PNG (matplotlib)")
     parser.add_argument("result", type=Path, metavar="RESULT.json")
-    parser.add_argument("-o", "--output", type=Path, metavar="PNG", required=True)
+    parser.add_argument("-o", "--output", type=output_path, metavar="PNG", required=True)
     return parser
 
 
 def handle(args: argparse.Namespace) -> int:
+    output = plot_path("--output", args.output)
+    distinct_outputs({"RESULT.json": args.result, "--output": output})
     result = load_result(args.result)
-    writable_path("--output", args.output)
+    if not result.cells:
+        raise UsageError(
+            f"{str(args.result)!r} holds no measured cell (the run stopped before its first); "
+            "valid: a result file with cells"
+        )
     try:
-        with writing("--output", args.output):
-            print(f"plot: {plot_run(result, args.output)}")
+        with writing("--output", output):
+            print(f"plot: {plot_run(result, output)}")
     except PlotUnavailable as error:
         raise UsageError(str(error)) from error
     return EXIT_OK

@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from gilkit.cli.console import EXIT_OK, read_json, result_from, writable_path, writing
+from gilkit.cli.console import (
+    EXIT_OK,
+    output_path,
+    read_json,
+    result_from,
+    writable_path,
+    writing,
+)
 from gilkit.present.plot import PlotUnavailable, plot_run
 from gilkit.present.report import (
     format_benchmark_markdown,
@@ -29,7 +36,7 @@ def add_parser(
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=output_path,
         metavar="MD",
         help="write here, with the plot beside it (default: print)",
     )

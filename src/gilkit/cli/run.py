@@ -15,9 +15,13 @@ from pathlib import Path
 from gilkit.cli.console import (
     EXIT_OK,
     EXIT_WRONG,
+    distinct_outputs,
     make_console,
     make_progress,
+    output_path,
+    plot_path,
     print_all,
+    sole_writer,
     writable_path,
     writing,
 )
@@ -52,7 +56,7 @@ RESULTS_DIR = Path("gilkit-results")
 
 
 def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="measure the matrix and print a table per kernel")
     run.add_argument(
@@ -107,11 +111,13 @@ def add_parser(
     )
     run.add_argument(
         "--json",
-        type=Path,
+        type=output_path,
         metavar="PATH",
         help=f"where to write the results (default: {RESULTS_DIR}/run-DATE.json)",
     )
-    run.add_argument("--plot", type=Path, metavar="PNG", help="also plot the speedups (matplotlib)")
+    run.add_argument(
+        "--plot", type=output_path, metavar="PNG", help="also plot the speedups (matplotlib)"
+    )
     run.add_argument(
         "--python",
         action="append",
@@ -196,9 +202,16 @@ def handle(args: argparse.Namespace) -> int:
     if args.python:
         return run_interpreters(args)
     json_path = json_path_from(args.json)
-    if args.plot is not None:
-        writable_path("--plot", args.plot)
+    plot = None if args.plot is None else plot_path("--plot", args.plot)
+    distinct_outputs({"--json": json_path, "--plot": plot})
+    if plot is not None:
         require_matplotlib()
+    with sole_writer("--json", json_path):
+        return measure(args, json_path, plot)
+
+
+def measure(args: argparse.Namespace, json_path: Path, plot: Path | None) -> int:
+    """Plan, run with a progress bar and a journal, write the file, print the tables."""
     console = make_console(stderr=True, quiet=args.quiet)
     plan = plan_from(args, say=lambda line: console.print(line, markup=False, highlight=False))
     if plan.sizing is not None:
@@ -251,9 +264,9 @@ def handle(args: argparse.Namespace) -> int:
         console.print(f"[red]{len(bad)} cell(s) failed or disagree with the reference result[/]")
         status = EXIT_WRONG
     out.print(f"results: {json_path}", markup=False, highlight=False)
-    if args.plot is not None and result.cells:
-        with writing("--plot", args.plot):  # the results are written already
-            out.print(f"plot: {plot_run(result, args.plot)}", markup=False, highlight=False)
+    if plot is not None and result.cells:
+        with writing("--plot", plot):  # the results are written already
+            out.print(f"plot: {plot_run(result, plot)}", markup=False, highlight=False)
     return status
 
 

@@ -6,10 +6,13 @@ Measuring fills `CellRecord`s with raw values only; statistics are computed when
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import math
 import os
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -302,6 +305,7 @@ def write_json_atomically(document: dict[str, Any], path: Path) -> None:
     """
     path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         if hasattr(os, "fchmod"):  # mkstemp made it 0600
@@ -315,6 +319,20 @@ def write_json_atomically(document: dict[str, Any], path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# A temporary file of write_json_atomically lives for the milliseconds of one write; one this
+# old was left by a process killed while writing (SIGKILL, a power cut).
+STALE_TEMPORARY_S = 60.0
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove `.NAME.XXXX` files that writes of `path` killed midway left beside it."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to remove
+            if leftover.is_file() and now - leftover.stat().st_mtime > STALE_TEMPORARY_S:
+                leftover.unlink()
 
 
 def _umask() -> int:

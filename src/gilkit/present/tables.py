@@ -328,6 +328,8 @@ def format_capacity(result: RunResult) -> Iterator[str]:
         yield f"capacity: not measured ({measured['unavailable']})"
         return
     counts = sorted(int(n) for n in measured["compute"] if n != "1")
+    if not counts:
+        return  # one worker only: nothing to compare one loop with
     for loop, what in (("compute", "busy loops"), ("memory", "STREAM triads")):
         figures = ", ".join(f"{n}: {format_ratio(capacity(measured[loop], n))}" for n in counts)
         yield f"capacity: {what} in N threads reach N× one alone times {figures}"

@@ -1,0 +1,82 @@
+"""Output paths are checked before anything is measured, and nothing a run wrote is lost to a
+later write: each case runs gilkit as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+QUICK = ["--kernel", "squares", "--impl", "python", "--runner", "serial", "--workers", "1",
+         "--size", "1000", "--repeat", "1", "--warmup", "0", "--quiet"]  # fmt: skip
+
+
+def gilkit(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gilkit", *argv], cwd=cwd, text=True, capture_output=True,
+        check=False, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        (["--json", "r.png", "--plot", "r.png"], "--plot: 'r.png' is also --json's file"),
+        (["--plot", "x.txt"], "--plot: 'x.txt' has the suffix '.txt'; valid: a path ending"),
+        (["--json", "sub/"], "argument --json: 'sub/' names a directory; valid: a file path"),
+        (["--json", "a" * 300 + ".json"], "--json: the file name is 305 bytes long; valid"),
+    ],
+)
+def test_bad_output_paths_are_refused_before_measuring(
+    tmp_path: Path, outputs: list[str], message: str
+) -> None:
+    done = gilkit(tmp_path, "run", *QUICK, *outputs)
+    assert done.returncode == 2
+    assert done.stderr == f"gilkit: error: {done.stderr.removeprefix('gilkit: error: ')}"
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1  # one line, no traceback
+    assert list(tmp_path.iterdir()) == []  # nothing measured, nothing written
+
+
+def test_a_plot_without_a_suffix_gets_png_and_says_so(tmp_path: Path) -> None:
+    assert gilkit(tmp_path, "run", *QUICK, "--json", "run.json").returncode == 0
+    done = gilkit(tmp_path, "plot", "run.json", "-o", "out")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "plot: out.png"
+    assert (tmp_path / "out.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_file_without_cells_is_refused_by_plot(tmp_path: Path) -> None:
+    assert gilkit(tmp_path, "run", *QUICK, "--json", "run.json").returncode == 0
+    document = (tmp_path / "run.json").read_text()
+    (tmp_path / "empty.json").write_text(
+        document.replace('"cells": [', '"cells": [], "unused": [', 1)
+    )
+    done = gilkit(tmp_path, "plot", "empty.json", "-o", "p.png")
+    assert done.returncode == 2
+    assert "holds no measured cell" in done.stderr
+
+
+def test_temporaries_a_killed_write_left_are_removed(tmp_path: Path) -> None:
+    stale = tmp_path / ".run.json.k1ll3d"
+    stale.write_text("{")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    assert gilkit(tmp_path, "run", *QUICK, "--json", "run.json").returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]  # and no lock file
+
+
+def test_a_second_gilkit_writing_the_same_file_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    lock = tmp_path / ".run.json.lock"
+    with open(lock, "a") as handle:  # what a first gilkit holds while it runs
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = gilkit(tmp_path, "run", *QUICK, "--json", "run.json")
+    assert done.returncode == 2
+    assert "--json: another gilkit is writing 'run.json' now" in done.stderr
+    assert not (tmp_path / "run.json").exists()
