@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from gilkit.host.cpus import usable_cpus
+from gilkit.host.metadata import gil_enabled
 from tests.conftest import requires_native
 
 pytest_plugins = ["pytester"]
@@ -32,6 +33,7 @@ needs_two_cpus = pytest.mark.skipif(usable_cpus() < 2, reason="needs 2 usable cp
 
 @requires_native
 @needs_two_cpus
+@pytest.mark.skipif(not gil_enabled(), reason="without a GIL the holding call scales too")
 def test_a_releasing_call_scales_and_a_holding_one_fails_with_its_figures(
     pytester: pytest.Pytester,
 ) -> None:
