@@ -264,3 +264,40 @@ def test_a_result_file_reads_without_its_kernel(user_dir: Path, tmp_path_factory
     plot = gilkit(elsewhere, "plot", str(moved), "-o", str(elsewhere / "run.png"))
     assert plot.returncode == 0, plot.stderr
     assert (elsewhere / "run.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("source", "spec", "message"),
+    [
+        ("import sys\nsys.exit(0)\n", "exits_at_import:K", "called sys.exit(0)"),
+        ("raise RuntimeError('boom')\n", "raises_at_import:K", "raised RuntimeError: boom"),
+        ("", "../..:x", "'../..:x' is not of the form module:attribute"),
+    ],
+)  # fmt: skip
+def test_a_users_module_that_exits_or_raises_at_import_is_one_line(
+    tmp_path: Path, source: str, spec: str, message: str
+) -> None:
+    module = spec.partition(":")[0]
+    if module.isidentifier():
+        (tmp_path / f"{module}.py").write_text(source)
+    done = gilkit(tmp_path, "run", "--kernel", spec, "--quiet")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert message in done.stderr
+
+
+def test_a_plugin_that_exits_at_import_is_listed_broken_not_obeyed(tmp_path: Path) -> None:
+    (tmp_path / "exiting_plugin.py").write_text("import sys\nsys.exit(0)\n")
+    dist_info = tmp_path / "exiting-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: exiting\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[gilkit.kernels]\nexiting = exiting_plugin:K\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "COLUMNS": "400"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "gilkit", "list"],
+        cwd=tmp_path, env=env, text=True, capture_output=True, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "broken: entry point of exiting (exiting_plugin:K) fails to load: SystemExit" in (
+        listed.stdout
+    )

@@ -22,7 +22,7 @@ def load_plugins(
         where = f"entry point of {dist} ({entry_point.value})"
         try:
             found = entry_point.load()
-        except Exception as error:  # a broken plugin must not stop gilkit
+        except (Exception, SystemExit, KeyboardInterrupt) as error:  # never stops gilkit
             failures[entry_point.name] = f"{where} fails to load: {type(error).__name__}: {error}"
             continue
         wrong = problem(found)

@@ -75,14 +75,22 @@ def load_kernel(spec: str) -> Kernel:
     if spec in KERNELS:
         return KERNELS[spec]
     module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise KernelLoadError(f"{spec!r} is not of the form module:attribute")
+    dotted = module_name.split(".")
+    if not all(part.isidentifier() for part in [*dotted, attribute]):
+        raise KernelLoadError(
+            f"{spec!r} is not of the form module:attribute (a dotted module name, then the "
+            "name of its kernel)"
+        )
     if "" not in sys.path:
         sys.path.insert(0, "")  # a module beside the user, as `python -m` would find it
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
         raise KernelLoadError(f"cannot import {module_name!r} ({error})") from error
+    except (Exception, SystemExit, KeyboardInterrupt) as error:
+        # A user's module that raises, calls sys.exit() or is interrupted while importing:
+        # one line naming what it did, not a traceback, and not gilkit's own exit.
+        raise KernelLoadError(f"importing {module_name!r} {_what_it_did(error)}") from None
     kernel = getattr(module, attribute, None)
     if not isinstance(kernel, Kernel):
         found = "nothing" if kernel is None else type(kernel).__name__
@@ -90,6 +98,14 @@ def load_kernel(spec: str) -> Kernel:
             f"{spec!r} is {found}, not a gilkit kernel (make one with gilkit.define_kernel)"
         )
     return _register(kernel, spec, f"module {spec}")
+
+
+def _what_it_did(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"called sys.exit({error.code!r})"
+    if isinstance(error, KeyboardInterrupt):
+        return "was interrupted (KeyboardInterrupt)"
+    return f"raised {type(error).__name__}: {error}"
 
 
 def load_entry_points() -> dict[str, str]:
