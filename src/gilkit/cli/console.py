@@ -176,6 +176,10 @@ def read_json(path: Path, valid: str = RUN_FILE) -> Any:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         reason = error.msg if isinstance(error, json.JSONDecodeError) else error.reason
         raise UsageError(f"{str(path)!r} is not JSON ({reason}); valid: {valid}") from error
+    except RecursionError:
+        raise UsageError(
+            f"{str(path)!r} is nested too deeply to be a result; valid: {valid}"
+        ) from None
 
 
 def result_from(path: Path, document: Any, valid: str = RUN_FILE) -> results.RunResult:

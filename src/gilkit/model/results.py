@@ -7,6 +7,7 @@ Measuring fills `CellRecord`s with raw values only; statistics are computed when
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import json
 import math
@@ -229,10 +230,25 @@ def _record_json(record: CellRecord) -> dict[str, Any]:
     return fields
 
 
+RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(CellRecord))
+NAME_FIELDS = ("kernel", "impl", "runner", "split")
+
+
 def _record(fields: dict[str, Any]) -> CellRecord:
-    fields = dict(fields)
-    fields.pop("noisy", None)  # versions 1 and 2 stored it; it is computed when read now
-    return CellRecord(**fields)
+    """A cell as the file holds it. Fields this gilkit does not know are left out: a newer
+    gilkit's file still reads (forward compatible), as versions 1 and 2's `noisy` does.
+    Control characters in names are escaped, so that printing a file never sends the
+    terminal an escape sequence."""
+    known = {key: value for key, value in dict(fields).items() if key in RECORD_FIELDS}
+    for name in NAME_FIELDS:
+        if isinstance(known.get(name), str):
+            known[name] = printable(known[name])
+    return CellRecord(**known)
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (ESC, CR, ...) written as escapes: \\x1b."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 # What every figure of a cell must be; a file that breaks it was edited or damaged.
@@ -246,16 +262,20 @@ SECONDS_LISTS = (
 )
 OPTIONAL_SECONDS = ("gil_contention", "monitored_time_s", "pool_startup_s", "dispatch_s")
 OPTIONAL_BYTES = ("peak_rss_parent_bytes", "peak_rss_workers_bytes", "pool_memory_bytes")
+# Past these a figure was edited, not measured: a call of 115 days, a million workers.
+MOST_SECONDS = 1e7
+MOST_WORKERS = 10**6
+MOST_SIZE = 2**63 - 1
 
 
-def _is_figure(value: Any, integral: bool = False) -> bool:
-    """A finite number >= 0 (an int where `integral`); booleans are not numbers here."""
+def _is_figure(value: Any, integral: bool = False, most: float = math.inf) -> bool:
+    """A finite number from 0 to `most` (an int where `integral`); booleans are not numbers."""
     kinds = (int,) if integral else (int, float)
     return (
         isinstance(value, kinds)
         and not isinstance(value, bool)
         and math.isfinite(value)
-        and value >= 0
+        and 0 <= value <= most
     )
 
 
@@ -266,26 +286,36 @@ def _check_values(result: RunResult) -> None:
     if not (isinstance(cpus, int) and _is_figure(cpus, integral=True) and cpus >= 1):
         raise ResultFileError(f"metadata.cpu.usable_cpus: {cpus!r} is not an integer >= 1")
     for group, records in (("cells", result.cells), ("checks", result.checks)):
+        seen: dict[tuple[str, str, str, int, int], int] = {}
         for index, record in enumerate(records):
             problem = _problem(record)
             if problem is not None:
                 raise ResultFileError(f"{group}[{index}] ({record.label}): {problem}")
+            key = (*record.key, record.size)
+            if key in seen:
+                raise ResultFileError(
+                    f"{group}[{index}] ({record.label}): the same cell as {group}[{seen[key]}]"
+                )
+            seen[key] = index
 
 
 def _problem(record: CellRecord) -> str | None:
-    if not (_is_figure(record.n_workers, integral=True) and record.n_workers >= 1):
-        return f"n_workers: {record.n_workers!r} is not an integer >= 1"
-    if not _is_figure(record.size, integral=True):
-        return f"size: {record.size!r} is not an integer >= 0"
+    if not (_is_figure(record.n_workers, True, MOST_WORKERS) and record.n_workers >= 1):
+        return f"n_workers: {record.n_workers!r} is not an integer from 1 to {MOST_WORKERS:,}"
+    if not _is_figure(record.size, integral=True, most=MOST_SIZE):
+        return f"size: {record.size!r} is not an integer from 0 to 2**63 - 1"
+    for name in (*NAME_FIELDS[:3],):
+        if not isinstance(getattr(record, name), str):
+            return f"{name}: {getattr(record, name)!r} is not a name"
     for name in SECONDS_LISTS:
         values = getattr(record, name)
         for value in values if isinstance(values, list) else [values]:
-            if not _is_figure(value):
-                return f"{name}: {value!r} is not a finite number >= 0"
+            if not _is_figure(value, most=MOST_SECONDS):
+                return f"{name}: {value!r} is not a number of seconds from 0 to {MOST_SECONDS:g}"
     for name in OPTIONAL_SECONDS:
         value = getattr(record, name)
-        if value is not None and not _is_figure(value):
-            return f"{name}: {value!r} is not a finite number >= 0"
+        if value is not None and not _is_figure(value, most=MOST_SECONDS):
+            return f"{name}: {value!r} is not a number of seconds from 0 to {MOST_SECONDS:g}"
     for name in OPTIONAL_BYTES:
         value = getattr(record, name)
         if value is not None and not _is_figure(value, integral=True):
@@ -342,11 +372,14 @@ def _umask() -> int:
 
 
 def read_document(path: Path) -> Any:
-    """A result file's JSON, or ResultFileError saying it is not JSON."""
+    """A result file's JSON, or ResultFileError saying it is not JSON (or nested deeper than
+    any result file is: Python's parser would run out of stack)."""
     try:
         return json.loads(Path(path).read_text())
     except json.JSONDecodeError as error:
         raise ResultFileError(f"{path}: not JSON ({error})") from error
+    except RecursionError:
+        raise ResultFileError(f"{path}: nested too deeply to be a gilkit result") from None
 
 
 def load(path: Path) -> RunResult:
