@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from gilkit.analysis.stats import CellStats, Key, serial_key
+from gilkit.analysis.significance import ALPHA, p_value
+from gilkit.analysis.stats import CellStats, Key, serial_key, work
 from gilkit.model.results import CellRecord, RunResult
 
 # Efficiency (of the ideal, or of the capacity) from which a way "scales", and cpu use from
@@ -139,13 +140,33 @@ def verdict_cells(result: RunResult, stats: dict[Key, CellStats], kernel: str) -
     return list(chosen.values())
 
 
-def fastest(stats: dict[Key, CellStats], kernel: str) -> Key | None:
-    """The cell that does a unit of the kernel's work fastest: the highest "vs python", the
-    basis that compares cells of different sizes (pure Python runs a smaller n)."""
-    keys = [key for key in stats if key[0] == kernel]
-    if any(stats[key].speedup_vs_python is not None for key in keys):
-        return max(keys, key=lambda key: stats[key].speedup_vs_python or 0.0, default=None)
-    return min(keys, key=lambda key: stats[key].median_s, default=None)
+@dataclass(frozen=True)
+class Fastest:
+    key: Key  # the cell with the least median time per unit of work
+    tied_with: tuple[Key, ...]  # cells its repeats cannot tell apart from it
+
+
+def fastest(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> Fastest | None:
+    """The cell that does a unit of the kernel's work in the least time, by the same medians
+    the tables print (per unit of work, since pure Python runs a smaller n); not by the paired
+    "vs python" ratios, which a machine whose speed drifts can order differently. Cells whose
+    per-unit times its repeats cannot separate from it (Mann-Whitney, p >= ALPHA) are tied."""
+    records = {r.key: r for r in result.cells if r.kernel == kernel and r.key in stats}
+    if not records:
+        return None
+    description = result.kernels.get(kernel)
+
+    def units(key: Key) -> float:
+        return work(description, records[key].size)
+
+    def per_unit(key: Key) -> list[float]:
+        return [t / units(key) for t in records[key].times_s]
+
+    best = min(records, key=lambda key: stats[key].median_s / units(key))
+    tied = tuple(
+        key for key in records if key != best and p_value(per_unit(best), per_unit(key)) >= ALPHA
+    )
+    return Fastest(best, tied)
 
 
 @dataclass(frozen=True)

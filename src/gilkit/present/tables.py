@@ -210,22 +210,33 @@ def format_pools_table(result: RunResult, label: str = "") -> Table | None:
     return table
 
 
+# Cells named in a "tied with" clause; the rest are counted.
+SHOWN_TIED = 2
+
+
 def format_fastest(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> str:
-    key = fastest(stats, kernel)
-    if key is None:
+    found = fastest(result, stats, kernel)
+    if found is None:
         return f"{kernel}: no cell finished"
-    best = stats[key]
-    _, impl, _, n_workers = key
-    record = next(r for r in result.cells if r.key == key)
+    records = {r.key: r for r in result.cells}
+
+    def way(key: Key) -> str:
+        record = records[key]
+        return f"{record.impl} × {runner_label(result, record)} × {format_workers(key[3])}"
+
+    best = stats[found.key]
     vs_python = (
         f", {format_ratio(best.speedup_vs_python)} pure-Python serial"
         if best.speedup_vs_python is not None
         else ""
     )
-    return (
-        f"{kernel}: fastest is {impl} × {runner_label(result, record)} × "
-        f"{format_workers(n_workers)}, {format_seconds(best.median_s)}{vs_python}"
-    )
+    line = f"{kernel}: fastest is {way(found.key)}, {format_seconds(best.median_s)}{vs_python}"
+    if found.tied_with:
+        named = ", ".join(way(key) for key in found.tied_with[:SHOWN_TIED])
+        more = len(found.tied_with) - SHOWN_TIED
+        named += f" and {more} more" if more > 0 else ""
+        line += f"; tied with {named} (its repeats cannot tell them apart)"
+    return line
 
 
 def format_header(result: RunResult) -> str:
@@ -422,7 +433,10 @@ def format_legend(result: RunResult) -> Iterator[str]:
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
         "of ideal = vs serial / ideal; of cap = vs serial / what as many busy native threads "
         "reach on this machine (its capacity, measured before the run); "
-        "vs python: over pure-Python serial, per unit of work where n differs; "
+        "vs python: over pure-Python serial, per unit of work where n differs; vs serial and "
+        "vs python are paired ratios (the median of round-by-round ratios), so on a machine "
+        "whose speed drifts they may order cells unlike the medians, by which the fastest line "
+        "ranks; "
         "cpu use = CPU time / (wall time × workers); "
         "GIL wait: share of extra calls (about 0.2 s) during which a monitor thread "
         "waited for the GIL, not counting its waits for a cpu."
