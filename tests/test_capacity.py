@@ -19,10 +19,12 @@ from gilkit.analysis.stats import (
     karp_flatt,
     shares_taken,
 )
+from gilkit.analysis.verdicts import impossible, impossible_benchmark
+from gilkit.engine.descriptions import describe_runners
 from gilkit.host.capacity import N_ROUNDS, measure_capacity
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.present.report import limit
-from gilkit.present.tables import format_estimate, format_interference
+from gilkit.present.tables import format_estimate, format_interference, format_warnings
 from tests.conftest import requires_native
 
 
@@ -211,3 +213,53 @@ def test_a_cell_at_the_machines_capacity_is_held_back_by_the_machine() -> None:
     cell = cell_stats(result)[busy.key]
     assert verdicts.limit(cell) is verdicts.Limit.MACHINE
     assert limit(cell).startswith("the machine: 1.70× is all that as many busy native threads")
+
+
+def held_and_cold(gil_enabled: bool = True) -> RunResult:
+    """python × threads × 2 at 1.86x (a cold first serial call) and × processes × 2 at 3.36x
+    on 2 cpus: figures seen in a pytest-benchmark run; and a believable nogil cell."""
+
+    def cell(impl: str, runner: str, n: int, times: list[float]) -> CellRecord:
+        return CellRecord(
+            "squares", impl, runner, n, 100, "contiguous", times_s=times, gil_enabled=gil_enabled
+        )
+
+    result = run_of(
+        cell("python", "serial", 1, [1.86, 1.86, 1.86]),
+        cell("python", "threads", 2, [1.0, 1.0, 1.0]),
+        cell("python", "processes", 2, [0.553, 0.553, 0.553]),
+        cell("cython-nogil", "serial", 1, [1.0, 1.0, 1.0]),
+        cell("cython-nogil", "threads", 2, [0.52, 0.52, 0.52]),
+    )
+    result.impls = {"python": {"kind": "python"}, "cython-nogil": {"kind": "releases"}}
+    result.metadata["runners"] = describe_runners(["serial", "threads", "processes"])
+    return result
+
+
+def test_speedups_the_strategy_cannot_give_are_marked_and_explained() -> None:
+    result = held_and_cold()
+    stats = cell_stats(result)
+    cells = {r.key: r for r in result.cells}
+    python_threads = cells["squares", "python", "threads", 2]
+    assert "holds the GIL its 2 workers share" in (impossible(result, python_threads, stats) or "")
+    python_processes = cells["squares", "python", "processes", 2]
+    assert "above the ideal (2.00×)" in (impossible(result, python_processes, stats) or "")
+    assert impossible(result, cells["squares", "cython-nogil", "threads", 2], stats) is None
+    warnings = "\n".join(format_warnings(result, stats))
+    assert "squares python × threads × 2: 1.86× though" in warnings
+    assert "its serial baseline was slow or cold" in warnings
+
+
+def test_without_a_gil_threads_of_python_may_scale() -> None:
+    result = held_and_cold(gil_enabled=False)
+    stats = cell_stats(result)
+    python_threads = next(r for r in result.cells if r.key == ("squares", "python", "threads", 2))
+    assert impossible(result, python_threads, stats) is None
+
+
+def test_a_benchmark_file_gets_the_same_check() -> None:
+    held = {"speedup_vs_serial": 1.86, "ideal_speedup": 2, "holds_shared_gil": True}
+    assert impossible_benchmark({**held, "gil_enabled": True}) is not None
+    assert impossible_benchmark({**held, "gil_enabled": False}) is None
+    assert impossible_benchmark({"speedup_vs_serial": 3.36, "ideal_speedup": 2}) is not None
+    assert impossible_benchmark({"speedup_vs_serial": 1.9, "ideal_speedup": 2}) is None

@@ -140,6 +140,48 @@ def verdict_cells(result: RunResult, stats: dict[Key, CellStats], kernel: str) -
     return list(chosen.values())
 
 
+# A GIL-holding impl in threads that share a GIL cannot gain; past this, its serial baseline
+# was slow or cold, not the threads fast.
+HELD_GIL_MOST = 1.3
+
+
+def impossible(result: RunResult, record: CellRecord, stats: dict[Key, CellStats]) -> str | None:
+    """Why a cell's speedup cannot be what the strategy gave, or None: above what the machine
+    gives as many busy threads (or the ideal, where the capacity was not measured) by more
+    than the two cells' spread, or above HELD_GIL_MOST for an impl that holds a GIL its
+    workers share. Such a figure comes from a slow or cold serial baseline."""
+    cell = stats.get(record.key)
+    serial = stats.get(serial_key(record.kernel, record.impl))
+    if cell is None or serial is None or cell.speedup_vs_serial is None:
+        return None
+    speedup = cell.speedup_vs_serial
+    held = record.gil_enabled and shares_gil(result, record.runner)
+    if held and result.holds_gil(record.impl) and speedup > HELD_GIL_MOST:
+        return f"{speedup:.2f}× though the impl holds the GIL its {record.n_workers} workers share"
+    bound, what = (cell.capacity, "the capacity") if cell.capacity else (cell.ideal, "the ideal")
+    allowance = 1 + cell.time.cv + serial.time.cv
+    if is_parallel(result, record) and speedup > bound * allowance:
+        return f"{speedup:.2f}×, above {what} ({bound:.2f}×) by more than the cells' spread"
+    return None
+
+
+# Where a benchmark file has no spread of the serial cell: the allowance above the ideal.
+BENCHMARK_ALLOWANCE = 1.25
+
+
+def impossible_benchmark(info: dict[str, object]) -> str | None:
+    """impossible() for a pytest-benchmark record, from what gilkit's suite keeps in its
+    extra_info (speedup_vs_serial, ideal_speedup, holds_shared_gil, gil_enabled)."""
+    speedup, ideal = info.get("speedup_vs_serial"), info.get("ideal_speedup")
+    if not isinstance(speedup, (int, float)):
+        return None
+    if info.get("holds_shared_gil") and info.get("gil_enabled") and speedup > HELD_GIL_MOST:
+        return f"{speedup:.2f}× though the impl holds the GIL its workers share"
+    if isinstance(ideal, (int, float)) and speedup > ideal * BENCHMARK_ALLOWANCE:
+        return f"{speedup:.2f}×, above the ideal ({ideal}×)"
+    return None
+
+
 @dataclass(frozen=True)
 class Fastest:
     key: Key  # the cell with the least median time per unit of work

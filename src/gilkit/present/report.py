@@ -22,6 +22,7 @@ from gilkit.analysis.stats import (
 from gilkit.analysis.verdicts import (
     Limit,
     Outcome,
+    impossible_benchmark,
     is_parallel,
     outcome,
     slowed_each_other,
@@ -97,10 +98,13 @@ def limit(stats: CellStats, contended: bool = False) -> str:
     )
 
 
-def with_min_and_iqr(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str]:
+def with_min_and_iqr(
+    result: RunResult, record: CellRecord, all_stats: dict[Key, CellStats]
+) -> list[str]:
     """The terminal's row with the fastest call and the interquartile range after the median;
     a report has the room that a terminal lacks."""
-    values = row_values(result, record, stats)
+    stats = all_stats.get(record.key)
+    values = row_values(result, record, stats, all_stats)
     at = COLUMNS.index("median") + 1
     extra = (
         ["", ""]
@@ -185,7 +189,7 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
         yield ""
         yield f"## {title}"
         yield ""
-        rows = [with_min_and_iqr(result, record, stats.get(record.key)) for record in records]
+        rows = [with_min_and_iqr(result, record, stats) for record in records]
         at = COLUMNS.index("median") + 1
         yield from markdown_table([*COLUMNS[:at], "min", "IQR", *COLUMNS[at:]], rows)
     yield from format_scaling(result, stats)
@@ -330,7 +334,8 @@ def format_benchmark_markdown(document: dict[str, Any]) -> Iterator[str]:
                     format_seconds(stats.get("median")),
                     format_seconds(stats.get("iqr")),
                     str(stats.get("rounds", "")),
-                    format_ratio(info.get("speedup_vs_serial")),
+                    format_ratio(info.get("speedup_vs_serial"))
+                    + ("?" if impossible_benchmark(info) else ""),
                     format_ratio(info.get("speedup_vs_python")),
                     format_percent(info.get("cpu_utilisation")),
                     DASH if wait is None else f"{wait:.2f}",

@@ -28,6 +28,7 @@ from gilkit.analysis.stats import (
 from gilkit.analysis.verdicts import (
     costliest_overheads,
     fastest,
+    impossible,
     sat_idle,
     slowed_each_other,
 )
@@ -65,6 +66,7 @@ COLUMNS = (
     "check",
 )
 NOISY_MARK = "*"  # after a spread over gilkit.analysis.stats.NOISY_CV
+IMPOSSIBLE_MARK = "?"  # after a spread: a speedup the strategy cannot give (a cold baseline)
 # after a spread: other processes or the hypervisor took the cpus (analysis.stats.CELL_SHARE)
 TAKEN_MARK = "!"
 
@@ -88,7 +90,7 @@ def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellSta
         if previous_impl is not None and record.impl != previous_impl:
             table.add_section()
         previous_impl = record.impl
-        table.add_row(*_row(result, record, stats.get(record.key))[: len(columns)])
+        table.add_row(*_row(result, record, stats.get(record.key), stats)[: len(columns)])
     return table
 
 
@@ -106,8 +108,14 @@ def format_title(result: RunResult, kernel: str, records: list[CellRecord]) -> s
     return f"[bold]{kernel}[/]  {size_text}, split {records[0].split}"
 
 
-def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str]:
-    """One cell's row as plain text, in COLUMNS order, for any output format."""
+def row_values(
+    result: RunResult,
+    record: CellRecord,
+    stats: CellStats | None,
+    all_stats: dict[Key, CellStats] | None = None,
+) -> list[str]:
+    """One cell's row as plain text, in COLUMNS order, for any output format; `all_stats`
+    (the run's) lets it mark a speedup the strategy cannot give."""
     # The runner without the start method, which the pools table gives: rows stay narrow.
     runner = record.runner
     if result.in_call_parallel(record.impl):
@@ -120,6 +128,7 @@ def row_values(result: RunResult, record: CellRecord, stats: CellStats | None) -
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
     marks = (NOISY_MARK if stats.time.noisy else "") + (TAKEN_MARK if stats.interfered else "")
+    marks += IMPOSSIBLE_MARK if impossible(result, record, all_stats or {}) else ""
     return [
         *head,
         format_seconds(stats.median_s),
@@ -138,14 +147,19 @@ UNSUPPORTED = "n/a"  # the check column of a cell its runner cannot run
 STYLES = {"error": "red", "WRONG": "bold red", "ok": "green", UNSUPPORTED: "yellow"}
 
 
-def _row(result: RunResult, record: CellRecord, stats: CellStats | None) -> list[str | Text]:
+def _row(
+    result: RunResult,
+    record: CellRecord,
+    stats: CellStats | None,
+    all_stats: dict[Key, CellStats],
+) -> list[str | Text]:
     """row_values, coloured: errors and wrong results red, noisy spreads yellow."""
-    values: list[str | Text] = list(row_values(result, record, stats))
+    values: list[str | Text] = list(row_values(result, record, stats, all_stats))
     check = len(COLUMNS) - 1
     if values[check] in ("error", UNSUPPORTED):
         at = COLUMNS.index("median")  # where the error or the reason is told
         values[at] = Text(str(values[at]), style=STYLES[str(values[check])])
-    elif str(values[COLUMNS.index("spread")]).endswith((NOISY_MARK, TAKEN_MARK)):
+    elif str(values[COLUMNS.index("spread")]).endswith((NOISY_MARK, TAKEN_MARK, IMPOSSIBLE_MARK)):
         at = COLUMNS.index("spread")
         values[at] = Text(str(values[at]), style="yellow")
     values[check] = Text(str(values[check]), style=STYLES[str(values[check])])
@@ -364,6 +378,17 @@ def format_interference(result: RunResult, stats: dict[Key, CellStats]) -> Itera
     )
 
 
+def format_impossible(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """A line per cell whose speedup the strategy cannot have given."""
+    for record in result.cells:
+        why = impossible(result, record, stats)
+        if why is not None:
+            yield (
+                f"warning: {record.label}: {why} ({IMPOSSIBLE_MARK}): its serial baseline was "
+                "slow or cold, not this cell fast; rerun, or raise --warmup"
+            )
+
+
 def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
     """What makes this run's figures less trustworthy, or needs telling, said once."""
     cpu = result.metadata["cpu"]
@@ -397,6 +422,7 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
             "the median call (median over cells)"
         )
     yield from format_contention(result, stats)
+    yield from format_impossible(result, stats)
     yield from format_idle(result, stats)
     noisy = [key for key, cell in stats.items() if cell.time.noisy]
     if noisy:
@@ -429,7 +455,8 @@ def format_legend(result: RunResult) -> Iterator[str]:
     """What the columns mean."""
     yield (
         f"spread: coefficient of variation, {NOISY_MARK} over 10% (noisy), {TAKEN_MARK} other "
-        f"processes or the hypervisor took over {CELL_SHARE:.0%} of the cpus meanwhile; "
+        f"processes or the hypervisor took over {CELL_SHARE:.0%} of the cpus meanwhile, "
+        f"{IMPOSSIBLE_MARK} a speedup the strategy cannot give (see the warning); "
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
         "of ideal = vs serial / ideal; of cap = vs serial / what as many busy native threads "
         "reach on this machine (its capacity, measured before the run); "
