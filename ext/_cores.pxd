@@ -14,6 +14,16 @@
 from libc.stdint cimport int64_t, uint64_t
 
 
+cdef inline int check_range(Py_ssize_t start, Py_ssize_t step) except -1:
+    """Reject what the cores don't handle (start >= 0 and step >= 1), with the GIL, before any
+    nogil block: the one check of every Cython impl (_native, _prange)."""
+    if start < 0:
+        raise ValueError(f"expected start >= 0, got {start}")
+    if step < 1:
+        raise ValueError(f"expected step >= 1, got {step}")
+    return 0
+
+
 cdef inline size_t range_length(Py_ssize_t start, Py_ssize_t stop,
                                 Py_ssize_t step) noexcept nogil:
     """The number of terms of range(start, stop, step), step >= 1, as CPython's range counts

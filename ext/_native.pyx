@@ -13,30 +13,21 @@ from libc.stdint cimport int64_t, uint64_t
 
 from _buffers cimport get_triad, release_triad
 from _build_info cimport built_with
-from _cores cimport escape_counts, stream_triad, sum_of_squares
-
-
-cdef int check_range(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step) except -1:
-    """Reject what the cores don't handle, with the GIL, before any nogil block."""
-    if start < 0:
-        raise ValueError(f"expected start >= 0, got {start}")
-    if step < 1:
-        raise ValueError(f"expected step >= 1, got {step}")
-    return 0
+from _cores cimport check_range, escape_counts, stream_triad, sum_of_squares
 
 
 # --- squares: sum of i*i over range(start, stop, step), modulo 2**64 -----------------------
 
 def squares(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step=1):
     """GIL held throughout."""
-    check_range(start, stop, step)
+    check_range(start, step)
     return sum_of_squares(start, stop, step)
 
 
 def squares_nogil(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step=1):
     """GIL released around the loop."""
     cdef uint64_t total
-    check_range(start, stop, step)
+    check_range(start, step)
     with nogil:
         total = sum_of_squares(start, stop, step)
     return total
@@ -47,7 +38,7 @@ def squares_nogil(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step=1):
 def mandelbrot(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step, Py_ssize_t width,
                int max_iter, double x_min, double dx, double y_min, double dy):
     """GIL held throughout."""
-    check_range(start, stop, step)
+    check_range(start, step)
     return escape_counts(start, stop, step, width, max_iter, x_min, dx, y_min, dy)
 
 
@@ -55,7 +46,7 @@ def mandelbrot_nogil(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step, Py_ssiz
                      int max_iter, double x_min, double dx, double y_min, double dy):
     """GIL released around the loop."""
     cdef int64_t total
-    check_range(start, stop, step)
+    check_range(start, step)
     with nogil:
         total = escape_counts(start, stop, step, width, max_iter, x_min, dx, y_min, dy)
     return total

@@ -18,7 +18,7 @@ cimport openmp
 
 from _buffers cimport get_triad, release_triad
 from _build_info cimport built_with
-from _cores cimport escape_counts_of_row, range_length
+from _cores cimport check_range, escape_counts_of_row, range_length
 
 
 def max_threads():
@@ -29,15 +29,6 @@ def max_threads():
 cdef int check_threads(int n_threads) except -1:
     if n_threads < 1:
         raise ValueError(f"expected n_threads >= 1, got {n_threads}")
-    return 0
-
-
-cdef int check_range(Py_ssize_t start, Py_ssize_t step) except -1:
-    """The same checks as _native's, with the GIL, before any nogil block."""
-    if start < 0:
-        raise ValueError(f"expected start >= 0, got {start}")
-    if step < 1:
-        raise ValueError(f"expected step >= 1, got {step}")
     return 0
 
 
