@@ -27,7 +27,8 @@ def test_importing_gilkit_and_its_extensions_keeps_the_gil_off() -> None:
     """Every extension declares that it does not need the GIL: Cython's directive, the C API's
     Py_mod_gil slot (the ctypes library's stub module too), pybind11's mod_gil_not_used()."""
     probe = (
-        "import sys, numpy, gilkit.cli, gilkit.kernels; from gilkit.host import extensions as compiled; "
+        "import sys, numpy, gilkit.cli, gilkit.kernels; "
+        "from gilkit.host import extensions as compiled; "
         "[compiled.unavailable_reason(m) for m in (*compiled.EXTENSIONS, 'ctypes_lib')]; "
         "sys.exit(int(sys._is_gil_enabled()))"
     )
