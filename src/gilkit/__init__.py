@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gilkit.advise import advise
     from gilkit.engine.session import RunInterrupted, Session, run_plan
     from gilkit.gil.probe import releases_gil
     from gilkit.host.metadata import free_threaded_build, gil_enabled
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 
 # name -> the module that defines it
 _PUBLIC = {
+    "advise": "gilkit.advise",
     "Cell": "gilkit.model.plan",
     "Kernel": "gilkit.kernels.base",
     "Plan": "gilkit.model.plan",
@@ -49,6 +51,7 @@ __all__ = [
     "RunResult",
     "Session",
     "__version__",
+    "advise",
     "define_kernel",
     "free_threaded_build",
     "gil_enabled",

@@ -106,12 +106,22 @@ def paired_speedup(
     Per unit of work, so that cells of different sizes compare (Python runs a smaller n).
     Records with unequal rounds (one was added later) fall back to the ratio of medians.
     """
+    ratios = paired_ratios(baseline, record, kernel)
+    return statistics.median(ratios) if ratios else None
+
+
+def paired_ratios(
+    baseline: CellRecord, record: CellRecord, kernel: dict[str, Any] | None = None
+) -> list[float]:
+    """The round-by-round ratios whose median is paired_speedup: their least and most are
+    the speedup's spread."""
+    if not baseline.times_s or not record.times_s:
+        return []
     scale = work(kernel, record.size) / work(kernel, baseline.size)
     pairs = list(zip(baseline.times_s, record.times_s, strict=False))
     if len(baseline.times_s) != len(record.times_s):
         pairs = [(statistics.median(baseline.times_s), statistics.median(record.times_s))]
-    ratios = [base * scale / time for base, time in pairs if time > 0]
-    return statistics.median(ratios) if ratios else None
+    return [base * scale / time for base, time in pairs if time > 0]
 
 
 def cpu_utilisation(record: CellRecord) -> float | None:

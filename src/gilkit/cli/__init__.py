@@ -14,12 +14,12 @@ import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
-from gilkit.cli import claims, compare, granularity, info, listing, plot, probe, report, run
+from gilkit.cli import advise, claims, compare, granularity, info, listing, plot, probe, report, run
 from gilkit.cli.console import EXIT_INTERRUPTED, EXIT_USAGE
 from gilkit.planning.values import UsageError
 
 # Each module adds its parser and runs its command; the order is `gilkit --help`'s.
-COMMANDS = (run, compare, plot, report, claims, probe, granularity, listing, info)
+COMMANDS = (run, advise, compare, plot, report, claims, probe, granularity, listing, info)
 
 
 class Parser(argparse.ArgumentParser):

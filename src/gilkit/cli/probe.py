@@ -123,40 +123,56 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def resolve(target: str) -> Callable[..., object]:
+def resolve(target: str, command: str = "probe") -> Callable[..., object]:
     """The callable named MODULE:ATTR[.ATTR...], or a UsageError saying what is wrong."""
+    found = resolve_attribute(target, command)
+    if not callable(found):
+        module = sys.modules[target.partition(":")[0]]
+        raise UsageError(
+            f"{command}: {target!r} is not callable ({type(found).__name__}); valid: "
+            f"{public_callables(module)}"
+        )
+    function: Callable[..., object] = found
+    return function
+
+
+def resolve_attribute(
+    target: str, command: str, form: str = "MODULE:FUNCTION", valid: str = EXAMPLES
+) -> Any:
+    """The object named MODULE:ATTR[.ATTR...] (the current directory importable, as with
+    `python -m`), or a UsageError: not of that form, not importable, no such attribute."""
     module_name, colon, path = target.partition(":")
     if not colon or not module_name or not path:
         module_guess, dot, name_guess = target.rpartition(".")
-        guess = f"{module_guess}:{name_guess}" if dot and not colon else EXAMPLES
-        raise UsageError(f"probe: {target!r} is not MODULE:FUNCTION; valid: e.g. {guess}")
+        guess = f"{module_guess}:{name_guess}" if dot and not colon else valid
+        raise UsageError(f"{command}: {target!r} is not {form}; valid: e.g. {guess}")
     if os.getcwd() not in sys.path:  # like `python -m`: the user's own modules, here
         sys.path.insert(0, os.getcwd())
     try:
         obj: Any = importlib.import_module(module_name)
-    except Exception as error:  # an import can raise anything; it is the user's module
+    except (Exception, SystemExit) as error:  # an import can do anything: the user's module
         raise UsageError(
-            f"probe: cannot import {module_name!r} ({type(error).__name__}: {error}); "
+            f"{command}: cannot import {module_name!r} ({type(error).__name__}: {error}); "
             "valid: an importable module, e.g. zlib, numpy, or a module in this directory"
         ) from None
     owner = module_name
     for name in path.split("."):
         if not hasattr(obj, name):
             raise UsageError(
-                f"probe: {owner!r} has no attribute {name!r}; valid: {public_callables(obj)}"
+                f"{command}: {owner!r} has no attribute {name!r}; valid: {public_names(obj)}"
             )
         obj, owner = getattr(obj, name), f"{owner}.{name}"
-    if not callable(obj):
-        raise UsageError(
-            f"probe: {target!r} is not callable ({type(obj).__name__}); valid: "
-            f"{public_callables(sys.modules[module_name])}"
-        )
-    function: Callable[..., object] = obj
-    return function
+    return obj
 
 
 def public_callables(obj: object, limit: int = 12) -> str:
-    names = sorted(n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None)))
+    return public_names(obj, limit, callable)
+
+
+def public_names(
+    obj: object, limit: int = 12, wanted: Callable[[object], bool] = lambda found: True
+) -> str:
+    names = sorted(n for n in dir(obj) if not n.startswith("_") and wanted(getattr(obj, n, None)))
     shown = ", ".join(names[:limit])
     more = f", … ({len(names) - limit} more)" if len(names) > limit else ""
     return f"{shown}{more}" if names else "none (it has no public callables)"

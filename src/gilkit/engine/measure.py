@@ -42,9 +42,13 @@ MAX_MONITORED_CALLS = 20
 
 
 def tasks_for(cell: Cell, split_how: str, params: Any) -> list[Task]:
-    if KERNELS[cell.kernel].in_call_parallel(cell.impl):
+    kernel = KERNELS[cell.kernel]
+    if kernel.in_call_parallel(cell.impl):
         return [Task(cell.kernel, cell.impl, range(cell.size), params, cell.n_workers)]
     parts = split(cell.size, cell.n_workers, split_how)
+    if kernel.part_params is not None:
+        own = kernel.part_params
+        return [Task(cell.kernel, cell.impl, part, own(params, part)) for part in parts]
     return [Task(cell.kernel, cell.impl, part, params) for part in parts]
 
 

@@ -51,6 +51,9 @@ class Kernel:
     make_params: Callable[[int, str], Any] = field(default=lambda n, split: None)
     # Shared data a kernel needs for size n, as a context manager yielding the params.
     prepare: Callable[[int, str], AbstractContextManager[Any]] | None = None
+    # The params one part needs, where they hold an item per index (a user's inputs): a pool
+    # that copies its tasks then moves each part's own items only, as the user's map would.
+    part_params: Callable[[Any, range], Any] | None = None
     splits: tuple[str, ...] = ("contiguous",)  # the first is the default
     rel_tol: float = 0.0  # impls must agree exactly unless a kernel states a tolerance
     # Coroutine impls, `async chunk(part, params)`, for the asyncio runner.

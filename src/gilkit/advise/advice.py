@@ -1,0 +1,173 @@
+"""What `gilkit advise` found, as plain data that prints itself in lines of 100 columns at most,
+and writes itself into the run's result file (under "advice")."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+from gilkit.advise.rules import (
+    OWN_COST_SHARE,
+    SERIAL,
+    PaysFrom,
+    Projection,
+    Recommendation,
+    Task,
+    Way,
+    pays_from,
+    project,
+    recommend,
+    why_not,
+)
+from gilkit.model.units import DASH, format_bytes, format_ratio, format_seconds
+
+WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Advice:
+    target: str  # the call, as the user named it: zlib.compress(bytes:4M)
+    task: Task
+    ways: tuple[Way, ...]
+    cpus: int  # usable here
+    python: str  # the interpreter, one line
+    gil: str  # what the call does with the GIL, in a phrase
+    verdict: str  # the probe's verdict and figures
+    n_total: int | None = None  # tasks in the user's map, where known (--tasks, --inputs)
+    complete: bool = True  # False: interrupted, advice from the rounds measured
+    notes: tuple[str, ...] = ()  # what the user should know: unavailable runners, budget
+    recommendation: Recommendation | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        measured = [way for way in self.ways if way.speedup is not None and way.error is None]
+        if measured:
+            object.__setattr__(self, "recommendation", recommend(self.ways, self.task))
+
+    def reasons(self) -> dict[str, str]:
+        """Why each way but the recommended one loses."""
+        best = self.recommendation
+        if best is None:
+            return {way.label: f"could not run: {way.error}" for way in self.ways if way.error}
+        return {
+            way.label: why_not(way, best, self.task) for way in self.ways if way is not best.way
+        }
+
+    def pays_from(self) -> dict[str, PaysFrom]:
+        return {way.label: pays_from(way, self.task) for way in self.ways if way.runner != SERIAL}
+
+    def projection(self) -> Projection | None:
+        return None if self.recommendation is None else project(self.recommendation.way, self.cpus)
+
+    def plain(self) -> dict[str, Any]:
+        """The advice as a result file keeps it: `recommended` first, then the figures."""
+        best = self.recommendation
+        recommended = None
+        if best is not None:
+            recommended = {
+                "runner": best.way.runner,
+                "workers": best.way.workers,
+                "batch": best.batch,
+                "speedup": best.way.speedup,
+                "low": best.way.low,
+                "high": best.way.high,
+                "tied_with": [way.label for way in best.tied_with],
+            }
+        projection = self.projection()
+        return {
+            "target": self.target,
+            "recommended": recommended,
+            "why_not": self.reasons(),
+            "pays_from": {
+                label: dataclasses.asdict(pays) for label, pays in self.pays_from().items()
+            },
+            "projection": None if projection is None else dataclasses.asdict(projection),
+            "task": dataclasses.asdict(self.task),
+            "ways": [dataclasses.asdict(way) for way in self.ways],
+            "cpus": self.cpus,
+            "python": self.python,
+            "gil": self.gil,
+            "verdict": self.verdict,
+            "n_total": self.n_total,
+            "complete": self.complete,
+            "notes": list(self.notes),
+        }
+
+    def lines(self) -> list[str]:
+        task = self.task
+        lines = [
+            *_wrapped("", f"{self.target}: {format_seconds(task.seconds)} a task; {self.gil}"),
+            *_wrapped("  ", f"gilkit's probe: {self.verdict}"),
+            *_wrapped(
+                "measured: ",
+                f"{task.n_tasks:,} tasks{self._of_total()} in each way, in turn; {self.cpus} "
+                f"usable cpus; {self.python}",
+            ),
+        ]
+        if not self.complete:
+            lines.append("interrupted: the advice rests on the rounds measured so far")
+        best = self.recommendation
+        if best is None:
+            lines.append("no way ran: see why below")
+        else:
+            way = best.way
+            batch = f", {best.batch} tasks per dispatch" if best.batch > 1 else ""
+            if way.runner == SERIAL:
+                lines.append("use: serial, no pool: no way measured beats it here")
+            else:
+                lines.append(
+                    f"use: {way.label}{batch}: {format_ratio(way.speedup)} "
+                    f"({format_ratio(way.low)} to {format_ratio(way.high)}) vs serial"
+                )
+            if best.tied_with:
+                tied = ", ".join(w.label for w in best.tied_with)
+                lines.append(f"     tied with {tied}: its rounds cannot tell them apart")
+        reasons = self.reasons()
+        if reasons:
+            lines.append("why not the others:")
+            width = max(len(label) for label in reasons)
+            for label, reason in reasons.items():
+                way = next(w for w in self.ways if w.label == label)
+                figure = DASH if way.speedup is None else format_ratio(way.speedup)
+                lines += _wrapped(f"  {label:<{width}}  {figure:>6}  ", reason)
+        pays = [p.line(w) for w in self.ways if w.runner != SERIAL for p in [pays_from(w, task)]]
+        if pays:
+            lines.append(
+                f"own cost under {OWN_COST_SHARE:.0%} of the work (start-up, per task, data):"
+            )
+            lines += [f"  {line}" for line in pays]
+        projection = self.projection()
+        if projection is not None:
+            steps = ", ".join(f"{p} cpus {format_ratio(s)}" for p, s in projection.speedups)
+            lines += _wrapped(
+                "projection: ",
+                f"{steps} (a model, not a measurement: Amdahl's law with the serial fraction "
+                f"{projection.serial_fraction:.2f} measured here at {projection.from_workers} "
+                "workers, Karp-Flatt)",
+            )
+        memory = [w for w in self.ways if w.memory_bytes and w.runner != SERIAL]
+        if memory:
+            shown = ", ".join(f"{w.label} {format_bytes(w.memory_bytes)}" for w in memory)
+            lines += _wrapped("memory per worker: ", shown)
+        for note in self.notes:
+            lines += _wrapped("note: ", note)
+        return lines
+
+    def _of_total(self) -> str:
+        if self.n_total is None or self.n_total == self.task.n_tasks:
+            return ""
+        return f" of your {self.n_total:,}"
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def _wrapped(head: str, text: str) -> list[str]:
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=head,
+        subsequent_indent=" " * min(len(head), 30),
+        break_on_hyphens=False,
+    )

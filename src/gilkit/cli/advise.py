@@ -1,0 +1,215 @@
+"""`gilkit advise MODULE:FUNCTION`: which way to map your function over many inputs here.
+
+The measuring and judging are gilkit.advise's; this module parses, shows progress, prints the
+advice and writes the file. Bad input is one line and exit status 2; Ctrl-C prints the advice
+from the rounds measured so far and keeps the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gilkit.advise import DEFAULT_RUNNERS, Advice, AdviceInterrupted, advise, default_workers
+from gilkit.advise.measure import DEFAULT_BUDGET_S
+from gilkit.cli.console import (
+    EXIT_OK,
+    make_console,
+    make_progress,
+    output_path,
+    sole_writer,
+    writable_path,
+    writing,
+)
+from gilkit.cli.probe import (
+    ARG_HELP,
+    call_label,
+    parse_kwarg,
+    parse_value,
+    resolve,
+    resolve_attribute,
+)
+from gilkit.host.cpus import usable_cpus
+from gilkit.model.cell import Cell
+from gilkit.model.results import RunResult, write_json_atomically
+from gilkit.planning import values as options
+from gilkit.planning.values import UsageError
+from gilkit.runners import RUNNERS
+
+EXAMPLES = "zlib:compress --arg bytes:4M --tasks 40; mymodule:parse --inputs mymodule:PATHS"
+
+
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "advise",
+        help="how to parallelise your own function here, and what it gains",
+        description=(
+            "Map MODULE:FUNCTION over many tasks serially, in threads, in processes and in "
+            "subinterpreters (and joblib or Dask when asked), through the engine of `gilkit "
+            "run`, and say which way to use here, its speedup and spread, why each other way "
+            "loses, from what task length each pool's own cost pays (and the batch size "
+            "that reaches it), and a projection to more cpus. Examples: gilkit advise "
+            f"{EXAMPLES}"
+        ),
+    )
+    parser.add_argument("target", metavar="MODULE:FUNCTION", help="the function each task calls")
+    parser.add_argument(
+        "--arg", action="append", default=[], metavar="VALUE", dest="args", help=ARG_HELP
+    )
+    parser.add_argument(
+        "--kwarg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="kwargs",
+        help="a keyword argument, VALUE as for --arg; repeat for more",
+    )
+    tasks = parser.add_mutually_exclusive_group()
+    tasks.add_argument(
+        "--tasks",
+        metavar="N",
+        help="your map has N tasks, each the same call (default: as many as the budget "
+        "measures; the advice is then per task)",
+    )
+    tasks.add_argument(
+        "--inputs",
+        metavar="MODULE:ITERABLE",
+        help="map over these: each task calls FUNCTION(item, *args, **kwargs); a list, any "
+        "iterable, or a function of no arguments that returns one",
+    )
+    parser.add_argument(
+        "--runner",
+        help=f"comma list of {', '.join(RUNNERS)} (default: {','.join(DEFAULT_RUNNERS)}, "
+        "those available here); serial is always measured",
+    )
+    here = ",".join(map(str, default_workers(usable_cpus())))
+    parser.add_argument("--workers", help=f"comma list of worker counts (default: {here} here)")
+    parser.add_argument(
+        "--budget",
+        metavar="SECONDS",
+        help=f"about how long to measure; sizes the tasks measured (default: "
+        f"{DEFAULT_BUDGET_S:.0f})",
+    )
+    parser.add_argument(
+        "--json",
+        type=output_path,
+        metavar="PATH",
+        help="also write the measurements and the advice (readable by gilkit report)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
+    return parser
+
+
+def handle(args: argparse.Namespace) -> int:
+    budget = options.parse_seconds("--budget", args.budget, DEFAULT_BUDGET_S)
+    assert budget is not None
+    if budget <= 0:
+        raise UsageError(f"--budget: {args.budget!r}; valid: seconds > 0")
+    tasks = None if args.tasks is None else options.integer("--tasks", args.tasks)
+    json_path = None if args.json is None else writable_path("--json", args.json)
+    function = resolve(args.target, "advise")
+    call_args = [parse_value("--arg", text) for text in args.args]
+    call_kwargs = dict(parse_kwarg(text) for text in args.kwargs)
+    inputs = None if args.inputs is None else load_inputs(args.inputs)
+    label = call_label(
+        args.target, [*(["item"] if inputs is not None else []), *args.args], args.kwargs
+    )
+    if json_path is None:
+        return advise_here(args, function, inputs, call_args, call_kwargs, tasks, budget, label)
+    with sole_writer("--json", json_path):
+        return advise_here(
+            args, function, inputs, call_args, call_kwargs, tasks, budget, label, json_path
+        )
+
+
+def load_inputs(target: str) -> list[Any]:
+    """The items of MODULE:ITERABLE, called first if it is a function."""
+    found = resolve_attribute(target, "--inputs", "MODULE:ITERABLE", "mymodule:PATHS")
+    if callable(found) and not isinstance(found, Iterable):
+        try:
+            found = found()
+        except (Exception, SystemExit) as error:
+            raise UsageError(
+                f"--inputs: {target}() raised {type(error).__name__}: {error}; valid: a "
+                "function of no arguments that returns an iterable"
+            ) from None
+    if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
+        raise UsageError(
+            f"--inputs: {target!r} is {type(found).__name__}, not a collection of inputs; "
+            "valid: a list, tuple, generator or other iterable of the items to map over"
+        )
+    try:
+        return list(found)
+    except (Exception, SystemExit) as error:
+        raise UsageError(
+            f"--inputs: iterating {target!r} raised {type(error).__name__}: {error}"
+        ) from None
+
+
+def advise_here(
+    args: argparse.Namespace,
+    function: Any,
+    inputs: list[Any] | None,
+    call_args: list[Any],
+    call_kwargs: dict[str, Any],
+    tasks: int | None,
+    budget: float,
+    label: str,
+    json_path: Path | None = None,
+) -> int:
+    console = make_console(stderr=True, quiet=args.quiet)
+    kept: list[RunResult] = []
+    status = EXIT_OK
+    progress = make_progress(console, 30)
+    bar = progress.add_task("", total=None, start=False)
+    with contextlib.ExitStack() as shown:
+
+        def on_call(cell: Cell) -> None:
+            if not progress.live.is_started:  # from the first call of the map: not around
+                shown.enter_context(progress)  # an error that ends the command sooner
+            progress.update(bar, advance=1, description=f"{cell.runner} × {cell.n_workers}")
+            progress.refresh()
+
+        def say(line: str) -> None:
+            console.print(line, markup=False, highlight=False)
+
+        try:
+            advice = advise(
+                function,
+                inputs,
+                args=call_args,
+                kwargs=call_kwargs,
+                tasks=tasks,
+                runners=args.runner,
+                workers=args.workers,
+                budget_s=budget,
+                label=label,
+                say=say,
+                on_call=on_call,
+                keep=kept.append,
+            )
+        except AdviceInterrupted as stopped:
+            console.print("stopped: the advice rests on the rounds measured so far", markup=False)
+            advice, status = stopped.advice, stopped.exit_status
+    if json_path is not None and kept:
+        write_advice(kept[-1], advice, json_path)
+    out = make_console()
+    for line in advice.lines():
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    if json_path is not None:
+        out.print(f"results: {json_path}", markup=False, highlight=False)
+    return status
+
+
+def write_advice(result: RunResult, advice: Advice, path: Path) -> None:
+    """The run's result file, with the advice beside its cells: `gilkit report` reads it."""
+    result.options["argv"] = sys.argv[1:]
+    document = {**result.to_json(), "advice": advice.plain()}
+    with writing("--json", path):
+        write_json_atomically(document, path)

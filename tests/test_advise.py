@@ -1,0 +1,179 @@
+"""gilkit advise end to end, on real functions: one that releases the GIL, one that holds it,
+one in pure Python. Timings are not asserted (a loaded machine reorders them); what the
+advice does with what it measured is: the way it recommends is the measured way with the
+highest median speedup, quoted as measured, and each other way's reason fits the call."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import pytest
+
+from gilkit.advise import Advice, advise
+from gilkit.cli import main
+from gilkit.host import extensions as compiled
+from gilkit.host.cpus import usable_cpus
+from gilkit.planning.values import UsageError
+
+needs_two_cpus = pytest.mark.skipif(usable_cpus() < 2, reason="the probe needs 2 usable cpus")
+BUDGET_S = 3.0
+
+
+def spin(n: int) -> int:
+    """Pure Python: it takes turns on the GIL with any other Python thread."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def checked(advice: Advice, kind: str) -> Advice:
+    """The advice's own consistency, then skip if the probe could not judge here (busy)."""
+    measured = [w for w in advice.ways if w.speedup is not None]
+    assert advice.recommendation is not None
+    best = advice.recommendation.way
+    assert best.speedup == max(w.speedup for w in measured if w.speedup is not None)
+    assert advice.plain()["recommended"]["speedup"] == best.speedup
+    assert {w.label for w in advice.ways} >= {"serial", "threads ×2", "processes ×2"}
+    assert all(len(line) <= 100 for line in advice.lines())
+    if advice.task.kind != kind:
+        pytest.skip(f"the probe could not judge on this machine now: {advice.verdict}")
+    return advice
+
+
+@needs_two_cpus
+def test_a_call_that_releases_the_gil() -> None:
+    nogil = compiled.module("_native").squares_nogil
+    advice = advise(
+        nogil, args=(0, 30_000_000), tasks=8, runners="threads,processes", budget_s=BUDGET_S
+    )
+    checked(advice, "releases")
+    reasons = advice.reasons()
+    assert not any("GIL" in reason for reason in reasons.values())
+
+
+@needs_two_cpus
+def test_a_call_that_holds_the_gil() -> None:
+    held = compiled.module("_native").squares
+    advice = checked(
+        advise(held, args=(0, 30_000_000), tasks=8, runners="threads,processes", budget_s=BUDGET_S),
+        "holds",
+    )
+    assert advice.recommendation is not None
+    if advice.recommendation.way.runner != "threads":
+        assert (
+            advice.reasons()["threads ×2"] == "the call holds the GIL: its workers take turns on it"
+        )
+
+
+@needs_two_cpus
+def test_pure_python_over_inputs() -> None:
+    advice = checked(
+        advise(
+            spin,
+            [150_000, 160_000, 170_000, 180_000],
+            runners="threads,processes",
+            budget_s=BUDGET_S,
+        ),
+        "python",
+    )
+    assert advice.task.n_tasks == 4
+    assert advice.n_total == 4
+    assert advice.recommendation is not None
+    if advice.recommendation.way.runner != "threads":
+        assert (
+            advice.reasons()["threads ×2"]
+            == "the call runs Python, or takes the GIL back often: its workers take turns"
+        )
+
+
+def test_a_function_that_cannot_be_pickled_runs_in_threads_only() -> None:
+    advice = advise(
+        lambda: sum(range(2000)), tasks=4, runners="threads,processes", workers=[2], budget_s=1
+    )
+    processes = next(w for w in advice.ways if w.runner == "processes")
+    assert processes.error is not None
+    assert "pickl" in processes.error.lower()
+    assert any("cannot be pickled" in note for note in advice.notes)
+    assert advice.recommendation is not None
+    assert advice.recommendation.way.runner in {"serial", "threads"}
+
+
+def test_results_that_cannot_be_pickled_are_a_finding() -> None:
+    advice = advise(make_lock, tasks=4, runners="processes", workers=[2], budget_s=1)
+    processes = next(w for w in advice.ways if w.runner == "processes")
+    assert processes.error is not None
+    assert "lock" in processes.error.lower()
+
+
+def make_lock() -> object:
+    import threading
+
+    return threading.Lock()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ({"function": zlib.compress, "args": ("text",)}, "raised TypeError"),
+        ({"function": zlib.compress, "tasks": 0}, "tasks=0; valid: an integer >= 1"),
+        ({"function": zlib.compress, "inputs": [], "args": ()}, "inputs is empty"),
+        ({"function": zlib.compress, "inputs": [b"x"], "tasks": 3}, "inputs or tasks, not both"),
+        ({"function": zlib.compress, "args": (b"x",), "runners": "serial"}, "no way but serial"),
+    ],
+)
+def test_bad_values_are_one_usage_error(call: dict[str, object], message: str) -> None:
+    function = call.pop("function")
+    with pytest.raises(UsageError, match=message):
+        advise(function, **call)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["advise", "zlib.compress"],
+            "'zlib.compress' is not MODULE:FUNCTION; valid: e.g. zlib:compress",
+        ),
+        (["advise", "zlib:nope"], "'zlib' has no attribute 'nope'"),
+        (["advise", "zlib:compress", "--arg", "5"], "raised TypeError"),
+        (["advise", "zlib:compress", "--budget", "0"], "--budget"),
+        (["advise", "zlib:compress", "--tasks", "x"], "--tasks"),
+        (["advise", "zlib:compress", "--inputs", "zlib:MAX_WBITS"], "not a collection of inputs"),
+        (
+            ["advise", "zlib:compress", "--inputs", "zlib:ZLIB_VERSION"],
+            "not a collection of inputs",
+        ),
+        (["advise", "zlib:compress", "--tasks", "3", "--inputs", "x:y"], "not allowed with"),
+        (["advise", "zlib:compress", "--runner", "nope"], "--runner"),
+        (["advise", "zlib:compress", "--workers", "0"], "--workers"),
+    ],
+)
+def test_the_command_refuses_bad_input_in_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_the_command_prints_the_advice_and_writes_a_file_report_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "advice.json"
+    argv = ["advise", "zlib:compress", "--arg", "bytes:200k", "--tasks", "8", "--workers", "2"]
+    assert main([*argv, "--runner", "threads", "--budget", "1", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "use: " in out
+    assert f"results: {path}" in out
+    document = json.loads(path.read_text())
+    assert document["schema"] == "gilkit.run"
+    recommended = document["advice"]["recommended"]
+    assert recommended["runner"] in {"serial", "threads"}
+    assert recommended["workers"] in {1, 2}
+    assert main(["report", str(path)]) == 0
+    assert "threads" in capsys.readouterr().out
