@@ -72,9 +72,9 @@ def test_workers_sharing_a_gil_lose_to_a_call_that_keeps_it(kind: str, reason: s
     threads = way("threads", 2, 1.0, shares_gil=True)
     best = recommend([SERIAL, threads, way("processes", 2, 1.8)], task)
     assert why_not(threads, best, task) == reason
-    # Without a GIL (a free-threaded build) that is no reason.
-    free = dataclasses.replace(task, gil_enabled=False)
-    assert "GIL" not in why_not(threads, best, free)
+    # Without a GIL (a free-threaded build) their workers share none: that is no reason.
+    free = dataclasses.replace(threads, shares_gil=False)
+    assert "GIL" not in why_not(free, best, task)
 
 
 def test_data_moved_is_the_reason_when_it_weighs_on_each_task() -> None:

@@ -27,3 +27,8 @@ def small_arrays() -> list[Any]:
 def short_texts() -> list[str]:
     """20,000 texts of 40 words: textwrap.fill takes tens of µs on each."""
     return [" ".join(_words[i : i + 40]) for i in range(20_000)]
+
+
+def medium_texts() -> list[str]:
+    """5,000 texts of 300 words: textwrap.fill takes tens of µs on each, a few KiB to move."""
+    return [" ".join(_words[i : i + 300]) for i in range(5_000)]

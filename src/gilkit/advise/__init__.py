@@ -214,7 +214,7 @@ def _way(record: Any, serial: Any, result: RunResult) -> Way:
         high=max(ratios) if ratios and error is None else None,
         task_times_s=tuple(t / max(record.size, 1) for t in record.times_s),
         error=error,
-        shares_gil=bool(facts and facts.shares_gil),
+        shares_gil=bool(facts and facts.shares_gil) and record.gil_enabled is not False,
         copies=bool(facts and not facts.shares_interpreter),
         startup_s=record.pool_startup_s,
         empty_task_s=record.dispatch_s,

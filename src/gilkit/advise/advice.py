@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,10 @@ class Advice:
         measured = [way for way in self.ways if way.speedup is not None and way.error is None]
         if measured:
             object.__setattr__(self, "recommendation", recommend(self.ways, self.task))
+
+    def joined(self, ways: Sequence[Way], notes: Sequence[str] = ()) -> Advice:
+        """This advice with more ways (measured under other interpreters) and notes."""
+        return dataclasses.replace(self, ways=(*self.ways, *ways), notes=(*self.notes, *notes))
 
     def reasons(self) -> dict[str, str]:
         """Why each way but the recommended one loses."""
@@ -168,6 +173,6 @@ def _wrapped(head: str, text: str) -> list[str]:
         text,
         WIDTH,
         initial_indent=head,
-        subsequent_indent=" " * min(len(head), 30),
+        subsequent_indent=" " * (len(head) if len(head) <= WIDTH // 2 else 4),
         break_on_hyphens=False,
     )

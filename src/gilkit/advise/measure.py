@@ -41,6 +41,8 @@ PROBE_ALWAYS_S = 2.0
 START_ALLOWANCE_S = 0.3  # per pool
 CAPACITY_S = 1.5
 
+# Tasks in the part whose inputs are pickled to cost moving one task's.
+MOVE_TASKS = 64
 # Warm calls are timed in batches of at least this long, at most MOST_BATCHES tries.
 WARM_BATCH_S = 0.02
 MOST_BATCHES = 6
@@ -108,22 +110,29 @@ def call_batch(calls: Calls, batch: int) -> Any:
     return result
 
 
-def moving(calls: Calls, result: Any, repeats: int = 5) -> Moving:
-    """Pickle one task (its function by name, its input, its arguments) and one result, and
-    unpickle them: what a process or subinterpreter pool does for every task."""
-    payload = (calls.for_part(range(1)), [result])
-    times = []
+def moving(calls: Calls, result: Any) -> Moving:
+    """What a pool that copies its tasks moves per task, and what pickling and unpickling it
+    costs: a part's inputs (its function goes by name, once per part) shared among its
+    MOVE_TASKS tasks, and one result."""
     try:
-        for _ in range(repeats):
-            began = time.perf_counter()
-            data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.loads(data)
-            times.append(time.perf_counter() - began)
-            if times[-1] > 0.2:  # one is enough for a slow one
-                break
+        part_s, part_bytes = pickled(calls.for_part(range(MOVE_TASKS)))
+        result_s, result_bytes = pickled(result)
     except Exception as error:
         return Moving(None, None, f"{type(error).__name__}: {error}")
-    return Moving(len(data), statistics.median(times))
+    return Moving(part_bytes // MOVE_TASKS + result_bytes, part_s / MOVE_TASKS + result_s)
+
+
+def pickled(value: Any, repeats: int = 5) -> tuple[float, int]:
+    """(seconds to pickle and unpickle `value`, the median of a few; its pickled bytes)."""
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.loads(data)
+        times.append(time.perf_counter() - began)
+        if times[-1] > 0.2:  # one is enough for a slow one
+            break
+    return statistics.median(times), len(data)
 
 
 def probe_kind(calls_s: float, budget_s: float, say: Say) -> tuple[str, str]:

@@ -35,15 +35,17 @@ class Way:
     high: float | None = None
     task_times_s: tuple[float, ...] = ()  # each round's time per task (its ties are judged on)
     error: str | None = None  # why it could not run
-    shares_gil: bool = False  # its workers take turns on one GIL, in this build
+    shares_gil: bool = False  # its workers take turns on one GIL (not so without a GIL)
     copies: bool = False  # tasks and results are pickled to its workers and back
     startup_s: float | None = None
     empty_task_s: float | None = None  # the pool's own cost per task, without data
     memory_bytes: int | None = None  # per worker
+    python: str | None = None  # another interpreter it ran under (--python), by its label
 
     @property
     def label(self) -> str:
-        return SERIAL if self.runner == SERIAL else f"{self.runner} ×{self.workers}"
+        label = SERIAL if self.runner == SERIAL else f"{self.runner} ×{self.workers}"
+        return label if self.python is None else f"{label} on {self.python}"
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def why_not(way: Way, best: Recommendation, task: Task) -> str:
     chosen = best.way
     if way.error is not None:
         return f"could not run: {way.error}"
-    if way.shares_gil and task.gil_enabled and way.workers > 1:
+    if way.shares_gil and way.workers > 1:
         if task.kind == "python":
             return "the call runs Python, or takes the GIL back often: its workers take turns"
         if task.kind == "holds":

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import subprocess
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from gilkit.advise import DEFAULT_RUNNERS, Advice, AdviceInterrupted, advise, default_workers
+from gilkit.advise.elsewhere import ways_from
 from gilkit.advise.measure import DEFAULT_BUDGET_S
+from gilkit.advise.rules import SERIAL, Way
 from gilkit.cli.console import (
     EXIT_OK,
     make_console,
@@ -25,6 +30,7 @@ from gilkit.cli.console import (
     writable_path,
     writing,
 )
+from gilkit.cli.each_python import path_for
 from gilkit.cli.probe import (
     ARG_HELP,
     call_label,
@@ -34,6 +40,13 @@ from gilkit.cli.probe import (
     resolve_attribute,
 )
 from gilkit.host.cpus import usable_cpus
+from gilkit.host.venvs import (
+    Interpreter,
+    InterpreterError,
+    describe,
+    environment_for,
+    same_interpreter,
+)
 from gilkit.model.cell import Cell
 from gilkit.model.results import RunResult, write_json_atomically
 from gilkit.planning import values as options
@@ -102,6 +115,15 @@ def add_parser(
         metavar="PATH",
         help="also write the measurements and the advice (readable by gilkit report)",
     )
+    parser.add_argument(
+        "--python",
+        action="append",
+        metavar="PATH",
+        help="also measure under this interpreter (repeat for several): above all a "
+        "free-threaded build, whose threads run Python in parallel; its ways (threads, or "
+        "--runner's) join this one's, against this serial map. Each interpreter gets a "
+        "virtual environment in gilkit's cache (minutes the first time) and half the budget",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
     return parser
 
@@ -113,6 +135,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--budget: {args.budget!r}; valid: seconds > 0")
     tasks = None if args.tasks is None else options.integer("--tasks", args.tasks)
     json_path = None if args.json is None else writable_path("--json", args.json)
+    args.others = interpreters(args.python or [])
     function = resolve(args.target, "advise")
     call_args = [parse_value("--arg", text) for text in args.args]
     call_kwargs = dict(parse_kwarg(text) for text in args.kwargs)
@@ -197,6 +220,8 @@ def advise_here(
         except AdviceInterrupted as stopped:
             console.print("stopped: the advice rests on the rounds measured so far", markup=False)
             advice, status = stopped.advice, stopped.exit_status
+    if args.python and status == EXIT_OK:
+        advice = advice.joined(*measured_elsewhere(args, advice, budget / 2, json_path, say))
     if json_path is not None and kept:
         write_advice(kept[-1], advice, json_path)
     out = make_console()
@@ -205,6 +230,65 @@ def advise_here(
     if json_path is not None:
         out.print(f"results: {json_path}", markup=False, highlight=False)
     return status
+
+
+def interpreters(paths: list[str]) -> list[Interpreter]:
+    """The --python interpreters other than this one, or a UsageError naming a bad one."""
+    try:
+        found = [describe(path) for path in dict.fromkeys(paths)]
+    except InterpreterError as error:
+        raise UsageError(f"--python: {error}; valid: paths of Python 3 interpreters") from None
+    return [interpreter for interpreter in found if not same_interpreter(interpreter)]
+
+
+def measured_elsewhere(
+    args: argparse.Namespace,
+    advice: Advice,
+    budget: float,
+    json_path: Path | None,
+    say: Callable[[str], None],
+) -> tuple[list[Way], list[str]]:
+    """The ways each --python interpreter measured with its own `gilkit advise`, and notes
+    for those that could not: its file is kept beside --json's, else in a temporary folder."""
+    serial = next((w for w in advice.ways if w.runner == SERIAL and w.python is None), None)
+    ways: list[Way] = []
+    notes = []
+    with tempfile.TemporaryDirectory(prefix="gilkit-advise-") as scratch:
+        here = json_path or Path(scratch) / "advice.json"
+        for interpreter in args.others:
+            out = path_for(here, interpreter)
+            say(f"{interpreter.label} ({interpreter.path}): preparing its environment")
+            try:
+                python = environment_for(interpreter, Path(scratch) / "setup.log")
+            except InterpreterError as error:
+                notes.append(f"{interpreter.label}: {error}")
+                continue
+            say(f"{interpreter.label}: measuring its ways")
+            command = [str(python), "-m", "gilkit", *forwarded(args, budget), "--json", str(out)]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0 or not out.exists():
+                why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                notes.append(f"{interpreter.label}: its gilkit advise failed ({why})")
+                continue
+            document = json.loads(out.read_text())
+            if serial is not None:
+                ways += ways_from(document.get("advice", {}), serial, interpreter.label)
+            notes.append(
+                f"ways on {interpreter.label} ran in another process, after this one's: their "
+                "speedups are this serial map's median per task over theirs, not paired"
+            )
+    return ways, notes
+
+
+def forwarded(args: argparse.Namespace, budget: float) -> list[str]:
+    """This command's options, as another interpreter's `gilkit advise` takes them."""
+    argv = ["advise", args.target]
+    argv += [f"--arg={text}" for text in args.args]
+    argv += [f"--kwarg={text}" for text in args.kwargs]
+    for option in ("tasks", "inputs", "workers"):
+        if getattr(args, option) is not None:
+            argv.append(f"--{option}={getattr(args, option)}")
+    return [*argv, f"--runner={args.runner or 'threads'}", f"--budget={budget}", "--quiet"]
 
 
 def write_advice(result: RunResult, advice: Advice, path: Path) -> None:
