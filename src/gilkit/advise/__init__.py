@@ -125,7 +125,7 @@ def advise(
             f"a task or its result cannot be pickled ({moved.problem}): only ways "
             "that share this interpreter can run it"
         )
-    kind, verdict = probe_kind(warm_s, budget_s, say)
+    kind, verdict = probe_kind(calls, warm_s, budget_s, say)
     n_cells = 1 + len(runner_names) * len(counts)
     left = budget_s - (time.perf_counter() - began)
     n = tasks_to_measure(warm_s, n_cells, counts, max(left, 0.0), n_total)

@@ -106,8 +106,8 @@ class Advice:
             *_wrapped("  ", f"gilkit's probe: {self.verdict}"),
             *_wrapped(
                 "measured: ",
-                f"{task.n_tasks:,} tasks{self._of_total()} in each way, in turn; {self.cpus} "
-                f"usable cpus; {self.python}",
+                f"{task.n_tasks:,} tasks{self._of_total()} in each way (each worker's share "
+                f"sent at once), ways in turn; {self.cpus} usable cpus; {self.python}",
             ),
         ]
         if not self.complete:
@@ -117,7 +117,7 @@ class Advice:
             lines.append("no way ran: see why below")
         else:
             way = best.way
-            batch = f", {best.batch} tasks per dispatch" if best.batch > 1 else ""
+            batch = f", batches of {best.batch}+ tasks" if best.batch > 1 else ""
             if way.runner == SERIAL:
                 lines.append("use: serial, no pool: no way measured beats it here")
             else:

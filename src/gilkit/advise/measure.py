@@ -17,9 +17,9 @@ from typing import Any
 
 from gilkit.engine.limits import Caller, CallTimeout
 from gilkit.engine.session import OnCall, run_plan
-from gilkit.gil.kinds import TARGET_CALL_S, infer_kind
-from gilkit.gil.probe import estimated_s
-from gilkit.kernels import register
+from gilkit.gil.kinds import kind_of
+from gilkit.gil.probe import MIN_CALL_S, estimated_s, releases_gil
+from gilkit.kernels import register, register_inferred_kinds
 from gilkit.kernels.calls import IMPL, NAME, Calls, with_calls
 from gilkit.model.plan import Cell, Plan
 from gilkit.model.results import RunResult
@@ -37,6 +37,10 @@ MOST_TASKS = 10_000_000
 # of calls grouped to last 0.1 s takes about 1.5 s); past it, the call's GIL use is not probed.
 PROBE_SHARE = 0.25
 PROBE_ALWAYS_S = 2.0
+# The batch of calls the probe watches lasts about this long: past its shortest (MIN_CALL_S,
+# 20 ms) by a margin, and short, since a call that takes the GIL back often is slowed up to
+# 100x beside the probe's counter (each return waits for a switch interval).
+PROBE_CALL_S = 0.03
 # What the run itself is given beyond the planned rounds: pool start-ups, the capacity loops.
 START_ALLOWANCE_S = 0.3  # per pool
 CAPACITY_S = 1.5
@@ -135,24 +139,23 @@ def pickled(value: Any, repeats: int = 5) -> tuple[float, int]:
     return statistics.median(times), len(data)
 
 
-def probe_kind(calls_s: float, budget_s: float, say: Say) -> tuple[str, str]:
-    """The probe's kind and verdict for the registered calls kernel, or why it was not asked."""
-    n = max(1, math.ceil(TARGET_CALL_S / max(calls_s, 1e-9)))
-    cost = estimated_s(max(calls_s, TARGET_CALL_S))
+def probe_kind(calls: Calls, warm_s: float, budget_s: float, say: Say) -> tuple[str, str]:
+    """What the call does with the GIL: gilkit's probe on a batch of calls that lasts about
+    PROBE_CALL_S, recorded on the calls kernel; or why it was not asked."""
+    batch = max(1, math.ceil(PROBE_CALL_S / max(warm_s, 1e-9)))
+    began = time.perf_counter()
+    call_batch(calls, batch)  # warm calls run faster than the first ones: size on one batch
+    batch = max(1, math.ceil(batch * PROBE_CALL_S / max(time.perf_counter() - began, 1e-9)))
+    cost = estimated_s(max(warm_s * batch, MIN_CALL_S))
     if cost > max(PROBE_SHARE * budget_s, PROBE_ALWAYS_S):
         return "unknown", (
-            f"not probed: one task takes {format_seconds(calls_s)}, the probe would take about "
+            f"not probed: one task takes {format_seconds(warm_s)}, the probe would take about "
             f"{format_seconds(cost)}"
         )
-
-    def announce(seconds: float) -> None:
-        say(
-            "asking gilkit's probe what the call does with the GIL (about "
-            f"{format_seconds(seconds)})"
-        )
-
-    inference = infer_kind(NAME, IMPL, n, "contiguous", announce)
-    return inference.kind, inference.verdict
+    say(f"asking gilkit's probe what the call does with the GIL (about {format_seconds(cost)})")
+    kind, verdict = kind_of(releases_gil(call_batch, calls, batch))
+    register_inferred_kinds(NAME, {IMPL: (kind, verdict)})
+    return kind, verdict
 
 
 def tasks_to_measure(

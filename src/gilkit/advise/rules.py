@@ -100,7 +100,7 @@ class PaysFrom:
         parts = [f"tasks ≥ {format_seconds(self.task_s)}" if self.task_s else "any task"]
         if self.map_s:
             parts.append(f"a map ≥ {format_seconds(self.map_s)} of work")
-        batch = f"; batch {self.batch} of these tasks per dispatch" if self.batch > 1 else ""
+        batch = f"; these tasks in batches of {self.batch}+" if self.batch > 1 else ""
         return f"{way.label}: {' and '.join(parts)}{batch}"
 
 

@@ -49,6 +49,7 @@ from gilkit.host.venvs import (
 )
 from gilkit.model.cell import Cell
 from gilkit.model.results import RunResult, write_json_atomically
+from gilkit.model.units import format_ratio
 from gilkit.planning import values as options
 from gilkit.planning.values import UsageError
 from gilkit.runners import RUNNERS
@@ -153,7 +154,9 @@ def handle(args: argparse.Namespace) -> int:
 
 def load_inputs(target: str) -> list[Any]:
     """The items of MODULE:ITERABLE, called first if it is a function."""
-    found = resolve_attribute(target, "--inputs", "MODULE:ITERABLE", "mymodule:PATHS")
+    found = resolve_attribute(
+        target, "--inputs", "MODULE:ITERABLE", "mymodule:PATHS", wanted=lambda found: True
+    )
     if callable(found) and not isinstance(found, Iterable):
         try:
             found = found()
@@ -273,9 +276,15 @@ def measured_elsewhere(
             document = json.loads(out.read_text())
             if serial is not None:
                 ways += ways_from(document.get("advice", {}), serial, interpreter.label)
+            own = [
+                f"{way['runner']} ×{way['workers']} {format_ratio(way['speedup'])}"
+                for way in document.get("advice", {}).get("ways", [])
+                if way.get("runner") != SERIAL and way.get("speedup") is not None
+            ]
             notes.append(
                 f"ways on {interpreter.label} ran in another process, after this one's: their "
                 "speedups are this serial map's median per task over theirs, not paired"
+                + (f"; against its own serial map, paired: {', '.join(own)}" if own else "")
             )
     return ways, notes
 

@@ -137,7 +137,11 @@ def resolve(target: str, command: str = "probe") -> Callable[..., object]:
 
 
 def resolve_attribute(
-    target: str, command: str, form: str = "MODULE:FUNCTION", valid: str = EXAMPLES
+    target: str,
+    command: str,
+    form: str = "MODULE:FUNCTION",
+    valid: str = EXAMPLES,
+    wanted: Callable[[object], bool] = callable,
 ) -> Any:
     """The object named MODULE:ATTR[.ATTR...] (the current directory importable, as with
     `python -m`), or a UsageError: not of that form, not importable, no such attribute."""
@@ -159,7 +163,8 @@ def resolve_attribute(
     for name in path.split("."):
         if not hasattr(obj, name):
             raise UsageError(
-                f"{command}: {owner!r} has no attribute {name!r}; valid: {public_names(obj)}"
+                f"{command}: {owner!r} has no attribute {name!r}; valid: "
+                f"{public_names(obj, wanted=wanted)}"
             )
         obj, owner = getattr(obj, name), f"{owner}.{name}"
     return obj

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from gilkit.gil.probe import MIN_CALL_S, Verdict, estimated_s, releases_gil
+from gilkit.gil.probe import MIN_CALL_S, GilProbe, Verdict, estimated_s, releases_gil
 from gilkit.kernels import KERNELS, Kernel, register_inferred_kinds
 
 # The call the probe watches should last about this long: well past MIN_CALL_S (20 ms), so that
@@ -95,9 +95,16 @@ def infer_kind(
     announce(estimated_s(max(call_s, MIN_CALL_S)))
     with kernel.params_for(m, split) as params:
         probed = releases_gil(kernel.chunk_fns[impl], range(m), params)
+    kind, verdict = kind_of(probed)
+    register_inferred_kinds(name, {impl: (kind, verdict)})
+    return Inference(name, impl, kind, verdict)
+
+
+def kind_of(probed: GilProbe) -> tuple[str, str]:
+    """The impl kind a probe's verdict gives ("unknown" where it could not judge), and the
+    verdict with its figures, one line."""
     kind = VERDICT_KINDS.get(probed.verdict, "unknown")
     verdict = f"{probed.verdict}: {probed.headline()}" if kind == "unknown" else str(probed.verdict)
     if probed.fraction is not None:
         verdict += f"; {probed.figures()}"
-    register_inferred_kinds(name, {impl: (kind, verdict)})
-    return Inference(name, impl, kind, verdict)
+    return kind, verdict
