@@ -6,6 +6,9 @@ highest median speedup, quoted as measured, and each other way's reason fits the
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import time
 import zlib
 from pathlib import Path
 
@@ -106,6 +109,47 @@ def test_results_that_cannot_be_pickled_are_a_finding() -> None:
     processes = next(w for w in advice.ways if w.runner == "processes")
     assert processes.error is not None
     assert "lock" in processes.error.lower()
+
+
+def crash() -> None:
+    import ctypes
+
+    ctypes.string_at(0)  # SIGSEGV
+
+
+def leave() -> None:
+    os._exit(7)
+
+
+def hang() -> None:
+    time.sleep(3600)
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="the trial call needs fork"
+)
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (crash, r"crashed its interpreter \(SIGSEGV\) in a trial call"),
+        (leave, r"ended its process \(exit status 7\)"),
+        (hang, r"took over 250.0 ms, the budget's share for one call"),
+    ],
+)
+def test_a_call_that_kills_or_hangs_its_process_is_one_usage_error(
+    function: object, message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        advise(function, tasks=2, budget_s=1)  # type: ignore[arg-type]
+
+
+def test_an_input_that_raises_names_the_exception() -> None:
+    with pytest.raises(UsageError, match="raised ZeroDivisionError: float division by zero"):
+        advise(reciprocal, [1.0, 2.0, 0.0], budget_s=1)
+
+
+def reciprocal(x: float) -> float:
+    return 1 / x
 
 
 def make_lock() -> object:

@@ -60,7 +60,11 @@ class Advice:
         }
 
     def pays_from(self) -> dict[str, PaysFrom]:
-        return {way.label: pays_from(way, self.task) for way in self.ways if way.runner != SERIAL}
+        return {way.label: pays_from(way, self.task) for way in self._pools()}
+
+    def _pools(self) -> list[Way]:
+        """The ways that ran in a pool: those whose own cost the advice can weigh."""
+        return [way for way in self.ways if way.runner != SERIAL and way.error is None]
 
     def projection(self) -> Projection | None:
         return None if self.recommendation is None else project(self.recommendation.way, self.cpus)
@@ -136,7 +140,7 @@ class Advice:
                 way = next(w for w in self.ways if w.label == label)
                 figure = DASH if way.speedup is None else format_ratio(way.speedup)
                 lines += _wrapped(f"  {label:<{width}}  {figure:>6}  ", reason)
-        pays = [p.line(w) for w in self.ways if w.runner != SERIAL for p in [pays_from(w, task)]]
+        pays = [pays_from(way, task).line(way) for way in self._pools()]
         if pays:
             lines.append(
                 f"own cost under {OWN_COST_SHARE:.0%} of the work (start-up, per task, data):"
@@ -151,7 +155,7 @@ class Advice:
                 f"{projection.serial_fraction:.2f} measured here at {projection.from_workers} "
                 "workers, Karp-Flatt)",
             )
-        memory = [w for w in self.ways if w.memory_bytes and w.runner != SERIAL]
+        memory = [way for way in self._pools() if way.memory_bytes]
         if memory:
             shown = ", ".join(f"{w.label} {format_bytes(w.memory_bytes)}" for w in memory)
             lines += _wrapped("memory per worker: ", shown)
