@@ -11,7 +11,7 @@ from gilkit.advise.elsewhere import ways_from
 from gilkit.advise.rules import Task, Way
 from gilkit.cli.advise import forwarded
 
-HERE_SERIAL = Way("serial", 1, 1.0, 1.0, 1.0, (0.010, 0.011, 0.009))
+HERE_SERIAL = Way("serial", 1, 1.0, 1.0, 1.0, (0.010, 0.011, 0.009, 0.010, 0.010, 0.0101, 0.0099))
 THERE = {
     "task": {"gil_enabled": False},
     "ways": [
@@ -19,7 +19,7 @@ THERE = {
         {
             "runner": "threads",
             "workers": 2,
-            "task_times_s": [0.005, 0.0055, 0.0045],
+            "task_times_s": [0.005, 0.0055, 0.0045, 0.005, 0.005, 0.0051, 0.0049],
             "shares_gil": True,
             "copies": False,
             "startup_s": 0.001,
@@ -45,7 +45,7 @@ def test_their_ways_are_compared_with_this_serial_map_by_medians() -> None:
 def test_joined_ways_take_part_in_the_recommendation() -> None:
     here = (
         HERE_SERIAL,
-        Way("threads", 2, 0.95, 0.9, 1.0, (0.0105, 0.0106, 0.0104), shares_gil=True),
+        Way("threads", 2, 0.95, 0.9, 1.0, (0.0105, 0.0106, 0.0104) * 2, shares_gil=True),
     )
     task = Task(seconds=0.010, kind="python", n_tasks=64)
     advice = Advice("f(item)", task, here, 2, "CPython 3.11", "takes turns", "shares")

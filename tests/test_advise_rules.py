@@ -165,3 +165,11 @@ def test_the_advice_fits_100_columns_and_keeps_its_figures() -> None:
     assert plain["recommended"]["runner"] == "threads"
     assert plain["recommended"]["speedup"] == 1.9
     assert set(plain["why_not"]) == {"serial", "processes ×2", "interpreters ×2"}
+
+
+def test_serial_is_recommended_when_tied_with_the_best() -> None:
+    threads = dataclasses.replace(way("threads", 2, 1.01), task_times_s=SERIAL.task_times_s)
+    best = recommend([SERIAL, threads], TASK)
+    assert best.way is SERIAL
+    assert best.tied_with == (threads,)
+    assert why_not(threads, best, TASK) == "tied with serial within the spread of its rounds"

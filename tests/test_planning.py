@@ -23,9 +23,7 @@ from gilkit.present.tables import format_sizing
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "conftest.py"
 
 
-def fake_sizes(
-    kernels: Sequence[str], impls: Sequence[str], *args: Any, **kwargs: Any
-) -> Sizing:
+def fake_sizes(kernels: Sequence[str], impls: Sequence[str], *args: Any, **kwargs: Any) -> Sizing:
     """Sizes that depend on the kernel and impl only: timing would make every plan differ."""
     sizes = {
         k: {i: 1000 + 10 * len(i) + len(k) for i in impls if i in KERNELS[k].chunk_fns}

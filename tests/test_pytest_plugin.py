@@ -73,8 +73,7 @@ def test_a_busy_machine_skips_with_the_reason_instead_of_failing(
 ) -> None:
     pytester.makepyfile(test_calls=SUITE)
     hogs = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(usable_cpus())
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(usable_cpus())
     ]
     try:
         done = pytester.runpytest_subprocess(*QUICK, "-rs")

@@ -105,8 +105,14 @@ class Advice:
 
     def lines(self) -> list[str]:
         task = self.task
+        spread = ""
+        if task.spread_s is not None:
+            low, high = (format_seconds(seconds) for seconds in task.spread_s)
+            spread = f" ({low} to {high})"
         lines = [
-            *_wrapped("", f"{self.target}: {format_seconds(task.seconds)} a task; {self.gil}"),
+            *_wrapped(
+                "", f"{self.target}: {format_seconds(task.seconds)} a task{spread}; {self.gil}"
+            ),
             *_wrapped("  ", f"gilkit's probe: {self.verdict}"),
             *_wrapped(
                 "measured: ",

@@ -50,6 +50,7 @@ CAPACITY_S = 1.5
 
 # Tasks in the part whose inputs are pickled to cost moving one task's.
 MOVE_TASKS = 64
+MOVE_BYTES = 32 << 20  # fewer tasks where their data would pass this
 # Warm calls are timed in batches of at least this long, at most MOST_BATCHES tries.
 WARM_BATCH_S = 0.02
 MOST_BATCHES = 6
@@ -159,14 +160,27 @@ def call_batch(calls: Calls, batch: int) -> Any:
 
 def moving(calls: Calls, result: Any) -> Moving:
     """What a pool that copies its tasks moves per task, and what pickling and unpickling it
-    costs: a part's inputs (its function goes by name, once per part) shared among its
-    MOVE_TASKS tasks, and one result."""
+    costs: what MOVE_TASKS more tasks (fewer where their data passes MOVE_BYTES) add to a
+    part, their inputs there and their results back, per task."""
     try:
-        part_s, part_bytes = pickled(calls.for_part(range(MOVE_TASKS)))
-        result_s, result_bytes = pickled(result)
+        copy = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+        def part(n_tasks: int) -> tuple[float, int]:
+            """A part's inputs out and its results back, as one list of distinct copies
+            (pickle would send one object once, however often a list holds it)."""
+            results = [pickle.loads(copy) for _ in range(n_tasks)]
+            out_s, out_bytes = pickled(calls.for_part(range(n_tasks)))
+            back_s, back_bytes = pickled(results)
+            return out_s + back_s, out_bytes + back_bytes
+
+        one_task = len(copy) + len(pickle.dumps(calls.for_part(range(1)).inputs))
+        k = max(1, min(MOVE_TASKS, MOVE_BYTES // max(one_task, 1)))
+        small_s, small_bytes = part(k)
+        large_s, large_bytes = part(2 * k)
     except Exception as error:
         return Moving(None, None, f"{type(error).__name__}: {error}")
-    return Moving(part_bytes // MOVE_TASKS + result_bytes, part_s / MOVE_TASKS + result_s)
+    # What one more task adds: a part's own envelope (the function, by name) is paid once.
+    return Moving(max(0, large_bytes - small_bytes) // k, max(0.0, large_s - small_s) / k)
 
 
 def pickled(value: Any, repeats: int = 5) -> tuple[float, int]:

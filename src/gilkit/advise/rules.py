@@ -58,6 +58,7 @@ class Task:
     moved_bytes: int | None = None  # its input and its result, pickled
     move_s: float | None = None  # pickling and unpickling them, once each way
     n_tasks: int = 1  # in the map measured
+    spread_s: tuple[float, float] | None = None  # the least and most of the serial rounds
 
     def move_cost(self, way: Way) -> float:
         return (self.move_s or 0.0) if way.copies else 0.0
@@ -72,20 +73,29 @@ class Recommendation:
 
 def recommend(ways: Sequence[Way], task: Task) -> Recommendation:
     """The way with the highest median speedup (serial is 1×); ways whose rounds cannot be
-    told apart from its (Mann-Whitney, p >= ALPHA) are named as tied with it. Equal medians
-    go to the way listed first (the fewer workers, the simpler pool)."""
+    told apart from its (Mann-Whitney, p >= ALPHA) are named as tied with it, and where serial
+    is one of them, serial is recommended. Equal medians go to the way listed first."""
     measured = [way for way in ways if way.speedup is not None and way.error is None]
     if not measured:
         raise ValueError("no way was measured")
     best = max(measured, key=lambda way: way.speedup or 0.0)
-    tied = tuple(
-        way
-        for way in measured
-        if way is not best
-        and len(way.task_times_s) > 1
-        and p_value(best.task_times_s, way.task_times_s) >= ALPHA
-    )
+    tied = ties(best, measured)
+    serial = next((way for way in tied if way.runner == SERIAL), None)
+    if serial is not None:  # no pool at all is the simpler way to the same speed
+        best, tied = serial, ties(serial, measured)
     return Recommendation(best, tied, pays_from(best, task).batch)
+
+
+def ties(chosen: Way, ways: Sequence[Way]) -> tuple[Way, ...]:
+    """The ways whose per-task times `chosen`'s rounds cannot tell apart from its own."""
+    return tuple(
+        way
+        for way in ways
+        if way is not chosen
+        and len(way.task_times_s) > 1
+        and len(chosen.task_times_s) > 1
+        and p_value(chosen.task_times_s, way.task_times_s) >= ALPHA
+    )
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,8 @@ def why_not(way: Way, best: Recommendation, task: Task) -> str:
             return "the call holds the GIL: its workers take turns on it"
     if way in best.tied_with:
         return f"tied with {chosen.label} within the spread of its rounds"
+    if way.runner == SERIAL:
+        return "one worker"
     moving = task.move_cost(way)
     if moving >= OWN_COST_SHARE * task.seconds:
         return (
@@ -146,8 +158,6 @@ def why_not(way: Way, best: Recommendation, task: Task) -> str:
         return f"start-up {format_seconds(way.startup_s)} against {format_seconds(work_s)} of work"
     if way.runner == chosen.runner and way.workers != chosen.workers:
         return f"{way.workers} workers do less than {chosen.workers} here"
-    if way.runner == SERIAL:
-        return "one worker"
     return (
         f"{format_ratio(way.speedup)} against {format_ratio(chosen.speedup)} here{costs(way, task)}"
     )

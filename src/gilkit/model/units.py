@@ -37,11 +37,13 @@ def format_percent(fraction: float | None) -> str:
 
 
 def format_bytes(n_bytes: float | None) -> str:
-    """A memory size in KiB or MiB."""
+    """A memory size in bytes, KiB or MiB."""
     if n_bytes is None:
         return DASH
     if abs(n_bytes) >= 2**20:
         return f"{n_bytes / 2**20:.1f} MiB"
+    if abs(n_bytes) < 2**10:
+        return f"{n_bytes:.0f} B"
     return f"{n_bytes / 2**10:.0f} KiB"
 
 
