@@ -76,3 +76,20 @@ def test_the_other_interpreter_gets_this_commands_options() -> None:
         "--budget=15.0",
         "--quiet",
     ]
+
+
+def test_calls_travel_as_bytes_unpickled_at_their_first_call() -> None:
+    """So that a module a worker cannot load (NumPy in a subinterpreter) fails the task, which
+    the runner reports, and not the pool's own unpickling, which can hang it."""
+    import pickle
+    import zlib
+
+    from gilkit.kernels.calls import Calls, Unpickled, call_each
+
+    calls = Calls(zlib.crc32, inputs=[b"a", b"bc", b"def"])
+    travelled = pickle.loads(pickle.dumps(calls.for_part(range(1, 3))))
+    assert isinstance(travelled, Unpickled)
+    assert call_each(range(1, 3), travelled) == [zlib.crc32(b"bc"), zlib.crc32(b"def")]
+    broken = Unpickled(b"not a pickle")  # made without error: nothing is unpickled yet
+    with pytest.raises(pickle.UnpicklingError):
+        call_each(range(1), broken)

@@ -169,11 +169,11 @@ def moving(calls: Calls, result: Any) -> Moving:
             """A part's inputs out and its results back, as one list of distinct copies
             (pickle would send one object once, however often a list holds it)."""
             results = [pickle.loads(copy) for _ in range(n_tasks)]
-            out_s, out_bytes = pickled(calls.for_part(range(n_tasks)))
+            out_s, out_bytes = pickled(calls.for_part(range(n_tasks)).fields())
             back_s, back_bytes = pickled(results)
             return out_s + back_s, out_bytes + back_bytes
 
-        one_task = len(copy) + len(pickle.dumps(calls.for_part(range(1)).inputs))
+        one_task = len(copy) + len(pickle.dumps(calls.for_part(range(1)).fields()))
         k = max(1, min(MOVE_TASKS, MOVE_BYTES // max(one_task, 1)))
         small_s, small_bytes = part(k)
         large_s, large_bytes = part(2 * k)

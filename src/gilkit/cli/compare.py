@@ -10,7 +10,7 @@ from gilkit.present.compare import format_comparison
 
 
 def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser("compare", help="two runs side by side, with significance")
     parser.add_argument("a", type=Path, metavar="A.json")

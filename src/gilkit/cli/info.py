@@ -16,7 +16,7 @@ from gilkit.runners import RUNNERS, default_start_method
 
 
 def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     return commands.add_parser("info", help="the interpreter, its GIL, the cpus and the build")
 

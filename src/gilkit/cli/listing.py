@@ -27,7 +27,7 @@ from gilkit.runners import (
 
 
 def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     return commands.add_parser(
         "list", help="kernels, impls and runners, and why any is unavailable"

@@ -18,7 +18,7 @@ from gilkit.present.plot import PlotUnavailable, plot_run
 
 
 def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser("plot", help="plot a run's speedups to a PNG (matplotlib)")
     parser.add_argument("result", type=Path, metavar="RESULT.json")

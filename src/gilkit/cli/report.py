@@ -27,7 +27,7 @@ VALID = "a file written by gilkit run, gilkit claims --json or pytest --benchmar
 
 
 def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "report", help="a run, a claims file or a pytest-benchmark file as Markdown"

@@ -15,8 +15,7 @@ from gilkit.runners import RUNNERS
 def describe_runners(names: Iterable[str]) -> dict[str, dict[str, Any]]:
     """What each runner of the run is, where its workers live and how data reaches them."""
     return {
-        name: RUNNERS[name].facts.record(RUNNERS[name].description)
-        for name in dict.fromkeys(names)
+        name: RUNNERS[name].facts.record(RUNNERS[name].description) for name in dict.fromkeys(names)
     }
 
 

@@ -129,9 +129,7 @@ def measure_scaling(
     raw times, measured once per session by the plugin (None: no capacity figures).
     """
     if runner not in RUNNERS:
-        raise CannotMeasure(
-            f"runner {runner!r} would pickle the call; valid: {', '.join(RUNNERS)}"
-        )
+        raise CannotMeasure(f"runner {runner!r} would pickle the call; valid: {', '.join(RUNNERS)}")
     kwargs = dict(kwargs or {})
     cpus = usable_cpus()
     counts = sorted(set(workers or default_workers(cpus)))
@@ -206,4 +204,3 @@ def _skip(reason: str) -> None:
     except ImportError:
         return
     pytest.skip(reason)
-

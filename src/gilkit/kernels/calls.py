@@ -15,6 +15,7 @@ say why.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -50,8 +51,34 @@ class Calls:
             return self
         return replace(self, inputs=[self.input(i) for i in part], first=part.start)
 
+    def __reduce__(self) -> tuple[Callable[[bytes], Unpickled], tuple[bytes]]:
+        """Travel as bytes that are unpickled at the first call, inside the task: there a
+        module that cannot load in the worker (NumPy in a subinterpreter) is the task's
+        error, which the runner reports, and not the pool's, which can hang it."""
+        return Unpickled, (pickle.dumps(self.fields(), protocol=pickle.HIGHEST_PROTOCOL),)
 
-def call_each(part: range, calls: Calls) -> list[Any]:
+    def fields(self) -> tuple[Any, ...]:
+        """What travels to a worker: Calls(*fields) makes these calls again."""
+        return (self.function, self.args, dict(self.kwargs), self.inputs, self.first)
+
+
+class Unpickled:
+    """Calls received by a worker, unpickled at their first use."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._calls: Calls | None = None
+
+    def call(self, index: int) -> Any:
+        if self._calls is None:
+            self._calls = Calls(*pickle.loads(self._data))
+        return self._calls.call(index)
+
+    def __reduce__(self) -> tuple[type[Unpickled], tuple[bytes]]:
+        return Unpickled, (self._data,)
+
+
+def call_each(part: range, calls: Calls | Unpickled) -> list[Any]:
     """The results of the part's tasks, in order."""
     return [calls.call(i) for i in part]
 
