@@ -182,6 +182,7 @@ def judged(
         moved_bytes=figures.moving.n_bytes,
         move_s=figures.moving.seconds,
         n_tasks=n,
+        n_map=n_total,
         spread_s=(min(per_task), max(per_task)) if per_task else None,
     )
     python = format_python(result.metadata.get("python", {})) if result.metadata else ""
