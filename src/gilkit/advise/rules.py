@@ -58,7 +58,14 @@ class Task:
     moved_bytes: int | None = None  # its input and its result, pickled
     move_s: float | None = None  # pickling and unpickling them, once each way
     n_tasks: int = 1  # in the map measured
+    n_map: int | None = None  # in the user's map, where known (--tasks, --inputs)
     spread_s: tuple[float, float] | None = None  # the least and most of the serial rounds
+
+    @property
+    def work_s(self) -> float:
+        """The user's map's serial work, or the measured map's where the user's is unknown:
+        what a pool's start-up is paid once against."""
+        return self.seconds * (self.n_map or self.n_tasks)
 
     def move_cost(self, way: Way) -> float:
         return (self.move_s or 0.0) if way.copies else 0.0
@@ -153,9 +160,11 @@ def why_not(way: Way, best: Recommendation, task: Task) -> str:
             f"its own cost, {format_seconds(way.empty_task_s)} per task, against "
             f"{format_seconds(task.seconds)} tasks"
         )
-    work_s = task.seconds * task.n_tasks
-    if way.startup_s is not None and way.startup_s >= OWN_COST_SHARE * work_s:
-        return f"start-up {format_seconds(way.startup_s)} against {format_seconds(work_s)} of work"
+    if way.startup_s is not None and way.startup_s >= OWN_COST_SHARE * task.work_s:
+        return (
+            f"start-up {format_seconds(way.startup_s)} against {format_seconds(task.work_s)} "
+            "of work"
+        )
     if way.runner == chosen.runner and way.workers != chosen.workers:
         return f"{way.workers} workers do less than {chosen.workers} here"
     return (
@@ -170,9 +179,8 @@ def costs(way: Way, task: Task) -> str:
     if per_task and task.seconds > 0:
         moved = f" ({format_bytes(task.moved_bytes)} moved)" if task.move_cost(way) else ""
         shares.append(f"{format_percent(per_task / task.seconds)} of each task{moved}")
-    work_s = task.seconds * task.n_tasks
-    if way.startup_s and work_s > 0:
-        shares.append(f"start-up {format_percent(way.startup_s / work_s)} of the map")
+    if way.startup_s and task.work_s > 0:
+        shares.append(f"start-up {format_percent(way.startup_s / task.work_s)} of the map")
     return f"; its own cost: {', '.join(shares)}" if shares else ""
 
 
