@@ -507,3 +507,67 @@ def test_result_files_are_read_within_bounds_and_forward_compatibly(
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout
     assert "python\\x1b[31m" in done.stdout
+
+
+CALLS = textwrap.dedent(
+    """
+    import ctypes
+    import os
+    import time
+
+
+    def segfaults(*args):
+        ctypes.string_at(0)
+
+
+    def leaves(*args):
+        os._exit(7)
+
+
+    def hangs(*args):
+        time.sleep(3600)
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the trial call needs fork")
+@pytest.mark.parametrize("command", [["probe"], ["advise", "--budget", "4"]])
+@pytest.mark.parametrize(
+    ("function", "said"),
+    [
+        ("segfaults", "crashed its interpreter (SIGSEGV) in a trial call in a child process"),
+        ("leaves", "ended its process (exit status 7) in a trial call"),
+        ("hangs", "took over 1 s in a trial call in a child process"),
+    ],
+)
+def test_a_call_that_takes_its_process_down_is_one_line_and_leaves_nothing(
+    tmp_path: Path, command: list[str], function: str, said: str
+) -> None:
+    (tmp_path / "calls.py").write_text(CALLS)
+    name, *options = command
+    limit = ["--timeout", "1"] if name == "probe" else []
+    process = start(tmp_path, name, f"calls:{function}", *options, *limit)
+    children = descendants_until_exit(process)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert said in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert_gone_within(children, 2)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["probe", "zlib:compress", "--arg", "bytes:999G"], "'bytes:999G' needs 930 GiB"),
+        (["probe", "numpy:sort", "--arg", "array:999G"], "valid: array:N up to"),
+        (["granularity", "--k", "1e30"], "'1e30' is not an integer from 1 to"),
+        (["probe", "zlib:compress", "--arg", "bytes:1k", "--timeout", "0"], "--timeout"),
+    ],
+)
+def test_values_past_this_machine_are_one_line_before_anything_runs(
+    tmp_path: Path, argv: list[str], said: str
+) -> None:
+    done = run(tmp_path, *argv, timeout=30)
+    assert done.returncode == 2
+    assert said in done.stderr
+    assert done.stderr.count("\n") == 1

@@ -28,7 +28,7 @@ from gilkit.advise.measure import (
     register_calls,
     run,
     tasks_to_measure,
-    trial_in_child,
+    trial,
 )
 from gilkit.advise.rules import SERIAL, Task, Way
 from gilkit.analysis.stats import paired_ratios, serial_key, spread
@@ -119,7 +119,7 @@ def advise(
         if runners is None and (reason := RUNNERS[name].unavailable_reason()) is not None
     ]
     began = time.perf_counter()
-    trial_in_child(calls, label, limit_s=budget_s / 4)
+    trial(calls, label, limit_s=budget_s / 4)
     warm_s, result = first_calls(calls, label, limit_s=budget_s / 4)
     moved = moving(calls, result)
     if moved.problem is not None:

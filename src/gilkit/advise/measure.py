@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import functools
 import math
-import multiprocessing
-import os
 import pickle
-import signal
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gilkit.engine.limits import Caller, CallTimeout
+from gilkit.engine.limits import Caller, CallTimeout, trial_in_child
 from gilkit.engine.session import OnCall, run_plan
 from gilkit.gil.kinds import kind_of
 from gilkit.gil.probe import MIN_CALL_S, estimated_s, releases_gil
@@ -76,44 +73,15 @@ class Measured:
     verdict: str
 
 
-def trial_in_child(calls: Calls, label: str, limit_s: float) -> None:
-    """One call in a forked child first, where fork is: a call that crashes the interpreter
-    (a segfault, os._exit) or hangs is then a UsageError naming what it did, and this process
-    lives on. A call that raises is left to first_calls, which names the exception."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return
-    child = multiprocessing.get_context("fork").Process(target=_trial, args=(calls,), daemon=True)
-    child.start()
-    child.join(limit_s)
-    if child.is_alive():
-        child.kill()
-        child.join()
+def trial(calls: Calls, label: str, limit_s: float) -> None:
+    """One call in a forked child first: a call that crashes the interpreter (a segfault,
+    os._exit) or hangs is a UsageError naming what it did, and this process lives on."""
+    went_wrong = trial_in_child(functools.partial(calls.call, 0), limit_s)
+    if went_wrong is not None:
         raise UsageError(
-            f"advise: {label} took over {format_seconds(limit_s)}, the budget's share for one "
-            "call; valid: a call that ends sooner (a smaller input), or a larger --budget"
+            f"advise: {label} {went_wrong} in a trial call in a child process; valid: a call "
+            f"that returns within {format_seconds(limit_s)}, the budget's share for one call"
         )
-    code = child.exitcode
-    if code is not None and code < 0:
-        raise UsageError(
-            f"advise: {label} crashed its interpreter ({signal.Signals(-code).name}) in a trial "
-            "call in a child process; valid: a function that returns"
-        )
-    if code not in (0, TRIAL_RAISED):
-        raise UsageError(
-            f"advise: {label} ended its process (exit status {code}) in a trial call in a child "
-            "process; valid: a function that returns"
-        )
-
-
-TRIAL_RAISED = 3
-
-
-def _trial(calls: Calls) -> None:
-    try:
-        calls.call(0)
-    except BaseException:
-        os._exit(TRIAL_RAISED)
-    os._exit(0)
 
 
 def first_calls(calls: Calls, label: str, limit_s: float) -> tuple[float, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from rich import box
 from rich.table import Table
@@ -73,9 +74,10 @@ def parse_k(item: str) -> int:
         value = float(item.replace("_", "")) if "e" in item.lower() else int(item)
     except ValueError:
         value = 0
-    if value < 1 or value != int(value):
+    if value < 1 or value != int(value) or value > sys.maxsize:
         raise UsageError(
-            f"--k: {item!r} is not an integer >= 1; valid: integers >= 1, as 1000, 1_000 or 1e3"
+            f"--k: {item!r} is not an integer from 1 to {sys.maxsize:.2e} (the loops' C index); "
+            "valid: such integers, as 1000, 1_000 or 1e3"
         )
     return int(value)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib
 import os
 import random
@@ -17,7 +18,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import psutil
+
 from gilkit.cli.console import make_console, make_progress
+from gilkit.engine.limits import trial_in_child
 from gilkit.gil.probe import (
     DEFAULT_REPEAT,
     FREE_CPU_MIN_PARALLELISM,
@@ -48,6 +52,9 @@ SEED = 0  # bytes:N and array:N are the same on every run
 # also show a progress bar of the rounds.
 SAY_ESTIMATE_S = 1.0
 SHOW_PROGRESS_S = 5.0
+TRIAL_LIMIT_S = 60.0
+# bytes:N and array:N are made in memory: at most this share of the memory available now.
+MEMORY_SHARE = 0.5
 
 
 def add_parser(
@@ -86,6 +93,13 @@ def add_parser(
     parser.add_argument(
         "--repeat", help=f"rounds, each alone and with the counter (default: {DEFAULT_REPEAT})"
     )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="the most a trial call may take; it runs first in a child process, so that a "
+        "call that crashes, exits or hangs is one line (default: "
+        f"{TRIAL_LIMIT_S:.0f})",
+    )
     return parser
 
 
@@ -94,8 +108,16 @@ def handle(args: argparse.Namespace) -> int:
     call_args = [parse_value("--arg", text) for text in args.args]
     call_kwargs = dict(parse_kwarg(text) for text in args.kwargs)
     repeat = options.parse_count("--repeat", args.repeat, DEFAULT_REPEAT, 1)
+    limit_s = options.parse_seconds("--timeout", args.timeout, TRIAL_LIMIT_S)
+    assert limit_s is not None
     label = call_label(args.target, args.args, args.kwargs)
     pin_native_threads()
+    went_wrong = trial_in_child(functools.partial(fn, *call_args, **call_kwargs), limit_s)
+    if went_wrong is not None:
+        raise UsageError(
+            f"probe: {label} {went_wrong} in a trial call in a child process; valid: a call "
+            "that returns (--timeout for a longer one)"
+        )
     # Also a warm-up (the first call is often slow) and what the estimate is made from.
     call_s = check_call(label, fn, call_args, call_kwargs)
     console = make_console(stderr=True)
@@ -190,7 +212,15 @@ def parse_size(option: str, text: str, kind: str, size: str) -> int:
             f"{option}: {text!r} has no valid size; valid: {kind}:N with N an integer >= 0, "
             f"with _ or a k/M/G suffix allowed ({kind}:5000000, {kind}:5_000_000, {kind}:5M)"
         )
-    return int(match[1].replace("_", "")) * SIZE_SUFFIXES[match[2]]
+    n = int(match[1].replace("_", "")) * SIZE_SUFFIXES[match[2]]
+    item_bytes = 8 if kind == "array" else 1
+    most = int(psutil.virtual_memory().available * MEMORY_SHARE) // item_bytes
+    if n > most:
+        raise UsageError(
+            f"{option}: {text!r} needs {n * item_bytes / 2**30:.3g} GiB; valid: {kind}:N up "
+            f"to {most:,}, half of the memory available now"
+        )
+    return n
 
 
 def parse_value(option: str, text: str) -> Any:

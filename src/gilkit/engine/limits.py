@@ -109,3 +109,43 @@ def _wait(future: Future[T], limit_s: float | None) -> T:
         if future.done():
             raise  # the call itself raised TimeoutError: its error, not ours
         raise CallTimeout(f"no result after {limit_s:.3g} s") from None
+
+
+# The exit status of a trial child whose call raised: the caller makes the call itself then,
+# to name the exception.
+TRIAL_RAISED = 3
+
+
+def trial_in_child(call: Callable[[], object], limit_s: float) -> str | None:
+    """Make `call` once in a forked child, and say in a phrase how that went wrong where it
+    ended the child (a segfault, os._exit) or outlived `limit_s` (the child is killed); None
+    when it returned or raised (the caller calls it itself to name the exception), and where
+    this platform cannot fork. A user's call that can take a process down is tried so before
+    it runs in gilkit's own."""
+    import multiprocessing  # here: only the probe and advise fork a trial
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    child = multiprocessing.get_context("fork").Process(target=_trial, args=(call,), daemon=True)
+    child.start()
+    child.join(limit_s)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return f"took over {limit_s:.3g} s"
+    code = child.exitcode
+    if code is not None and code < 0:
+        return f"crashed its interpreter ({signal.Signals(-code).name})"
+    if code not in (0, TRIAL_RAISED):
+        return f"ended its process (exit status {code})"
+    return None
+
+
+def _trial(call: Callable[[], object]) -> None:
+    import os
+
+    try:
+        call()
+    except BaseException:
+        os._exit(TRIAL_RAISED)
+    os._exit(0)
