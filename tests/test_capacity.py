@@ -43,7 +43,16 @@ def test_capacity_is_n_times_one_loop_over_n_loops() -> None:
     times = {"1": [0.05, 0.05, 0.06], "2": [0.05, 0.06, 0.05], "4": [0.1, 0.1, 0.1]}
     assert capacity(times, 2) == pytest.approx(2.0)
     assert capacity(times, 4) == pytest.approx(2.0)  # 4 loops on 2 cpus: 2x at best
-    assert capacity(times, 8) is None  # not measured
+    assert capacity(times, 8) == pytest.approx(2.0)  # past the counts measured: the most's
+    assert capacity({"2": [0.1]}, 2) is None  # no loop alone to compare with
+
+
+def test_capacity_is_measured_up_to_the_usable_cpus_only() -> None:
+    measured = measure_capacity([1, 2, 64, 1024], cpus=2)
+    if "unavailable" in measured:
+        pytest.skip(measured["unavailable"])
+    assert set(measured["compute"]) == {"1", "2"}
+    assert set(measured["memory"]) == {"1", "2"}
 
 
 def call(runner: str, n_workers: int, busy: float, own: float, **fields: object) -> CellRecord:

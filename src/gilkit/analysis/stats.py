@@ -154,11 +154,17 @@ def kernel_ideal(result: RunResult, kernel: str, n_workers: int) -> int:
 
 
 def capacity(times_s: dict[str, list[float]], n_workers: int) -> float | None:
-    """N x one loop's median time over N loops' median time: what N workers can give here."""
-    alone, together = times_s.get("1"), times_s.get(str(n_workers))
+    """N x one loop's median time over N loops' median time: what N workers can give here.
+    Past the counts measured (the usable cpus), what the most measured gave: busy workers
+    beyond the cpus only share them."""
+    measured = [int(n) for n in times_s if int(n) <= n_workers]
+    if not measured:
+        return None
+    n = max(measured)
+    alone, together = times_s.get("1"), times_s.get(str(n))
     if not alone or not together:
         return None
-    return n_workers * statistics.median(alone) / statistics.median(together)
+    return n * statistics.median(alone) / statistics.median(together)
 
 
 def machine_capacity(result: RunResult, kernel: str, n_workers: int) -> float | None:

@@ -307,7 +307,8 @@ def run_plan(
             if plan.scheduler is not None:
                 result.metadata["dask_cluster"] = _describe_cluster(plan.scheduler)
             if plan.measure_capacity:  # threads, all joined before any process pool forks
-                result.metadata["capacity"] = measure_capacity(c.n_workers for c in plan.cells)
+                busy = (c for c in plan.cells if KERNELS[c.kernel].bound != "io")
+                result.metadata["capacity"] = measure_capacity(c.n_workers for c in busy)
             with session:
                 session.measure(result, on_call or (lambda cell: None), round_done)
             result.complete = True

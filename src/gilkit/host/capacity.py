@@ -22,20 +22,23 @@ from functools import partial
 from typing import Any
 
 from gilkit.host import extensions as compiled
-from gilkit.host.cpus import last_level_cache_bytes
+from gilkit.host.cpus import last_level_cache_bytes, usable_cpus
 
 CALL_S = 0.05  # one loop alone: long enough for thread start-up to vanish, short overall
 N_ROUNDS = 3  # per worker count, interleaved across counts so drift hits them alike
 LOOPS = {"compute": "squares_nogil", "memory": "triad_nogil"}
 
 
-def measure_capacity(worker_counts: Iterable[int]) -> dict[str, Any]:
-    """Raw times of 1..N concurrent loops per loop kind, or why they could not be measured."""
+def measure_capacity(worker_counts: Iterable[int], cpus: int | None = None) -> dict[str, Any]:
+    """Raw times of 1..N concurrent loops per loop kind, or why they could not be measured.
+    N goes up to the usable cpus only: more busy threads than cpus measure nothing new (the
+    cpus' capacity, shared), and 1,024 of them would take long to learn it."""
     reason = compiled.unavailable_reason("_native")
     if reason is not None:
         return {"unavailable": reason}
     module = compiled.module("_native")
-    counts = sorted({1, *worker_counts})
+    most = usable_cpus() if cpus is None else cpus
+    counts = sorted({1, *(min(n, most) for n in worker_counts)})
     return {
         "compute": _times(counts, _compute_loop(module)),
         "memory": _times(counts, _memory_loop(module, max(counts))),
