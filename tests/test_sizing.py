@@ -112,3 +112,28 @@ def test_runners_that_cost_more_per_call_get_longer_parts() -> None:
     assert dask.costliest_runner == "dask-processes"
     assert dask.part_s == PARTS_PER_CALL_COST * RUNNERS["dask-processes"].call_cost_s
     assert dask.sizes["squares"]["cython-nogil"] > 5 * pools.sizes["squares"]["cython-nogil"]
+
+
+def test_waiting_work_gets_a_part_for_each_worker_past_the_cpus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The io kernel's ideal is its workers: at 32 of them on 2 cpus, a call sized for two
+    parts left 30 workers without a request."""
+    import gilkit.planning.sizing as sizing_module
+
+    targets: dict[str, float] = {}
+
+    def timed(kernel, impls, split, target_s):  # type: ignore[no-untyped-def]
+        targets[kernel.name] = target_s
+        return {impl: 100 for impl in impls}, {impl: target_s for impl in impls}
+
+    monkeypatch.setattr(sizing_module, "_timed_sizes", timed)
+    machine_sizes(
+        ["io", "squares"],
+        ["python"],
+        {"io": "contiguous", "squares": "contiguous"},
+        {"io": [1, 2, 32], "squares": [1, 2, 4]},
+        n_cpus=2,
+        budget_s=1e6,
+    )
+    assert targets == {"io": 32 * TARGET_PART_S, "squares": 2 * TARGET_PART_S}

@@ -27,7 +27,7 @@ from typing import Any
 
 from gilkit.engine.measure import MIN_MONITORED_S
 from gilkit.kernels import KERNELS, SOURCES, Kernel
-from gilkit.model.facts import HOLDS_GIL
+from gilkit.model.facts import HOLDS_GIL, ideal_rule, ideal_speedup
 from gilkit.planning.calibrate import calibrate, probe_estimate, size_for_work, time_one_call
 from gilkit.runners import RUNNERS
 
@@ -124,7 +124,11 @@ def machine_sizes(
             }
             serial_s[name] = {i: s for i, s in estimates.items() if s is not None}
             continue
-        sizes[name], serial_s[name] = _timed_sizes(kernel, mine, splits[name], workers * target)
+        # Waiting work (io) can keep more workers than cpus busy: a part for each of them.
+        busy = workers
+        if scaling != "weak":
+            busy = ideal_speedup(ideal_rule(kernel.bound), max(worker_counts[name]), n_cpus)
+        sizes[name], serial_s[name] = _timed_sizes(kernel, mine, splits[name], busy * target)
     parallel = [name for name in runners if name != "serial"]
     estimated = _estimate_s(sizes, serial_s, worker_counts, n_cpus, scaling, n_rounds, parallel)
     part_s = target
