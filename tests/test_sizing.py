@@ -125,7 +125,7 @@ def test_waiting_work_gets_a_part_for_each_worker_past_the_cpus(
 
     def timed(kernel, impls, split, target_s):  # type: ignore[no-untyped-def]
         targets[kernel.name] = target_s
-        return {impl: 100 for impl in impls}, {impl: target_s for impl in impls}
+        return dict.fromkeys(impls, 100), dict.fromkeys(impls, target_s)
 
     monkeypatch.setattr(sizing_module, "_timed_sizes", timed)
     machine_sizes(
