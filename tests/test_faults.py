@@ -572,3 +572,22 @@ def test_values_past_this_machine_are_one_line_before_anything_runs(
     assert done.returncode == 2
     assert said in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_a_hung_interpreter_step_is_ended_with_its_whole_tree(tmp_path: Path) -> None:
+    """--python's steps (set-up, the other interpreter's run) have a time limit; past it their
+    process group goes, children included, and the error names the step."""
+    from gilkit.host.venvs import InterpreterError, run_bounded
+
+    pid_file = tmp_path / "grandchild.pid"
+    hangs = (
+        "import subprocess, sys, time; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid)); time.sleep(600)"
+    )
+    began = time.monotonic()
+    with pytest.raises(InterpreterError, match=r"3.13t's gilkit run did not finish within 2 s"):
+        run_bounded([sys.executable, "-c", hangs], 2, "3.13t's gilkit run")
+    assert time.monotonic() - began < 10
+    grandchild = int(pid_file.read_text())
+    assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == "zombie"

@@ -45,6 +45,7 @@ from gilkit.host.venvs import (
     InterpreterError,
     describe,
     environment_for,
+    run_bounded,
     same_interpreter,
 )
 from gilkit.model.cell import Cell
@@ -54,6 +55,8 @@ from gilkit.planning import values as options
 from gilkit.planning.values import UsageError
 from gilkit.runners import RUNNERS
 
+# Beyond four times its budget, another interpreter's advise is given this long to finish.
+OTHER_PYTHON_SLACK_S = 120.0
 EXAMPLES = "zlib:compress --arg bytes:4M --tasks 40; mymodule:parse --inputs mymodule:PATHS"
 
 
@@ -268,7 +271,17 @@ def measured_elsewhere(
                 continue
             say(f"{interpreter.label}: measuring its ways")
             command = [str(python), "-m", "gilkit", *forwarded(args, budget), "--json", str(out)]
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            try:  # its budget, its probe and pools, and set-up slack: past that it hangs
+                done = run_bounded(
+                    command,
+                    4 * budget + OTHER_PYTHON_SLACK_S,
+                    f"{interpreter.label}'s gilkit advise",
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                )
+            except InterpreterError as error:
+                notes.append(f"{interpreter.label}: {error}; its process group was killed")
+                continue
             if done.returncode != 0 or not out.exists():
                 why = (done.stderr.strip().splitlines() or ["no output"])[-1]
                 notes.append(f"{interpreter.label}: its gilkit advise failed ({why})")

@@ -12,7 +12,12 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from gilkit.host.venvs import Interpreter, environment_for
+from gilkit.host.venvs import Interpreter, environment_for, run_bounded
+from gilkit.planning import DEFAULT_RUN_LIMIT_S
+from gilkit.planning import values as options
+
+# How long past its own --max-time another interpreter's run may take to stop and write.
+STOP_MARGIN_S = 60.0
 
 FORWARDED = (
     "kernel",
@@ -58,8 +63,13 @@ def run_each(
         out = path_for(json_path, interpreter)
         say(f"{interpreter.label}: measuring")
         command = [str(python), "-m", "gilkit", "run", *forwarded_options(args), "--json", str(out)]
-        code = subprocess.run(command, stdout=subprocess.DEVNULL, check=False).returncode
-        status = max(status, code)
+        # Its own --max-time ends it as Ctrl-C would; past that and a margin, it hangs.
+        limit = options.parse_seconds("--max-time", args.max_time, DEFAULT_RUN_LIMIT_S)
+        assert limit is not None
+        command += ["--max-time", str(limit)]
+        what = f"{interpreter.label}'s gilkit run"
+        code = run_bounded(command, limit + STOP_MARGIN_S, what, stdout=subprocess.DEVNULL)
+        status = max(status, code.returncode)
         if out.exists():
             done.append((interpreter, out))
     return done, status

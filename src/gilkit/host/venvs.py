@@ -10,14 +10,17 @@ own result file; the CLI then shows them side by side.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DESCRIBE = (
     "import json, platform, sys, sysconfig; print(json.dumps({"
@@ -30,8 +33,36 @@ DESCRIBE = (
 EXTRAS = "interpreters"
 
 
+# The most setting up one environment may take (a venv, then pip building the extensions).
+SETUP_TIMEOUT_S = 900.0
+
+
 class InterpreterError(RuntimeError):
     """An interpreter that cannot be used; the message says why."""
+
+
+def run_bounded(
+    command: list[str], timeout_s: float, what: str, **options: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` in a session of its own, so that it and everything it starts end
+    together: past `timeout_s`, or when gilkit itself is stopped (a signal), the whole group is
+    killed. Past the limit, an InterpreterError says which step (`what`) hung."""
+    child = subprocess.Popen(command, start_new_session=True, text=True, **options)
+    try:
+        out, err = child.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(child)
+        raise InterpreterError(f"{what} did not finish within {timeout_s:.0f} s") from None
+    except BaseException:
+        _kill_group(child)
+        raise
+    return subprocess.CompletedProcess(command, child.returncode, out, err)
+
+
+def _kill_group(child: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
 
 
 @dataclass(frozen=True)
@@ -108,7 +139,9 @@ def environment_for(interpreter: Interpreter, log: Path) -> Path:
             [str(python), "-m", "pip", "install", "--only-binary=numpy", "-e", f"{root}[{EXTRAS}]"],
         ]
         for step in steps:
-            if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, check=False).returncode:
+            what = f"setting up {interpreter.label} ({' '.join(step[-3:])})"
+            options = {"stdout": out, "stderr": subprocess.STDOUT}
+            if run_bounded(step, SETUP_TIMEOUT_S, what, **options).returncode:
                 raise InterpreterError(
                     f"could not set up {interpreter.label} ({' '.join(step[-3:])}); see {log}"
                 )
