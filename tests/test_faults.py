@@ -591,3 +591,17 @@ def test_a_hung_interpreter_step_is_ended_with_its_whole_tree(tmp_path: Path) ->
     assert time.monotonic() - began < 10
     grandchild = int(pid_file.read_text())
     assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == "zombie"
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_the_probe_in_one_line_with_the_shells_status(
+    tmp_path: Path, signum: int, status: int
+) -> None:
+    """The rule every command keeps, outside a run too: SIGINT 130, SIGTERM 143, one line."""
+    process = start(tmp_path, "probe", "zlib:compress", "--arg", "bytes:100M")
+    time.sleep(3)  # past the trial call, into the probe's rounds
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == status
+    assert err.strip().splitlines()[-1] in {"gilkit: interrupted", "gilkit: terminated (SIGTERM)"}
+    assert "Traceback" not in err

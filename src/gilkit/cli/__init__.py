@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
 from gilkit.cli import advise, claims, compare, granularity, info, listing, plot, probe, report, run
-from gilkit.cli.console import EXIT_INTERRUPTED, EXIT_USAGE
+from gilkit.cli.console import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
 from gilkit.planning.values import UsageError
 
 # Each module adds its parser and runs its command; the order is `gilkit --help`'s.
@@ -41,16 +42,35 @@ def build_parser() -> Parser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, outside a run (which handles its own): stopped as Ctrl-C stops gilkit."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every command ends the same way on a signal: SIGINT exits 130 and SIGTERM 143, each
+    with one line (a run, or advise's map, first keeps and prints what it measured)."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         args = build_parser().parse_args(argv)
         return int(args.handler(args))
     except UsageError as error:
         print(f"gilkit: error: {error}", file=sys.stderr)  # one line, never wrapped
         return EXIT_USAGE
+    except Terminated:
+        print("gilkit: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:  # before or after a run: nothing measured to keep
         print("gilkit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def command() -> None:

@@ -20,7 +20,7 @@ from gilkit.engine.descriptions import from_document
 from gilkit.model import results
 from gilkit.planning.values import UsageError
 
-EXIT_OK, EXIT_WRONG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_WRONG, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
 def make_console(stderr: bool = False, quiet: bool = False) -> Console:
