@@ -168,7 +168,8 @@ def test_the_command_prints_a_table_per_variant_and_writes_json(
 @pytest.mark.parametrize(
     ("argv", "names"),
     [
-        (["--k", "0"], ["'0'", "integers >= 1"]),
+        (["--k", "0"], ["'0'", "an integer from 1 to"]),
+        (["--k", "1e30"], ["'1e30'", "the loops' C index"]),
         (["--k", "1e2.5"], ["'1e2.5'", "1e3"]),
         (["--k", "1.5"], ["'1.5'", "1_000"]),
         (["--switch-interval", "0"], ["'0'", "milliseconds > 0"]),
