@@ -83,7 +83,7 @@ def test_pure_python_over_inputs() -> None:
         "python",
     )
     assert advice.task.n_tasks == 4
-    assert advice.n_total == 4
+    assert advice.task.n_map == 4
     assert advice.recommendation is not None
     if advice.recommendation.way.runner != "threads":
         assert (

@@ -37,7 +37,7 @@ from gilkit.gil.probe import describe
 from gilkit.host.cpus import usable_cpus
 from gilkit.host.metadata import gil_enabled
 from gilkit.kernels.calls import IMPL, NAME, Calls
-from gilkit.model.results import RunResult
+from gilkit.model.results import CellRecord, RunResult
 from gilkit.model.units import format_seconds
 from gilkit.planning.values import UsageError, parse_runners, parse_workers
 from gilkit.present.formatting import format_python
@@ -136,7 +136,7 @@ def advise(
         f"measuring {label}: {n:,} tasks of about {format_seconds(warm_s)}, serially and in "
         f"{n_cells - 1} ways, {N_REPEATS} rounds each: about {format_seconds(estimate)}"
     )
-    figures = Measured(RunResult({}, {}), warm_s, moved, kind, verdict)
+    figures = Measured(warm_s, moved, kind, verdict)
     try:
         measured = run(calls, n, runner_names, counts, warm_s, on_call)
     except RunInterrupted as stop:
@@ -194,13 +194,12 @@ def judged(
         python=python,
         gil=GIL_PHRASES.get(figures.kind, "what it does with the GIL is unknown"),
         verdict=figures.verdict,
-        n_total=n_total,
         complete=result.complete,
         notes=tuple(notes),
     )
 
 
-def _way(record: Any, serial: Any, result: RunResult) -> Way:
+def _way(record: CellRecord, serial: CellRecord | None, result: RunResult) -> Way:
     facts = result.runner_facts(record.runner)
     ratios = paired_ratios(serial, record) if serial is not None and record.times_s else []
     if record.runner == SERIAL:

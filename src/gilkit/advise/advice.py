@@ -36,7 +36,6 @@ class Advice:
     python: str  # the interpreter, one line
     gil: str  # what the call does with the GIL, in a phrase
     verdict: str  # the probe's verdict and figures
-    n_total: int | None = None  # tasks in the user's map, where known (--tasks, --inputs)
     complete: bool = True  # False: interrupted, advice from the rounds measured
     notes: tuple[str, ...] = ()  # what the user should know: unavailable runners, budget
     recommendation: Recommendation | None = field(init=False, default=None)
@@ -98,7 +97,6 @@ class Advice:
             "python": self.python,
             "gil": self.gil,
             "verdict": self.verdict,
-            "n_total": self.n_total,
             "complete": self.complete,
             "notes": list(self.notes),
         }
@@ -170,9 +168,8 @@ class Advice:
         return lines
 
     def _of_total(self) -> str:
-        if self.n_total is None or self.n_total == self.task.n_tasks:
-            return ""
-        return f" of your {self.n_total:,}"
+        n_map = self.task.n_map
+        return "" if n_map is None or n_map == self.task.n_tasks else f" of your {n_map:,}"
 
     def __str__(self) -> str:
         return "\n".join(self.lines())

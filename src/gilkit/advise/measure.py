@@ -66,8 +66,9 @@ class Moving:
 
 @dataclass(frozen=True)
 class Measured:
-    result: RunResult
-    warm_s: float  # one warm call, before the map
+    """What is measured before the map: one warm call, moving a task, the probe's verdict."""
+
+    warm_s: float  # one warm call
     moving: Moving
     kind: str
     verdict: str
