@@ -67,6 +67,18 @@ FAULTS = textwrap.dedent(
         return sum(i * i for i in part)
 
 
+    def spawns_then_hangs(part, params):
+        import subprocess
+        import sys
+
+        if os.getpid() != PARENT:  # in a worker process: a child of its own, then a hang
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+            with open(os.environ["GILKIT_TEST_PIDS"], "a") as pids:
+                pids.write(f"{child.pid} ")
+            time.sleep(3600)
+        return sum(i * i for i in part)
+
+
     def allocates(part, params):
         block = bytearray(64 * 2**20)  # 64 MiB, touched page by page
         block[:: 4096] = b"x" * len(block[:: 4096])
@@ -84,6 +96,7 @@ FAULTS = textwrap.dedent(
     HANGS_IN_POOLS = kernel("hangs-in-pools", hangs_in_pools)
     CRASHES_LATER = kernel("crashes-later", crashes_later)
     ALLOCATES = kernel("allocates", allocates)
+    SPAWNS_THEN_HANGS = kernel("spawns-then-hangs", spawns_then_hangs)
     """
 )
 QUICK = ["--repeat", "3", "--warmup", "0", "--quiet"]
@@ -605,3 +618,23 @@ def test_a_signal_ends_the_probe_in_one_line_with_the_shells_status(
     assert process.returncode == status
     assert err.strip().splitlines()[-1] in {"gilkit: interrupted", "gilkit: terminated (SIGTERM)"}
     assert "Traceback" not in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a subreaper is Linux's")
+def test_processes_a_kernel_starts_end_with_gilkit_when_its_worker_is_killed(
+    faults: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed at its time limit leaves its kernel's own child an orphan: gilkit adopts
+    it (a subreaper) and ends it at exit."""
+    pids = faults / "pids.txt"
+    monkeypatch.setenv("GILKIT_TEST_PIDS", str(pids))
+    argv = ["run", "--kernel", "faults:SPAWNS_THEN_HANGS", "--runner", "processes"]
+    run(faults, *argv, "--workers", "2", "--timeout", "2", *QUICK, "--json", "out.json")
+    (record,) = (
+        c for c in json.loads((faults / "out.json").read_text())["cells"] if c["n_workers"] == 2
+    )
+    assert record["error"].startswith("timed out after 2 s: its worker processes were killed")
+    spawned = [int(line) for line in pids.read_text().split()]
+    assert spawned
+    _, alive = psutil.wait_procs([psutil.Process(p) for p in spawned if psutil.pid_exists(p)], 2)
+    assert alive == []

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from gilkit.cli import advise, claims, compare, granularity, info, listing, plot, probe, report, run
 from gilkit.cli.console import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
+from gilkit.host.orphans import adopt_orphans, end_descendants
 from gilkit.planning.values import UsageError
 
 # Each module adds its parser and runs its command; the order is `gilkit --help`'s.
@@ -74,9 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def command() -> None:
-    """The `gilkit` command. A call abandoned in a thread (it outlived its time limit, or the
+    """The `gilkit` command. Processes a user's kernel started and left behind end with it
+    (gilkit.host.orphans). A call abandoned in a thread (it outlived its time limit, or the
     run stopped) would hold the interpreter's exit forever: then exit without waiting."""
-    status = main()
+    adopt_orphans()
+    try:
+        status = main()
+    finally:
+        end_descendants()
     if any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:]):
         sys.stdout.flush()
         sys.stderr.flush()

@@ -1,0 +1,65 @@
+"""Processes a user's kernel starts itself, which outlive the worker that started them.
+
+gilkit's own workers die with it (gilkit.host.worker_process), but a kernel may start
+processes of its own (a subprocess, a pool), and a worker killed at a time limit leaves them
+running, reparented to init. On Linux the `gilkit` command makes its process a subreaper
+(PR_SET_CHILD_SUBREAPER): such orphans are reparented to gilkit instead, and at its exit every
+process still below it is ended (SIGTERM, then SIGKILL). multiprocessing's own helpers (the
+resource tracker, the forkserver) are left alone: they end when gilkit does, after cleaning up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import sys
+
+import psutil
+
+PR_SET_CHILD_SUBREAPER = 36  # from <sys/prctl.h>
+GRACE_S = 1.0  # between SIGTERM and SIGKILL
+
+
+def adopt_orphans() -> bool:
+    """Make this process the subreaper of its descendants (Linux); whether it now is."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def end_descendants() -> list[int]:
+    """End every process still below this one but multiprocessing's helpers; their pids."""
+    try:
+        below = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
+    helpers = _multiprocessing_helpers()
+    left = [process for process in below if process.pid not in helpers]
+    for process in left:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(left, timeout=GRACE_S)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=GRACE_S)
+    return [process.pid for process in left]
+
+
+def _multiprocessing_helpers() -> set[int]:
+    """The resource tracker's and the forkserver's pids, where this process started them."""
+    pids = set()
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    for found in (
+        getattr(getattr(tracker, "_resource_tracker", None), "_pid", None),
+        getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None),
+    ):
+        if isinstance(found, int):
+            pids.add(found)
+    return pids
