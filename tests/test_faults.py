@@ -638,3 +638,13 @@ def test_processes_a_kernel_starts_end_with_gilkit_when_its_worker_is_killed(
     assert spawned
     _, alive = psutil.wait_procs([psutil.Process(p) for p in spawned if psutil.pid_exists(p)], 2)
     assert alive == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_sigkill_of_the_probe_leaves_no_trial_call_running(tmp_path: Path) -> None:
+    (tmp_path / "calls.py").write_text(CALLS)
+    process = start(tmp_path, "probe", "calls:hangs", "--timeout", "60")
+    children = descendants_once_running(process, at_least=1)
+    process.kill()
+    process.communicate(timeout=30)
+    assert_gone_within(children, 2)

@@ -18,6 +18,7 @@ from typing import NoReturn
 from gilkit.cli import advise, claims, compare, granularity, info, listing, plot, probe, report, run
 from gilkit.cli.console import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
 from gilkit.host.orphans import adopt_orphans, end_descendants
+from gilkit.host.worker_process import die_with
 from gilkit.planning.values import UsageError
 
 # Each module adds its parser and runs its command; the order is `gilkit --help`'s.
@@ -78,6 +79,7 @@ def command() -> None:
     """The `gilkit` command. Processes a user's kernel started and left behind end with it
     (gilkit.host.orphans). A call abandoned in a thread (it outlived its time limit, or the
     run stopped) would hold the interpreter's exit forever: then exit without waiting."""
+    die_with(os.environ)
     adopt_orphans()
     try:
         status = main()

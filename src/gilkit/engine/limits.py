@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
+from gilkit.host.worker_process import die_with_parent
+
 T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -146,6 +148,7 @@ def _trial(call: Callable[[], object]) -> None:
     import os
 
     faulthandler.disable()  # a crash here is expected, and said in one line by the parent
+    die_with_parent()  # a SIGKILL of gilkit leaves no trial behind
     try:
         call()
     except BaseException:

@@ -214,6 +214,8 @@ def measure_step(variant: str, k: int, n: int, pool: ThreadPoolExecutor, repeat:
 CHILD = """
 import sys
 from gilkit import _granularity, _native
+from gilkit.host.worker_process import die_with_parent
+die_with_parent()  # a SIGKILL of gilkit leaves no loop spinning
 variant, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 print("ready", flush=True)
 if variant == "signals":

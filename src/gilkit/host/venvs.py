@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gilkit.host.worker_process import DIE_WITH
+
 DESCRIBE = (
     "import json, platform, sys, sysconfig; print(json.dumps({"
     "'version': platform.python_version(), "
@@ -47,7 +49,8 @@ def run_bounded(
     """Run `command` in a session of its own, so that it and everything it starts end
     together: past `timeout_s`, or when gilkit itself is stopped (a signal), the whole group is
     killed. Past the limit, an InterpreterError says which step (`what`) hung."""
-    child = subprocess.Popen(command, start_new_session=True, text=True, **options)
+    env = {**os.environ, DIE_WITH: str(os.getpid())}  # it dies with gilkit (worker_process)
+    child = subprocess.Popen(command, start_new_session=True, text=True, env=env, **options)
     try:
         out, err = child.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:

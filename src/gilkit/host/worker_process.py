@@ -20,14 +20,23 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from gilkit.host.threadpools import limit_in_worker
 
 WATCH_INTERVAL_S = 0.2
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+# The variable by which a gilkit that starts another (--python) names its pid to it.
+DIE_WITH = "GILKIT_DIE_WITH"
 
 _in_worker_process = False
+
+
+def die_with(env: Mapping[str, str]) -> None:
+    """In a gilkit started by another gilkit (--python), which names itself in DIE_WITH: die
+    with it, as its workers do."""
+    if env.get(DIE_WITH) == str(os.getppid()):
+        die_with_parent()
 
 
 def in_worker_process() -> bool:
@@ -58,12 +67,14 @@ def prepare_worker_process(gilkit_pid: int) -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by sigint_held
     if os.getppid() == gilkit_pid:
-        _die_with_parent()
+        die_with_parent()
     threading.Thread(target=_watch, args=(gilkit_pid,), name="gilkit-watch", daemon=True).start()
     limit_in_worker()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent (the thread that made it) dies: a
+    crash or SIGKILL of gilkit then leaves no child of its behind. Elsewhere, nothing."""
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):
