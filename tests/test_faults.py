@@ -648,3 +648,27 @@ def test_a_sigkill_of_the_probe_leaves_no_trial_call_running(tmp_path: Path) -> 
     process.kill()
     process.communicate(timeout=30)
     assert_gone_within(children, 2)
+
+
+def test_a_killed_worker_takes_the_processes_it_started_with_it(tmp_path: Path) -> None:
+    """What a timed-out or stopped pool's workers get: SIGKILL for their whole tree."""
+    from gilkit.runners.base import kill_processes
+
+    pid_file = tmp_path / "grandchild.pid"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; "
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid)); time.sleep(600)",
+        ]
+    )
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    grandchild = psutil.Process(int(pid_file.read_text()))
+    kill_processes([parent.pid])
+    parent.wait(timeout=10)
+    assert_gone_within([grandchild], 2)

@@ -10,7 +10,6 @@ import contextlib
 import importlib
 import importlib.util
 import os
-import signal
 import statistics
 import time
 from abc import ABC, abstractmethod
@@ -36,10 +35,19 @@ CALL_PAUSE_S = 0.012
 
 
 def kill_processes(pids: Iterable[int]) -> None:
-    """SIGKILL each: what a worker stuck in a call leaves as the only way to end it."""
+    """SIGKILL each, and every process it started (a kernel's own children): what a worker
+    stuck in a call leaves as the only way to end it. The tree is read first, since a child
+    whose parent died is reparented away."""
+    import psutil  # here: a subinterpreter worker imports this module, and psutil cannot load
+
+    tree: list[psutil.Process] = []
     for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        with contextlib.suppress(psutil.Error):
+            worker = psutil.Process(pid)
+            tree += [worker, *worker.children(recursive=True)]
+    for process in tree:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 
 class RunnerError(RuntimeError):
