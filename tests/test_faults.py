@@ -32,7 +32,8 @@ FAULTS = textwrap.dedent(
     from gilkit import define_kernel
 
     calls = 0  # in each process: faults that strike on a later call leave earlier rounds
-    PARENT = os.getpid()  # gilkit's: forked workers inherit it
+    # gilkit's pid: forked workers inherit it, spawned ones (Dask's) the variable
+    PARENT = int(os.environ.setdefault("FAULTS_PARENT", str(os.getpid())))
 
 
     def healthy(part, params):
@@ -119,8 +120,15 @@ def run(cwd: Path, *argv: str, timeout: float = 60) -> subprocess.CompletedProce
 
 
 def start(cwd: Path, *argv: str) -> subprocess.Popen[str]:
+    """gilkit as a terminal starts it: SIGINT at its default action (a job started in the
+    background, as CI's may be, inherits it ignored, and Python then leaves it so)."""
     return subprocess.Popen(
-        gilkit_argv(*argv), cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        gilkit_argv(*argv),
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -672,3 +680,16 @@ def test_a_killed_worker_takes_the_processes_it_started_with_it(tmp_path: Path) 
     kill_processes([parent.pid])
     parent.wait(timeout=10)
     assert_gone_within([grandchild], 2)
+
+
+def test_a_ctrl_c_while_sizing_a_hung_kernel_ends_the_run(faults: Path) -> None:
+    """Sizing estimates a user's kernel in a caller thread; the user's Ctrl-C, raised in the
+    waiting thread, was taken for the kernel's own and swallowed, and the run hung on."""
+    process = start(faults, "run", "--kernel", "faults:HANGS", "--runner", "threads", *QUICK)
+    time.sleep(0.6)  # inside the estimate's 1 s limit
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert time.monotonic() - sent < 2
+    assert err.strip().splitlines()[-1] == "gilkit: interrupted"

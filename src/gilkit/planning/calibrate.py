@@ -71,14 +71,23 @@ def probe_estimate(
     kernel: Kernel, impl: str, n: int, split: str, limit_s: float = PROBE_LIMIT_S
 ) -> float | None:
     """estimate_call_s, run like any call of a run: in a caller thread with a time limit, so
-    that a kernel that hangs or fails here is left to fail its cells instead (None)."""
+    that a kernel that hangs or fails here is left to fail its cells instead (None). A Ctrl-C
+    of the user's, raised here in the waiting thread, goes on: only the kernel's own
+    SystemExit or KeyboardInterrupt, caught in the caller thread, is the kernel's failure."""
     caller = Caller()
     try:
-        return caller.call(lambda: estimate_call_s(kernel, impl, n, split), limit_s)
-    except (Exception, SystemExit, KeyboardInterrupt):
+        return caller.call(lambda: _estimate_or_none(kernel, impl, n, split), limit_s)
+    except Exception:
         return None
     finally:
         caller.close()
+
+
+def _estimate_or_none(kernel: Kernel, impl: str, n: int, split: str) -> float | None:
+    try:
+        return estimate_call_s(kernel, impl, n, split)
+    except (Exception, SystemExit, KeyboardInterrupt):
+        return None
 
 
 def check_sizes(sizes: dict[str, dict[str, int]], splits: dict[str, str], limit_s: float) -> None:
