@@ -45,7 +45,16 @@ class Case:
 
 
 CASES = [
-    Case([*RUN, "--kernel", "faults:HEALTHY,faults:HANGS", "--runner", "threads"], signal.SIGINT),
+    Case(
+        [*RUN, "--kernel", "faults:HEALTHY,faults:HANGS", "--runner", "threads"],
+        signal.SIGINT,
+        after_s=0.6,
+    ),
+    Case(
+        [*RUN, "--kernel", "faults:HEALTHY,faults:HANGS", "--runner", "threads"],
+        signal.SIGINT,
+        after_s=3.0,
+    ),
     Case(
         [*RUN, "--kernel", "faults:HANGS_IN_POOLS", "--runner", "processes"],
         signal.SIGTERM,
