@@ -85,6 +85,7 @@ CASES = [
     Case(["probe", "calls:segfaults"]),
     Case(["probe", "calls:leaves"]),
     Case(["probe", "calls:hangs", "--timeout", "2"]),
+    Case(["probe", "calls:hangs_later", "--timeout", "1"]),
     Case(["probe", "zlib:compress", "--arg", "bytes:100M"], signal.SIGTERM, after_s=3.0),
     Case(["probe", "zlib:compress", "--arg", "bytes:999G"]),
     Case(["advise", "calls:segfaults", "--budget", "4"]),

@@ -547,6 +547,17 @@ CALLS = textwrap.dedent(
 
     def hangs(*args):
         time.sleep(3600)
+
+
+    calls = 0
+
+
+    def hangs_later(*args):
+        global calls
+        calls += 1
+        if calls >= 2:  # the trial call in a child and the first call here return
+            time.sleep(3600)
+        time.sleep(0.03)
     """
 )
 
@@ -693,3 +704,14 @@ def test_a_ctrl_c_while_sizing_a_hung_kernel_ends_the_run(faults: Path) -> None:
     assert process.returncode == 130
     assert time.monotonic() - sent < 2
     assert err.strip().splitlines()[-1] == "gilkit: interrupted"
+
+
+def test_a_call_that_hangs_after_its_trial_ends_the_probe_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "calls.py").write_text(CALLS)
+    process = start(tmp_path, "probe", "calls:hangs_later", "--timeout", "1")
+    children = descendants_until_exit(process)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "probe: calls.hangs_later(): a round of calls took over 4 s" in err
+    assert err.count("\n") == 1
+    assert_gone_within(children, 2)

@@ -14,13 +14,14 @@ import os
 import random
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import psutil
 
-from gilkit.cli.console import make_console, make_progress
+from gilkit.cli.console import EXIT_USAGE, make_console, make_progress
 from gilkit.engine.limits import trial_in_child
 from gilkit.gil.probe import (
     DEFAULT_REPEAT,
@@ -118,6 +119,25 @@ def handle(args: argparse.Namespace) -> int:
             f"probe: {label} {went_wrong} in a trial call in a child process; valid: a call "
             "that returns (--timeout for a longer one)"
         )
+    # A round makes the call about four times (alone, beside the counter, each up to twice as
+    # slow there): a round past four --timeouts holds a call that hangs.
+    watchdog = Watchdog(ROUND_CALLS * limit_s, f"probe: {label}")
+    with watchdog:
+        result = probe_watched(fn, call_args, call_kwargs, repeat, label, watchdog)
+    for line in format_probe(label, result):
+        print(line)
+    return 0
+
+
+def probe_watched(
+    fn: Callable[..., object],
+    call_args: list[Any],
+    call_kwargs: dict[str, Any],
+    repeat: int,
+    label: str,
+    watchdog: Watchdog,
+) -> GilProbe:
+    """The probe, with its estimate said first and a progress bar for long ones."""
     # Also a warm-up (the first call is often slow) and what the estimate is made from.
     call_s = check_call(label, fn, call_args, call_kwargs)
     console = make_console(stderr=True)
@@ -129,20 +149,57 @@ def handle(args: argparse.Namespace) -> int:
             markup=False,
             highlight=False,
         )
+    watchdog.kick()
     if estimate < SHOW_PROGRESS_S:
-        result = probe(fn, call_args, call_kwargs, repeat=repeat)
-    else:
-        with make_progress(console, 12) as progress:
-            task = progress.add_task("probe rounds", total=repeat)
+        return probe(fn, call_args, call_kwargs, repeat=repeat, on_round=watchdog.kick)
+    with make_progress(console, 12) as progress:
+        task = progress.add_task("probe rounds", total=repeat)
 
-            def on_round(done: int, planned: int) -> None:
-                progress.update(task, completed=done, total=planned)
-                progress.refresh()
+        def on_round(done: int, planned: int) -> None:
+            watchdog.kick()
+            progress.update(task, completed=done, total=planned)
+            progress.refresh()
 
-            result = probe(fn, call_args, call_kwargs, repeat=repeat, on_round=on_round)
-    for line in format_probe(label, result):
-        print(line)
-    return 0
+        return probe(fn, call_args, call_kwargs, repeat=repeat, on_round=on_round)
+
+
+ROUND_CALLS = 4
+
+
+class Watchdog:
+    """Ends gilkit in one line, exit status 2, when `limit_s` passes without a kick(): a call
+    that hangs after its trial in a child returned. It cannot help against a native call that
+    holds the GIL forever (no Python thread runs then); the trial call stands for that one."""
+
+    def __init__(self, limit_s: float, what: str) -> None:
+        self.limit_s, self.what = limit_s, what
+        self._kicked = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="gilkit-watchdog", daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._kicked.set()
+        self._thread.join()
+
+    def kick(self, *progress: object) -> None:
+        self._kicked.set()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            if not self._kicked.wait(self.limit_s):
+                print(
+                    f"gilkit: error: {self.what}: a round of calls took over {self.limit_s:.3g} "
+                    "s; valid: a call that returns (--timeout for a longer one)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                os._exit(EXIT_USAGE)
+            self._kicked.clear()
 
 
 def resolve(target: str, command: str = "probe") -> Callable[..., object]:
