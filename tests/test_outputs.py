@@ -344,6 +344,18 @@ def test_idle_workers_are_not_named_where_the_gil_or_the_cpus_explain_them(
     assert "idle workers" not in "\n".join(format_warnings(result, stats))
 
 
+def test_workers_at_the_machines_capacity_are_not_called_idle() -> None:
+    """numba-prange at 1.51x against a capacity of 1.49x was called idle (issue 20)."""
+    result, cell = idle_cells("cython-nogil", "releases", "threads", 1.48)
+    loops = {"1": [1.0, 1.0, 1.0], "2": [1.36] * 3}  # 2 loops reach 1.47x one
+    result.metadata["capacity"] = {"compute": loops, "memory": loops}
+    stats = cell_stats(result)
+    assert stats[cell.key].of_capacity is not None
+    assert stats[cell.key].of_capacity > 0.95
+    assert not sat_idle(result, cell, stats[cell.key])
+    assert "idle workers" not in "\n".join(format_warnings(result, stats))
+
+
 def test_pure_python_in_processes_sitting_idle_is_named() -> None:
     result, cell = idle_cells("python", "python", "processes", 1.4, None)
     stats = cell_stats(result)

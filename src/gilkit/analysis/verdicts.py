@@ -86,8 +86,9 @@ def shares_interpreter(result: RunResult, runner: str) -> bool:
 def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
     """A parallel cell below its ideal whose workers sat idle part of each call, though no GIL
     held them as far as the monitor saw (none was shared, or they hardly waited for it) and
-    no other process took the cpus: the call's own costs (dispatch, placing the workers on
-    cpus), locks inside the impl or uneven parts held it back."""
+    no other process took the cpus, and below what this machine's capacity gives: the call's
+    own costs (dispatch, placing the workers on cpus), locks inside the impl or uneven parts
+    held it back."""
     if stats is None or stats.interfered or not 2 <= record.n_workers <= result.usable_cpus:
         return False
     if not is_parallel(result, record):
@@ -102,6 +103,8 @@ def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> 
         and use < BUSY_CPU_USE
         and efficiency is not None
         and efficiency < SCALES_EFFICIENCY
+        # Near what busy native threads reach here, the machine gave no more: not idleness.
+        and (stats.of_capacity is None or stats.of_capacity < SCALES_EFFICIENCY)
     )
 
 
