@@ -14,9 +14,11 @@ from gilkit.analysis import verdicts
 from gilkit.analysis.stats import (
     CELL_SHARE,
     capacity,
+    capacity_moves,
     cell_stats,
     estimate_ratio,
     karp_flatt,
+    machine_capacity,
     shares_taken,
 )
 from gilkit.analysis.verdicts import impossible, impossible_benchmark
@@ -24,7 +26,12 @@ from gilkit.engine.descriptions import describe_runners
 from gilkit.host.capacity import N_ROUNDS, measure_capacity
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.present.report import limit
-from gilkit.present.tables import format_estimate, format_interference, format_warnings
+from gilkit.present.tables import (
+    format_capacity,
+    format_estimate,
+    format_interference,
+    format_warnings,
+)
 from tests.conftest import requires_native
 
 
@@ -272,3 +279,37 @@ def test_a_benchmark_file_gets_the_same_check() -> None:
     assert impossible_benchmark({**held, "gil_enabled": False}) is None
     assert impossible_benchmark({"speedup_vs_serial": 3.36, "ideal_speedup": 2}) is not None
     assert impossible_benchmark({"speedup_vs_serial": 1.9, "ideal_speedup": 2}) is None
+
+
+def capacity_result(after: dict[str, list[float]] | None) -> RunResult:
+    """A run whose capacity before the matrix gave about 2x at 2 loops, and `after` after."""
+    before = {"1": [1.0, 1.0, 1.0], "2": [1.0, 1.02, 0.98]}
+    metadata = {
+        "cpu": {"usable_cpus": 2},
+        "capacity": {"compute": before, "memory": before},
+    }
+    if after is not None:
+        metadata["capacity_after"] = {"compute": after, "memory": after}
+    return RunResult(metadata, {}, kernels={"squares": {"bound": "cpu"}})
+
+
+def test_a_capacity_that_moved_during_the_run_is_said_and_of_cap_takes_the_mean() -> None:
+    result = capacity_result({"1": [1.0, 1.0, 1.0], "2": [1.6, 1.58, 1.62]})  # 2x, then 1.25x
+    (move,) = [m for m in capacity_moves(result) if m.loop == "compute"]
+    assert move.n_workers == 2
+    assert move.before == pytest.approx((1.96, 2.04), abs=0.01)
+    assert move.after == pytest.approx((1.23, 1.27), abs=0.01)
+    assert machine_capacity(result, "squares", 2) == pytest.approx((2.0 + 1.25) / 2, abs=0.01)
+    lines = "\n".join(format_capacity(result))
+    assert "warning: the machine's capacity moved during the run: busy loops in 2" in lines
+    assert "after the matrix 2: 1.25×" in lines
+
+
+@pytest.mark.parametrize("after", [None, {"1": [1.0, 1.0, 1.0], "2": [1.0, 1.01, 0.99]}])
+def test_a_capacity_within_its_spread_is_not_said_to_move(
+    after: dict[str, list[float]] | None,
+) -> None:
+    result = capacity_result(after)
+    assert capacity_moves(result) == []
+    assert "moved" not in "\n".join(format_capacity(result))
+    assert machine_capacity(result, "squares", 2) == pytest.approx(2.0, abs=0.03)

@@ -169,10 +169,52 @@ def capacity(times_s: dict[str, list[float]], n_workers: int) -> float | None:
 
 def machine_capacity(result: RunResult, kernel: str, n_workers: int) -> float | None:
     """What `n_workers` busy native threads reach on the run's machine, for this kernel's
-    bound; None where not measured (or for I/O)."""
+    bound; None where not measured (or for I/O). Measured before the matrix and again after
+    it, the mean of the two: the capacity interpolated at the run's middle."""
     loop = CAPACITY_LOOP.get(result.kernels.get(kernel, {}).get("bound", "cpu"))
-    measured = (result.metadata.get("capacity") or {}).get(loop)
-    return None if measured is None else capacity(measured, n_workers)
+    figures = [
+        capacity(measured, n_workers)
+        for key in CAPACITY_KEYS
+        if (measured := (result.metadata.get(key) or {}).get(loop)) is not None
+    ]
+    known = [figure for figure in figures if figure is not None]
+    return statistics.mean(known) if known else None
+
+
+# Where a result file keeps the capacity measured before the matrix, and after it.
+CAPACITY_KEYS = ("capacity", "capacity_after")
+
+
+@dataclass(frozen=True)
+class CapacityMove:
+    """The capacity's rounds before and after the matrix at one count, whose ranges do not
+    overlap: the machine itself changed during the run."""
+
+    loop: str
+    n_workers: int
+    before: tuple[float, float]  # the least and most of the rounds' capacities
+    after: tuple[float, float]
+
+
+def capacity_rounds(times_s: dict[str, list[float]], n_workers: int) -> list[float]:
+    """The capacity each round gave (N x its loop alone over its N loops together)."""
+    alone, together = times_s.get("1") or [], times_s.get(str(n_workers)) or []
+    return [n_workers * a / t for a, t in zip(alone, together, strict=False) if t > 0]
+
+
+def capacity_moves(result: RunResult) -> list[CapacityMove]:
+    """Where the capacity after the matrix lies beyond the spread of its rounds before it."""
+    before, after = (result.metadata.get(key) or {} for key in CAPACITY_KEYS)
+    moves = []
+    for loop in ("compute", "memory"):
+        if not isinstance(before.get(loop), dict) or not isinstance(after.get(loop), dict):
+            continue
+        counts = sorted(int(n) for n in before[loop] if n != "1" and n in after[loop])
+        for n in counts[-1:]:  # the most workers: where a change shows most
+            was, now = capacity_rounds(before[loop], n), capacity_rounds(after[loop], n)
+            if was and now and (max(now) < min(was) or min(now) > max(was)):
+                moves.append(CapacityMove(loop, n, (min(was), max(was)), (min(now), max(now))))
+    return moves
 
 
 @dataclass(frozen=True)

@@ -306,11 +306,13 @@ def run_plan(
             result.metadata["runners"] = describe_runners(c.runner for c in records)
             if plan.scheduler is not None:
                 result.metadata["dask_cluster"] = _describe_cluster(plan.scheduler)
+            busy = [c for c in plan.cells if KERNELS[c.kernel].bound != "io"]
             if plan.measure_capacity:  # threads, all joined before any process pool forks
-                busy = (c for c in plan.cells if KERNELS[c.kernel].bound != "io")
                 result.metadata["capacity"] = measure_capacity(c.n_workers for c in busy)
             with session:
                 session.measure(result, on_call or (lambda cell: None), round_done)
+            if plan.measure_capacity:  # again, the pools closed: did the machine itself change?
+                result.metadata["capacity_after"] = measure_capacity(c.n_workers for c in busy)
             result.complete = True
         except (Stop, KeyboardInterrupt) as stop:
             reason = stop.reason if isinstance(stop, Stop) else "KeyboardInterrupt"

@@ -21,6 +21,7 @@ from gilkit.analysis.stats import (
     CellStats,
     Key,
     capacity,
+    capacity_moves,
     cell_stats,
     estimate_ratio,
     shares_taken,
@@ -355,9 +356,26 @@ def format_capacity(result: RunResult) -> Iterator[str]:
     counts = sorted(int(n) for n in measured["compute"] if n != "1")
     if not counts:
         return  # one worker only: nothing to compare one loop with
+    after = result.metadata.get("capacity_after") or {}
     for loop, what in (("compute", "busy loops"), ("memory", "STREAM triads")):
         figures = ", ".join(f"{n}: {format_ratio(capacity(measured[loop], n))}" for n in counts)
+        if isinstance(after.get(loop), dict):
+            figures += "; after the matrix " + ", ".join(
+                f"{n}: {format_ratio(capacity(after[loop], n))}" for n in counts
+            )
         yield f"capacity: {what} in N threads reach N× one alone times {figures}"
+    for move in capacity_moves(result):
+        what = "busy loops" if move.loop == "compute" else "STREAM triads"
+        yield (
+            f"warning: the machine's capacity moved during the run: {what} in {move.n_workers} "
+            f"threads reached {_span(move.before)} before the matrix and {_span(move.after)} "
+            "after it, beyond the spread of either; `of cap` uses the mean of the two"
+        )
+
+
+def _span(low_high: tuple[float, float]) -> str:
+    low, high = low_high
+    return f"{format_ratio(low)} to {format_ratio(high)}"
 
 
 def format_interference(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
