@@ -313,3 +313,18 @@ def test_a_capacity_within_its_spread_is_not_said_to_move(
     assert capacity_moves(result) == []
     assert "moved" not in "\n".join(format_capacity(result))
     assert machine_capacity(result, "squares", 2) == pytest.approx(2.0, abs=0.03)
+
+
+def test_a_speedup_is_impossible_only_past_the_highest_capacity_measured() -> None:
+    """A capacity read low before the matrix (1.2x: a cold start) and right after (1.95x):
+    cython-nogil in threads at 1.92x is believable; past both, it is not."""
+    result = held_and_cold()
+    result.kernels = {"squares": {"bound": "cpu"}}
+    low, high = {"1": [1.0] * 3, "2": [2 / 1.2] * 3}, {"1": [1.0] * 3, "2": [2 / 1.95] * 3}
+    result.metadata["capacity"] = {"compute": low, "memory": low}
+    result.metadata["capacity_after"] = {"compute": high, "memory": high}
+    stats = cell_stats(result)
+    nogil = next(r for r in result.cells if r.key == ("squares", "cython-nogil", "threads", 2))
+    assert impossible(result, nogil, stats) is None  # 1.92x: under 1.95x
+    result.metadata["capacity_after"] = result.metadata["capacity"]
+    assert "above the capacity (1.20×)" in (impossible(result, nogil, cell_stats(result)) or "")

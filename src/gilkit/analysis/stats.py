@@ -171,14 +171,19 @@ def machine_capacity(result: RunResult, kernel: str, n_workers: int) -> float | 
     """What `n_workers` busy native threads reach on the run's machine, for this kernel's
     bound; None where not measured (or for I/O). Measured before the matrix and again after
     it, the mean of the two: the capacity interpolated at the run's middle."""
+    known = machine_capacities(result, kernel, n_workers)
+    return statistics.mean(known) if known else None
+
+
+def machine_capacities(result: RunResult, kernel: str, n_workers: int) -> list[float]:
+    """The capacity for this kernel's bound as measured before the matrix and after it."""
     loop = CAPACITY_LOOP.get(result.kernels.get(kernel, {}).get("bound", "cpu"))
     figures = [
         capacity(measured, n_workers)
         for key in CAPACITY_KEYS
-        if (measured := (result.metadata.get(key) or {}).get(loop)) is not None
+        if isinstance(measured := (result.metadata.get(key) or {}).get(loop), dict)
     ]
-    known = [figure for figure in figures if figure is not None]
-    return statistics.mean(known) if known else None
+    return [figure for figure in figures if figure is not None]
 
 
 # Where a result file keeps the capacity measured before the matrix, and after it.
