@@ -715,3 +715,28 @@ def test_a_call_that_hangs_after_its_trial_ends_the_probe_in_one_line(tmp_path: 
     assert "probe: calls.hangs_later(): a round of calls took over 4 s" in err
     assert err.count("\n") == 1
     assert_gone_within(children, 2)
+
+
+def test_a_scheduler_that_never_answers_is_one_line_within_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """distributed's connect timeout covered the connection, not a peer that accepts it and
+    stays silent: gilkit waited until the peer hung up (40 s in a trial)."""
+    pytest.importorskip("distributed")
+    import socket
+
+    from gilkit.planning import cluster
+    from gilkit.planning.values import UsageError
+
+    monkeypatch.setattr(cluster, "ANSWER_LIMIT_S", 1.0)
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    try:
+        began = time.monotonic()
+        with pytest.raises(UsageError, match=r"did not answer within 1 s"):
+            cluster.check_cluster(
+                f"tcp://127.0.0.1:{port}", ["dask-processes"], ["squares"], [1], 2
+            )
+        assert time.monotonic() - began < 5
+    finally:
+        server.close()  # the abandoned connect ends with the connection

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gilkit.engine.limits import Caller, CallTimeout
 from gilkit.kernels import KERNELS
 from gilkit.planning.matrix import workers_for
 from gilkit.planning.values import UsageError
 from gilkit.runners import RUNNERS, dask_cluster
 from gilkit.runners.dask_runners import DaskRunner
+
+# The most the first look at a --scheduler may take: connecting (distributed's own limit is
+# CONNECT_TIMEOUT_S) and every worker's answer to a small function.
+ANSWER_LIMIT_S = 2 * dask_cluster.CONNECT_TIMEOUT_S
 
 
 def check_cluster(
@@ -22,13 +27,23 @@ def check_cluster(
     runner of the plan asks for."""
     if scheduler is None:
         return
+    caller = Caller()  # distributed's own timeout covers the connection, not a silent peer
     try:
-        cluster = dask_cluster.describe_cluster(scheduler)
+        cluster = caller.call(lambda: dask_cluster.describe_cluster(scheduler), ANSWER_LIMIT_S)
+    except CallTimeout:
+        raise UsageError(
+            f"--scheduler: {scheduler!r} did not answer within {ANSWER_LIMIT_S:.0f} s (connect, "
+            "then run a small function on every worker); valid: the address or scheduler file "
+            "of a running Dask scheduler whose workers answer"
+        ) from None
     except Exception as error:
         raise UsageError(
             f"--scheduler: cannot use {scheduler!r} ({type(error).__name__}: {error}); "
             "valid: the address or scheduler file of a running Dask scheduler"
         ) from error
+    finally:
+        if not caller.stuck:
+            caller.close()
     problem = dask_cluster.cluster_problem(cluster)
     if problem is not None:
         raise UsageError(f"--scheduler: {problem}")
