@@ -37,7 +37,9 @@ def checked(advice: Advice, kind: str) -> Advice:
     measured = [w for w in advice.ways if w.speedup is not None]
     assert advice.recommendation is not None
     best = advice.recommendation.way
-    assert best.speedup == max(w.speedup for w in measured if w.speedup is not None)
+    top = max(measured, key=lambda way: way.speedup or 0.0)
+    # The highest median, or serial where its rounds cannot be told from it (and it says so).
+    assert best is top or top in advice.recommendation.tied_with
     assert advice.plain()["recommended"]["speedup"] == best.speedup
     assert {w.label for w in advice.ways} >= {"serial", "threads ×2", "processes ×2"}
     assert all(len(line) <= 100 for line in advice.lines())

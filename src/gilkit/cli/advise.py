@@ -32,10 +32,9 @@ from gilkit.cli.console import (
 )
 from gilkit.cli.each_python import path_for
 from gilkit.cli.probe import (
-    ARG_HELP,
+    add_call_arguments,
+    call_arguments,
     call_label,
-    parse_kwarg,
-    parse_value,
     resolve,
     resolve_attribute,
 )
@@ -76,17 +75,7 @@ def add_parser(
         ),
     )
     parser.add_argument("target", metavar="MODULE:FUNCTION", help="the function each task calls")
-    parser.add_argument(
-        "--arg", action="append", default=[], metavar="VALUE", dest="args", help=ARG_HELP
-    )
-    parser.add_argument(
-        "--kwarg",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        dest="kwargs",
-        help="a keyword argument, VALUE as for --arg; repeat for more",
-    )
+    add_call_arguments(parser)
     tasks = parser.add_mutually_exclusive_group()
     tasks.add_argument(
         "--tasks",
@@ -141,8 +130,7 @@ def handle(args: argparse.Namespace) -> int:
     json_path = None if args.json is None else writable_path("--json", args.json)
     args.others = interpreters(args.python or [])
     function = resolve(args.target, "advise")
-    call_args = [parse_value("--arg", text) for text in args.args]
-    call_kwargs = dict(parse_kwarg(text) for text in args.kwargs)
+    call_args, call_kwargs = call_arguments(args)
     inputs = None if args.inputs is None else load_inputs(args.inputs)
     label = call_label(
         args.target, [*(["item"] if inputs is not None else []), *args.args], args.kwargs

@@ -80,17 +80,7 @@ def add_parser(
         ),
     )
     parser.add_argument("target", metavar="MODULE:FUNCTION", help=f"what to call, e.g. {EXAMPLES}")
-    parser.add_argument(
-        "--arg", action="append", default=[], metavar="VALUE", dest="args", help=ARG_HELP
-    )
-    parser.add_argument(
-        "--kwarg",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        dest="kwargs",
-        help="a keyword argument, VALUE as for --arg; repeat for more",
-    )
+    add_call_arguments(parser)
     parser.add_argument(
         "--repeat", help=f"rounds, each alone and with the counter (default: {DEFAULT_REPEAT})"
     )
@@ -104,10 +94,30 @@ def add_parser(
     return parser
 
 
+def add_call_arguments(parser: argparse.ArgumentParser) -> None:
+    """--arg and --kwarg: the call's arguments, for probe and advise alike."""
+    parser.add_argument(
+        "--arg", action="append", default=[], metavar="VALUE", dest="args", help=ARG_HELP
+    )
+    parser.add_argument(
+        "--kwarg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="kwargs",
+        help="a keyword argument, VALUE as for --arg; repeat for more",
+    )
+
+
+def call_arguments(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+    """The values of --arg and --kwarg (bad ones are a UsageError)."""
+    call_args = [parse_value("--arg", text) for text in args.args]
+    return call_args, dict(parse_kwarg(text) for text in args.kwargs)
+
+
 def handle(args: argparse.Namespace) -> int:
     fn = resolve(args.target)
-    call_args = [parse_value("--arg", text) for text in args.args]
-    call_kwargs = dict(parse_kwarg(text) for text in args.kwargs)
+    call_args, call_kwargs = call_arguments(args)
     repeat = options.parse_count("--repeat", args.repeat, DEFAULT_REPEAT, 1)
     limit_s = options.parse_seconds("--timeout", args.timeout, TRIAL_LIMIT_S)
     assert limit_s is not None
