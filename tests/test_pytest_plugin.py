@@ -39,10 +39,10 @@ def test_a_releasing_call_scales_and_a_holding_one_fails_with_its_figures(
 ) -> None:
     pytester.makepyfile(test_calls=SUITE)
     out = pytester.path / "bench.json"
-    done = pytester.runpytest_subprocess(*QUICK, f"--benchmark-json={out}")
+    done = pytester.runpytest_subprocess(*QUICK, "-rs", f"--benchmark-json={out}")
     outcomes = done.parseoutcomes()
     if outcomes.get("skipped"):  # the machine was busy: the plugin said so, as it should
-        done.stdout.fnmatch_lines(["*cannot tell whether*"])
+        done.stdout.fnmatch_lines(["*cannot tell whether*"])  # -rs: skip reasons shown
         return
     done.assert_outcomes(passed=1, failed=1)
     done.stdout.fnmatch_lines(
