@@ -39,6 +39,7 @@ from gilkit.host.metadata import gil_enabled
 from gilkit.kernels.calls import IMPL, NAME, Calls
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.model.units import format_seconds
+from gilkit.planning import matrix
 from gilkit.planning.values import UsageError, parse_runners, parse_workers
 from gilkit.present.formatting import format_python
 from gilkit.runners import RUNNERS
@@ -66,14 +67,9 @@ class AdviceInterrupted(KeyboardInterrupt):
 
 
 def default_workers(cpus: int) -> list[int]:
-    """Powers of two from 2 up to the usable cpus, and the cpu count itself: no more workers
-    than cpus, which busy work cannot use."""
-    counts = {cpus} if cpus >= 2 else {2}
-    power = 2
-    while power < cpus:
-        counts.add(power)
-        power *= 2
-    return sorted(counts)
+    """`gilkit run`'s default counts from 2 up to the usable cpus (2 on one cpu): no more
+    workers than cpus, which busy work cannot use."""
+    return [n for n in matrix.default_workers(cpus) if 2 <= n <= max(cpus, 2)]
 
 
 def advise(
