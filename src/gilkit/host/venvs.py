@@ -1,9 +1,10 @@
 """`gilkit run --python PATH ...`: the same matrix under several interpreters.
 
-Each interpreter other than the running one gets a virtual environment of its own in gilkit's
-cache, with this checkout installed into it (`pip install -e ".[interpreters]"`, which builds
-the extensions for that interpreter and, on 3.13, adds the subinterpreter pool's backport;
-NumPy only as a binary wheel, since building it takes minutes). The
+An interpreter that already imports gilkit from this checkout (a virtual environment where
+`pip install -e .` ran) is used as it is. Each other one gets a virtual environment of its own
+in gilkit's cache, with this checkout installed into it (`pip install -e ".[interpreters]"`,
+which builds the extensions for that interpreter and, on 3.13, adds the subinterpreter pool's
+backport; NumPy only as a binary wheel, since building it takes minutes). The
 environment is reused until the sources of the extensions change. Each interpreter writes its
 own result file; the CLI then shows them side by side.
 """
@@ -122,11 +123,30 @@ def same_interpreter(interpreter: Interpreter) -> bool:
     return Path(sys.executable).resolve() == interpreter.path.resolve()
 
 
+def has_this_checkout(python: Path, root: Path) -> bool:
+    """Whether `python` already imports gilkit from this checkout (a virtual environment
+    where the user ran `pip install -e .`): it is then used as it is, as the user made it."""
+    try:
+        done = subprocess.run(
+            [str(python), "-c", "import gilkit; print(gilkit.__file__)"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (subprocess.SubprocessError, OSError):
+        return False
+    found = Path(done.stdout.strip()).resolve()
+    return done.returncode == 0 and found.is_relative_to((root / "src").resolve())
+
+
 def environment_for(interpreter: Interpreter, log: Path) -> Path:
-    """The Python to run gilkit with under `interpreter`, made and installed if needed."""
+    """The Python to run gilkit with under `interpreter`: itself where it has this checkout
+    installed already, else a virtual environment in gilkit's cache, made if needed."""
     if same_interpreter(interpreter):
         return Path(sys.executable)
     root = project_root()
+    if has_this_checkout(interpreter.path, root):
+        return interpreter.path
     # One per interpreter *and* checkout: two checkouts must not reinstall over each other.
     key = hashlib.sha256(f"{interpreter.path.resolve()}\0{root}".encode()).hexdigest()[:12]
     venv = cache_dir() / "venvs" / f"{interpreter.label}-{key}"
