@@ -48,6 +48,7 @@ def checked(advice: Advice, kind: str) -> Advice:
     return advice
 
 
+@pytest.mark.slow
 @needs_two_cpus
 def test_a_call_that_releases_the_gil() -> None:
     nogil = compiled.module("_native").squares_nogil
@@ -59,6 +60,7 @@ def test_a_call_that_releases_the_gil() -> None:
     assert not any("GIL" in reason for reason in reasons.values())
 
 
+@pytest.mark.slow
 @needs_two_cpus
 def test_a_call_that_holds_the_gil() -> None:
     held = compiled.module("_native").squares
@@ -73,6 +75,7 @@ def test_a_call_that_holds_the_gil() -> None:
         )
 
 
+@pytest.mark.slow
 @needs_two_cpus
 def test_pure_python_over_inputs() -> None:
     advice = checked(
@@ -94,6 +97,7 @@ def test_pure_python_over_inputs() -> None:
         )
 
 
+@pytest.mark.slow
 def test_a_function_that_cannot_be_pickled_runs_in_threads_only() -> None:
     advice = advise(
         lambda: sum(range(2000)), tasks=4, runners="threads,processes", workers=[2], budget_s=1
@@ -106,6 +110,7 @@ def test_a_function_that_cannot_be_pickled_runs_in_threads_only() -> None:
     assert advice.recommendation.way.runner in {"serial", "threads"}
 
 
+@pytest.mark.slow
 def test_results_that_cannot_be_pickled_are_a_finding() -> None:
     advice = advise(make_lock, tasks=4, runners="processes", workers=[2], budget_s=1)
     processes = next(w for w in advice.ways if w.runner == "processes")
@@ -207,6 +212,7 @@ def test_the_command_refuses_bad_input_in_one_line(
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_the_command_prints_the_advice_and_writes_a_file_report_reads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -163,6 +163,7 @@ def test_the_serial_fraction_is_taken_against_the_kernels_own_ideal(
     assert cell.serial_fraction == pytest.approx(fraction)
 
 
+@pytest.mark.slow
 @requires_native
 def test_a_busy_process_during_a_run_is_reported(tmp_path: Path) -> None:
     """A program that keeps one cpu busy, started as the run begins: the run says so."""

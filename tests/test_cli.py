@@ -123,6 +123,7 @@ def test_bad_input_from_the_real_command_has_no_traceback() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_run_measures_checks_and_writes_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -142,6 +143,7 @@ def test_run_measures_checks_and_writes_json(
     assert "triad: fastest is" in printed
 
 
+@pytest.mark.slow
 def test_sizes_made_here_add_checks_at_the_python_size(tmp_path: Path) -> None:
     """Sized for this machine, pure Python runs a smaller n; every other impl is also checked
     at that n, and the sizing is recorded."""
@@ -204,6 +206,7 @@ def test_a_wrong_impl_is_caught_and_the_run_fails(
     assert all(c["agrees"] for c in cells if c["impl"] == "python")
 
 
+@pytest.mark.slow
 def test_interrupted_run_keeps_what_it_measured(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -287,6 +290,7 @@ def test_a_checkout_without_built_extensions_runs_the_rest(tmp_path: Path) -> No
     assert impls == {"python", "numpy"}
 
 
+@pytest.mark.slow
 def test_a_results_file_that_cannot_be_written_is_one_line_after_the_tables(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -307,6 +311,7 @@ def test_a_results_file_that_cannot_be_written_is_one_line_after_the_tables(
     ]
 
 
+@pytest.mark.slow
 def test_a_plot_that_cannot_be_written_is_one_line_and_keeps_the_results(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -93,6 +93,7 @@ def plugin_runners(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         RUNNER_SOURCES.pop(name, None)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("plugin_runners")
 def test_installed_packages_add_runners_by_entry_point() -> None:
     broken = load_runner_entry_points()

@@ -22,6 +22,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+# Whole commands meeting crashes, hangs, signals and time limits: seconds each (pytest -m slow).
+pytestmark = pytest.mark.slow
+
 FAULTS = textwrap.dedent(
     """
     import ctypes

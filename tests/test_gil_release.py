@@ -82,11 +82,13 @@ def test_a_builtin_looping_in_c_holds_the_gil() -> None:
     assert_holds_gil(sum, range(6_000_000))
 
 
+@pytest.mark.slow
 def test_hashing_big_data_releases_the_gil() -> None:
     """hashlib releases the GIL for data over 2047 bytes."""
     assert_releases_gil(hashlib.sha256, bytes(200_000_000))
 
 
+@pytest.mark.slow
 def test_compressing_releases_the_gil(incompressible: bytes) -> None:
     assert_releases_gil(zlib.compress, incompressible)
 

@@ -87,6 +87,7 @@ def test_a_pending_signal_s_handler_stops_the_loop(loops) -> None:  # type: igno
         signal.signal(signal.SIGALRM, previous)
 
 
+@pytest.mark.slow
 def test_the_experiment_measures_every_figure(monkeypatch: pytest.MonkeyPatch) -> None:
     # Shorter loops than the real thing: this checks the figures exist, not their values.
     monkeypatch.setattr(granularity, "TARGET_CALL_S", 0.02)

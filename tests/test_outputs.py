@@ -397,6 +397,7 @@ def test_the_pool_whose_cost_weighs_most_is_named_per_kernel() -> None:
     assert "2.0 ms per task, 10% of a 20.0 ms call (numpy, serial)" in line
 
 
+@pytest.mark.slow
 def test_size_auto_records_the_chosen_sizes(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
     argv = [

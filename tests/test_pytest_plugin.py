@@ -31,6 +31,7 @@ QUICK = ["--gil-scaling-budget", "0.5", "--gil-scaling-workers", "2", "-p", "no:
 needs_two_cpus = pytest.mark.skipif(usable_cpus() < 2, reason="needs 2 usable cpus")
 
 
+@pytest.mark.slow
 @requires_native
 @needs_two_cpus
 @pytest.mark.skipif(not gil_enabled(), reason="without a GIL the holding call scales too")
@@ -66,6 +67,7 @@ def test_a_releasing_call_scales_and_a_holding_one_fails_with_its_figures(
     assert "| test_holding_scales | gilkit._native.squares | threads | 2 |" in report
 
 
+@pytest.mark.slow
 @requires_native
 @needs_two_cpus
 def test_a_busy_machine_skips_with_the_reason_instead_of_failing(

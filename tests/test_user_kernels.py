@@ -63,6 +63,7 @@ def gilkit(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_user_kernel_runs_in_threads_and_processes(user_dir: Path, start_method: str) -> None:
     done = gilkit(
@@ -170,6 +171,7 @@ def test_builtin_kernels_stay_registered() -> None:
     assert {"squares", "mandelbrot", "triad"} <= set(KERNELS)
 
 
+@pytest.mark.slow
 def test_installed_packages_register_kernels_by_entry_point(user_dir: Path) -> None:
     """A distribution on sys.path declaring [gilkit.kernels] shows in list and runs by name."""
     dist_info = user_dir / "myplugin-1.0.dist-info"
@@ -239,6 +241,7 @@ def test_installed_packages_register_kernels_by_entry_point(user_dir: Path) -> N
     assert all(c["agrees"] for c in cells)
 
 
+@pytest.mark.slow
 def test_a_result_file_reads_without_its_kernel(user_dir: Path, tmp_path_factory) -> None:
     """report, compare and plot take the unit, the work per n and the ideal from the file."""
     out = user_dir / "run.json"
