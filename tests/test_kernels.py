@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from gilkit.kernels import IN_CALL_PARALLEL, KERNELS, Task, mandelbrot, run_task, squares, triad
+from gilkit.kernels.impls import impl_unavailable_reason
 from gilkit.kernels.shared_arrays import attach
 from gilkit.kernels.splitting import split
 
@@ -148,3 +152,74 @@ def test_native_triad_rejects_mismatched_lengths() -> None:
 
     with pytest.raises(ValueError, match="one length"):
         _native.triad_nogil(np.zeros(3), np.zeros(3), np.zeros(4), 1.0)
+
+
+@pytest.fixture
+def small_memory_budget(monkeypatch: pytest.MonkeyPatch) -> int:
+    """A budget of 1,000 elements: the arrays hold 924 (12 periods of 77)."""
+    monkeypatch.setattr(triad, "memory_budget_bytes", lambda: 1_000 * triad.BYTES_PER_ELEMENT)
+    return triad.array_length(10**9)
+
+
+@pytest.mark.parametrize("impl", impl_params())
+@pytest.mark.parametrize(("n", "n_parts"), [(5_000, 1), (5_000, 3), (10_007, 7), (1_001, 2)])
+def test_triad_past_its_memory_budget_passes_over_its_arrays_again(
+    small_memory_budget: int, impl: str, n: int, n_parts: int
+) -> None:
+    assert small_memory_budget == 924
+    with KERNELS["triad"].params_for(n, "contiguous") as data:
+        assert (data.n, data.length, data.arrays.length) == (n, 924, 924)
+    assert compute("triad", impl, n, n_parts) == triad.reference(n)
+
+
+def test_a_call_within_the_budget_has_arrays_of_its_own_length(small_memory_budget: int) -> None:
+    assert triad.array_length(1_000) == 1_000
+    assert triad.array_length(1_001) == 924
+    assert triad.memory_note(1_000) is None
+    note = triad.memory_note(9_240)
+    assert note is not None
+    assert "arrays hold 924" in note
+    assert "10.0 times" in note
+
+
+@given(
+    n=st.integers(1, 10**12),
+    blocks=st.integers(2, 10**4),
+    n_parts=st.integers(1, 64),
+)
+def test_the_segments_of_parts_read_their_own_elements_values_and_never_overlap(
+    n: int, blocks: int, n_parts: int
+) -> None:
+    """Every segment lies in the arrays and starts where its element would (modulo 77), so
+    it reads that element's b and c; parts that run at once write apart (where each part's
+    share of the arrays is a few periods: millions of elements against at most a few hundred
+    parts in a run)."""
+    assume(blocks >= 4 * n_parts)
+    length = blocks * triad.PERIOD
+    regions = []
+    for part in split(n, n_parts, "contiguous"):
+        done, lows, highs = 0, [], []
+        for lo, hi in itertools.islice(triad.segments(part, n, length), 50):
+            assert 0 <= lo < hi <= length
+            assert (lo - (part.start + done)) % triad.PERIOD == 0
+            done += hi - lo
+            lows.append(lo)
+            highs.append(hi)
+        if lows:
+            regions.append((min(lows), max(highs)))
+    regions.sort()
+    for (_, end), (start, _) in itertools.pairwise(regions):
+        assert end <= start
+
+
+@pytest.mark.parametrize("impl", ["python", "numpy", "cython-nogil"])
+def test_triad_elsewhere_makes_its_own_arrays_with_the_same_values(impl: str) -> None:
+    """Workers on another host get no shared memory: their arrays, made there, agree."""
+    if impl_unavailable_reason(impl) is not None:
+        pytest.skip(str(impl_unavailable_reason(impl)))
+    with KERNELS["triad"].params_for(1_000, "contiguous") as data:
+        remote = triad.elsewhere(data)
+    assert remote.arrays is None  # nothing of this host's memory travels
+    parts = split(1_000, 3, "contiguous")
+    got = sum(run_task(Task("triad", impl, part, remote)) for part in parts)
+    assert got == triad.reference(1_000)

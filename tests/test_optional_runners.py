@@ -201,6 +201,7 @@ def cluster() -> Iterator[str]:
         yield local.scheduler_address
 
 
+@pytest.mark.slow
 @requires_package_of("dask-processes")
 def test_scheduler_option_uses_an_existing_cluster_and_records_it(
     cluster: str, tmp_path: Path
@@ -260,14 +261,6 @@ def test_pools_choose_the_workers_of_a_cluster_by_shape() -> None:
         choose_workers(nthreads, 8, one_process=True)
     with pytest.raises(ValueError, match="4 workers wanted"):
         choose_workers(nthreads, 4, one_process=False)
-
-
-def test_kernels_that_need_this_host_say_why() -> None:
-    from gilkit.engine.session import _needs_this_host
-
-    assert _needs_this_host("squares") is None
-    assert "127.0.0.1" in (_needs_this_host("io") or "")
-    assert "shared memory" in (_needs_this_host("triad") or "")
 
 
 @pytest.mark.parametrize("runner_name", OPTIONAL)

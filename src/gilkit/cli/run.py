@@ -168,8 +168,13 @@ def plan_from(
 
 
 def notes_for(plan: Plan) -> list[str]:
-    """What the run leaves out, and why: impls not built, runners' missing cells."""
+    """What the run leaves out, and why: impls not built, runners' missing cells; and sizes
+    that are not what they seem (arrays held within a memory budget)."""
     notes = []
+    for kernel, n in sorted(plan.sizes):
+        note = KERNELS[kernel].memory_note(n)
+        if note is not None:
+            notes.append(f"note: {note}")
     for reason in sorted(set(plan.unavailable.values())):
         impls = [impl for impl, why in plan.unavailable.items() if why == reason]
         notes.append(f"note: {', '.join(impls)} not run: {reason}")

@@ -147,8 +147,17 @@ class Session:
         return self.pools[cell.runner, cell.n_workers].runner
 
     def tasks(self, cell: Cell) -> list[Task]:
-        split = self.plan.splits[cell.kernel]
-        return tasks_for(cell, split, self.params[cell.kernel, cell.size])
+        """The cell's tasks, with the params its workers can reach: made on their own hosts
+        where they run elsewhere and the kernel can (Kernel.params_elsewhere)."""
+        split, params = self.plan.splits[cell.kernel], self.params[cell.kernel, cell.size]
+        elsewhere = KERNELS[cell.kernel].params_elsewhere
+        if elsewhere is not None and not self.on_this_host(cell):
+            params = elsewhere(params)
+        return tasks_for(cell, split, params)
+
+    def on_this_host(self, cell: Cell) -> bool:
+        pool = self.pools.get((cell.runner, cell.n_workers))
+        return pool is None or pool.runner is None or pool.runner.on_this_host
 
     def call(self, cell: Cell) -> CallFigures:
         """One call of `cell` over its kernel's whole index space."""
@@ -238,8 +247,9 @@ class Session:
                 record.batch_size = pool.runner.batch_size
                 if not pool.runner.facts.shares_interpreter:
                     record.error = _unpicklable(tasks, cell.runner)
-                if record.error is None and not pool.runner.on_this_host:
-                    record.error = _needs_this_host(cell.kernel)
+                if KERNELS[cell.kernel].params_elsewhere and not self.on_this_host(cell):
+                    made = result.metadata.setdefault("data_made_by_workers", [])
+                    made += [cell.kernel] if cell.kernel not in made else []
             result.cells.append(record)
             rounds.append((record, cell, tasks))
         n_rounds = plan.n_warmups + plan.n_repeats
@@ -377,17 +387,6 @@ def _start_order(group: tuple[str, int]) -> tuple[bool, bool, bool, tuple[str, i
     then threads."""
     runner = RUNNERS[group[0]]
     return (not runner.forks_here, runner.facts.in_process, runner.facts.shares_interpreter, group)
-
-
-def _needs_this_host(kernel: str) -> str | None:
-    """Why a kernel cannot run on workers of another host, or None when it can."""
-    reason = KERNELS[kernel].needs_this_host
-    if reason is None:
-        return None
-    return (
-        f"{kernel} needs workers on this host ({reason}); this cluster's workers run "
-        "elsewhere: run it with a cluster whose workers run here, or leave it out"
-    )
 
 
 def _memory_added(rss_before: int | None, runner: Runner) -> int | None:

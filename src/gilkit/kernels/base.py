@@ -61,9 +61,12 @@ class Kernel:
     # What limits one worker: "cpu", "memory" (bandwidth) or "io" (waiting). It decides the
     # ideal speedup: busy work cannot beat one worker per cpu; waiting can (ideal = workers).
     bound: str = "cpu"
-    # Why its params reach only workers on this host (a server on 127.0.0.1, this host's
-    # shared memory), or None: a Dask cluster's workers elsewhere cannot run it.
-    needs_this_host: str | None = None
+    # The params for workers on other hosts, where the usual ones cannot reach (this host's
+    # shared memory, a server on its 127.0.0.1): the data is made there, by the same rule.
+    params_elsewhere: Callable[[Any], Any] | None = None
+    # What the run should say about a call of size n where it is not what n suggests (triad:
+    # arrays held within a memory budget, passed over again), or None.
+    memory_note: Callable[[int], str | None] = field(default=lambda n: None)
     in_default_run: bool = True
     # Worker counts when none are asked for: None means gilkit.model.plan.default_workers.
     default_workers: Callable[[int], list[int]] | None = None

@@ -2,7 +2,8 @@
 
 The seed's "download website information from multiple sites", without the network: the
 server (gilkit.kernels.io_server) runs in a process of its own on 127.0.0.1, so its request threads
-do not compete for this process's GIL, and it stops with the run. Waiting on a socket
+do not compete for this process's GIL, and it stops with the run. A worker on another host,
+where this 127.0.0.1 does not reach, starts the same server for itself. Waiting on a socket
 releases the GIL, so threads should scale far past the cpu count until the latency no longer
 dominates; `asyncio` does the same waiting in one thread.
 """
@@ -10,11 +11,13 @@ dominates; `asyncio` does the same waiting in one thread.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import select
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from gilkit.kernels.base import Kernel
@@ -35,13 +38,41 @@ with serve(float(sys.argv[1]), int(sys.argv[2])) as url:
 
 @dataclass(frozen=True)
 class Site:
-    base_url: str
+    base_url: str | None  # None: a worker on another host, which starts a server of its own
     payload_bytes: int
 
 
 @contextmanager
 def prepare(n: int, split: str) -> Iterator[Site]:
-    """Start the server in its own process for the run; stop it however the run ends."""
+    with serving() as base_url:
+        yield Site(base_url, PAYLOAD_BYTES)
+
+
+def elsewhere(site: Site) -> Site:
+    """The params for workers on other hosts, where this host's 127.0.0.1 does not reach."""
+    return Site(None, site.payload_bytes)
+
+
+_own: list[str] = []  # the server a worker on another host started for itself
+_own_lock = threading.Lock()
+
+
+def url_of(site: Site) -> str:
+    """Where the site is served: this host's server, or on another host the worker's own,
+    started at its first call and ending with the worker (its stdin closes then)."""
+    if site.base_url is not None:
+        return site.base_url
+    with _own_lock:
+        if not _own:
+            stack = ExitStack()
+            _own.append(stack.enter_context(serving()))
+            atexit.register(stack.close)
+        return _own[0]
+
+
+@contextmanager
+def serving() -> Iterator[str]:
+    """Start the server in its own process; stop it however the run ends."""
     server = subprocess.Popen(
         [sys.executable, "-c", _SERVER, str(LATENCY_S), str(PAYLOAD_BYTES)],
         stdin=subprocess.PIPE,
@@ -58,7 +89,7 @@ def prepare(n: int, split: str) -> Iterator[Site]:
                 f"within {SERVER_START_TIMEOUT_S:.0f} s"
             )
         port_of(base_url)  # only ever 127.0.0.1
-        yield Site(base_url, PAYLOAD_BYTES)
+        yield base_url
     finally:
         if server.stdin is not None:
             server.stdin.close()
@@ -72,12 +103,13 @@ def prepare(n: int, split: str) -> Iterator[Site]:
 
 
 def chunk_python(part: range, site: Site) -> int:
-    return fetch(site.base_url, part)
+    return fetch(url_of(site), part)
 
 
 async def chunk_asyncio(part: range, site: Site) -> int:
     """The same requests with asyncio streams: one connection each, HTTP/1.0, read to EOF."""
-    port = port_of(site.base_url)
+    base_url = url_of(site)
+    port = port_of(base_url)
     total = 0
     for i in part:
         reader, writer = await asyncio.open_connection(HOST, port)
@@ -90,7 +122,7 @@ async def chunk_asyncio(part: range, site: Site) -> int:
             await writer.wait_closed()
         head, _, body = response.partition(b"\r\n\r\n")
         if head.split(b" ", 2)[1:2] != [b"200"]:
-            raise OSError(f"GET /{i} from {site.base_url}: {head[:40]!r}")
+            raise OSError(f"GET /{i} from {base_url}: {head[:40]!r}")
         total += len(body)
     return total
 
@@ -116,8 +148,8 @@ KERNEL = Kernel(
     native_size=lambda: 64,
     reference=lambda n: n * PAYLOAD_BYTES,
     prepare=prepare,
+    params_elsewhere=elsewhere,
     bound="io",
-    needs_this_host="its server listens on 127.0.0.1 here",
     in_default_run=False,
     default_workers=io_workers,
 )

@@ -206,6 +206,27 @@ def pool_rows(result: RunResult) -> list[list[str]]:
     return rows
 
 
+def format_cluster(result: RunResult) -> Iterator[str]:
+    """Where a cluster's workers were (the dask pools' hosts), and the kernels whose data the
+    workers made themselves, out of reach of this host's shared memory."""
+    cluster = result.metadata.get("dask_cluster")
+    if not cluster or not cluster.get("workers"):
+        return
+    hosts: dict[str, int] = {}
+    for facts in cluster["workers"].values():
+        hosts[facts["host"]] = hosts.get(facts["host"], 0) + 1
+    named = ", ".join(
+        f"{host} ({count} worker{'s' * (count > 1)})" for host, count in hosts.items()
+    )
+    yield f"cluster at {cluster['scheduler']}: workers on {named}"
+    for kernel in result.metadata.get("data_made_by_workers", []):
+        yield (
+            f"{kernel}: the cluster's workers run on other hosts, which this host's shared memory "
+            "does not reach: each made the kernel's data itself, by the same rule (results "
+            "checked against the reference as everywhere)"
+        )
+
+
 def format_pools_table(result: RunResult, label: str = "") -> Table | None:
     """The pools of a run; `label` names its interpreter where several runs are shown."""
     rows = pool_rows(result)
@@ -518,6 +539,7 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
     if pools is not None:
         yield ""
         yield pools
+    yield from format_cluster(result)
     yield from format_legend(result)
     yield from format_warnings(result, stats)
     yield from format_overheads(result, stats)
