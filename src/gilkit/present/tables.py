@@ -221,9 +221,9 @@ def format_cluster(result: RunResult) -> Iterator[str]:
     yield f"cluster at {cluster['scheduler']}: workers on {named}"
     for kernel in result.metadata.get("data_made_by_workers", []):
         yield (
-            f"{kernel}: the cluster's workers run on other hosts, which this host's shared memory "
-            "does not reach: each made the kernel's data itself, by the same rule (results "
-            "checked against the reference as everywhere)"
+            f"{kernel}: the cluster's workers run on other hosts, out of reach of this host's "
+            "shared memory and 127.0.0.1: each made the kernel's data itself, by the same rule "
+            "(results checked against the reference as everywhere)"
         )
 
 
