@@ -34,6 +34,22 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
 
 
+def _in(ns: str, command: str) -> None:
+    """`ip COMMAND` inside the network namespace `ns`."""
+    _ip("netns", "exec", ns, "ip", *command.split())
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A server in a session of its own, so that the whole group can be killed at the end."""
+    return subprocess.Popen(
+        command,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def _namespaces_unavailable() -> str | None:
     if os.geteuid() != 0:
         return "needs root, for network namespaces"
@@ -62,50 +78,42 @@ def cluster() -> Iterator[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     try:
         _ip("netns", "add", client_ns)
-        inside = ["ip", "netns", "exec", client_ns, "ip"]
         for command in (
-            ["link", "set", "lo", "up"],
-            ["link", "add", "br0", "type", "bridge"],
-            ["addr", "add", f"{SCHEDULER_IP}/24", "dev", "br0"],
-            ["link", "set", "br0", "up"],
+            "link set lo up",
+            "link add br0 type bridge",
+            f"addr add {SCHEDULER_IP}/24 dev br0",
+            "link set br0 up",
         ):
-            subprocess.run([*inside, *command], check=True, timeout=30)
-        for i, ns in enumerate(host_ns):
-            _ip("netns", "add", ns)
-            _ip("netns", "exec", ns, "ip", "link", "set", "lo", "up")
-            _ip("netns", "exec", client_ns, "ip", "link", "add", f"v{i}", "type", "veth", "peer", "name", f"p{i}")
-            _ip("netns", "exec", client_ns, "ip", "link", "set", f"v{i}", "master", "br0", "up")
-            _ip("netns", "exec", client_ns, "ip", "link", "set", f"p{i}", "netns", ns)
-        processes.append(
-            subprocess.Popen(
-                ["ip", "netns", "exec", client_ns, dask, "scheduler", "--host", SCHEDULER_IP]
-                + ["--port", str(PORT), "--no-dashboard"],
-                env=env,
-                start_new_session=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+            _in(client_ns, command)
+        scheduler = [
+            dask,
+            "scheduler",
+            "--host",
+            SCHEDULER_IP,
+            "--port",
+            str(PORT),
+            "--no-dashboard",
+        ]
+        processes.append(_start(["ip", "netns", "exec", client_ns, *scheduler], env))
         for i, (ns, hostname) in enumerate(zip(host_ns, HOSTS, strict=True)):
             address = f"169.254.77.{11 + i}"
-            _ip("netns", "exec", ns, "ip", "link", "set", f"p{i}", "name", "eth0")
-            _ip("netns", "exec", ns, "ip", "addr", "add", f"{address}/24", "dev", "eth0")
-            _ip("netns", "exec", ns, "ip", "link", "set", "eth0", "up")
+            _ip("netns", "add", ns)
+            _in(client_ns, f"link add v{i} type veth peer name p{i}")
+            _in(client_ns, f"link set v{i} master br0 up")
+            _in(client_ns, f"link set p{i} netns {ns}")
+            for command in (
+                "link set lo up",
+                f"link set p{i} name eth0",
+                f"addr add {address}/24 dev eth0",
+                "link set eth0 up",
+            ):
+                _in(ns, command)
             worker = [dask, "worker", f"tcp://{SCHEDULER_IP}:{PORT}", "--host", address]
             worker += ["--nworkers", "1", "--nthreads", "1", "--no-dashboard"]
             # A /dev/shm of its own: this host's shared memory is out of reach, as elsewhere.
             start = f'mount -t tmpfs tmpfs /dev/shm && hostname {hostname} && exec "$@"'
-            processes.append(
-                subprocess.Popen(
-                    ["ip", "netns", "exec", ns, "unshare", "--uts", "--mount", "sh", "-c", start]
-                    + ["-"]
-                    + worker,
-                    env=env,
-                    start_new_session=True,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            in_host = ["ip", "netns", "exec", ns, "unshare", "--uts", "--mount"]
+            processes.append(_start([*in_host, "sh", "-c", start, "-", *worker], env))
         _wait_for_workers(client_ns, len(HOSTS))
         yield client_ns
     finally:
@@ -140,9 +148,7 @@ def _wait_for_workers(client_ns: str, n: int) -> None:
         time.sleep(1)
 
 
-def test_every_built_in_kernel_runs_on_workers_of_other_hosts(
-    cluster: str, tmp_path: Path
-) -> None:
+def test_every_built_in_kernel_runs_on_workers_of_other_hosts(cluster: str, tmp_path: Path) -> None:
     out = tmp_path / "cluster.json"
     command = ["ip", "netns", "exec", cluster, sys.executable, "-m", "gilkit", "run"]
     command += ["--kernel", "squares,mandelbrot,triad,io", "--impl", "python,cython-nogil,numpy"]
