@@ -114,6 +114,20 @@ def test_fastest_follows_the_medians_where_a_drift_reorders_the_paired_ratios() 
     assert ("squares", "cython", "threads", 2) in found.tied_with
 
 
+def test_cells_whose_every_repeat_was_slower_are_not_tied_however_few_the_repeats() -> None:
+    """Two repeats a side: no test separates them (p >= 0.3), but no repeat of the serial
+    cell came near the fastest one's slowest."""
+    records = [
+        record("cython", "threads", 2, [0.020, 0.022]),
+        record("cython", "processes", 2, [0.021, 0.025]),
+        record("cython", "serial", 1, [0.040, 0.041]),
+    ]
+    result = run_of(records)
+    found = fastest(result, cell_stats(result), "squares")
+    assert found is not None
+    assert found.tied_with == (("squares", "cython", "processes", 2),)
+
+
 def test_cells_the_repeats_cannot_separate_are_tied() -> None:
     records = [
         record("cython", "threads", 2, [0.020, 0.022, 0.021, 0.023, 0.020]),

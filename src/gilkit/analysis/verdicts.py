@@ -197,7 +197,9 @@ def fastest(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> Fast
     """The cell that does a unit of the kernel's work in the least time, by the same medians
     the tables print (per unit of work, since pure Python runs a smaller n); not by the paired
     "vs python" ratios, which a machine whose speed drifts can order differently. Cells whose
-    per-unit times its repeats cannot separate from it (Mann-Whitney, p >= ALPHA) are tied."""
+    per-unit times overlap its own and that its repeats cannot separate from it (Mann-Whitney,
+    p >= ALPHA) are tied; cells whose every repeat was slower than its slowest are not, however
+    few the repeats (with two a side, no test can reach ALPHA)."""
     records = {r.key: r for r in result.cells if r.kernel == kernel and r.key in stats}
     if not records:
         return None
@@ -210,10 +212,14 @@ def fastest(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> Fast
         return [t / units(key) for t in records[key].times_s]
 
     best = min(records, key=lambda key: stats[key].median_s / units(key))
-    tied = tuple(
-        key for key in records if key != best and p_value(per_unit(best), per_unit(key)) >= ALPHA
-    )
-    return Fastest(best, tied)
+    slowest_of_best = max(per_unit(best))
+
+    def tied(key: Key) -> bool:
+        times = per_unit(key)
+        overlaps = min(times) <= slowest_of_best
+        return key != best and overlaps and p_value(per_unit(best), times) >= ALPHA
+
+    return Fastest(best, tuple(filter(tied, records)))
 
 
 @dataclass(frozen=True)
