@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import random
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+from gilkit.engine.gil_monitor import run_queue_wait_s
+from gilkit.gil.probe import Verdict, releases_gil
 from gilkit.kernels.impls import compiled, impl_unavailable_reason
 from gilkit.testing import assert_holds_gil, assert_releases_gil, assert_shares_gil
 
@@ -100,3 +104,54 @@ def test_numpy_sort_releases_the_gil() -> None:
 def test_numpy_ufunc_on_a_big_array_releases_the_gil() -> None:
     data = np.random.default_rng(0).random(4_000_000)
     assert_releases_gil(np.sin, data)
+
+
+def half_held(n: int) -> int:
+    """A nogil loop, then the same loop holding the GIL: released for half of its time."""
+    native = compiled("cython-nogil", "squares")
+    holding = compiled("cython", "squares")
+    return int(native(0, n, 1)) + int(holding(0, n, 1))
+
+
+@requires_native
+def test_a_call_that_releases_the_gil_for_part_of_its_time_is_named_with_its_held_share() -> None:
+    """Not `shares`: other threads wait for it for the held half, however short the switch
+    interval, where pure Python makes them wait one interval at a time."""
+    result = releases_gil(half_held, N // 2)
+    if result.verdict is Verdict.CANNOT_JUDGE:
+        pytest.skip(str(result))
+    assert result.verdict is Verdict.PARTLY, result
+    assert result.gil_wait is not None
+    assert 0.3 < result.gil_wait < 0.7, result  # about half: a share of its time, not a timing
+    assert "held it about" in result.reason
+
+
+@pytest.mark.slow
+@requires_native
+@pytest.mark.skipif(run_queue_wait_s() is None, reason="needs the kernel's count of cpu waits")
+@pytest.mark.parametrize(
+    ("what", "verdict"),
+    [
+        ("cython-nogil", Verdict.RELEASES),
+        ("cython", Verdict.HOLDS),
+        ("spin", Verdict.SHARES),
+        ("half_held", Verdict.PARTLY),
+    ],
+)
+def test_beside_a_busy_loop_the_verdicts_stay_right(what: str, verdict: Verdict) -> None:
+    """`while True: pass` in another process keeps a cpu busy the whole time: two cpus are
+    never free, yet no verdict may be wrong (and the GIL monitor still judges)."""
+    calls: dict[str, tuple[Callable[..., object], tuple[int, ...]]] = {
+        "spin": (spin, (1_500_000,)),
+        "half_held": (half_held, (N // 2,)),
+    }
+    call, args = calls.get(what) or (squares_of(what), (0, N, 1))
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        result = releases_gil(call, *args)
+    finally:
+        busy.kill()
+        busy.wait()
+    if result.verdict is Verdict.CANNOT_JUDGE:
+        pytest.skip(str(result))
+    assert result.verdict is verdict, result

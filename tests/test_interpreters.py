@@ -265,7 +265,9 @@ def test_a_hung_call_in_a_subinterpreter_is_abandoned_and_the_run_goes_on(tmp_pa
     healthy = cells["hangs_for_interpreters:HEALTHY", "interpreters"]
     assert healthy["agrees"]
     assert len(healthy["times_s"]) == 3
-    assert took < 60  # the hung calls are not waited for, at the end either
+    # The hung calls are not waited for, at the end either: a few seconds here against their
+    # hour; a 4x slower machine still passes.
+    assert took < 60
 
 
 def test_pools_start_process_like_first_then_subinterpreters_then_threads() -> None:

@@ -20,7 +20,7 @@ import gilkit
 from gilkit import testing
 from gilkit.cli import probe as cli_probe
 from gilkit.gil import probe
-from gilkit.gil.probe import GilProbe, Round, Verdict, decide, judge, settled
+from gilkit.gil.probe import GilProbe, Round, Verdict, agreed, decide, judge, monitor_verdict
 from gilkit.planning.values import UsageError
 
 from .conftest import requires_gil
@@ -79,11 +79,11 @@ def test_one_cpu_cannot_judge_whatever_the_figures() -> None:
     assert "1 usable cpu" in reason
 
 
-def test_a_busy_machine_cannot_judge() -> None:
+def test_a_busy_machine_without_a_gil_monitor_cannot_judge() -> None:
     """Sharing, while a call known to release the GIL took turns with the counter too."""
     verdict, reason, _ = decide(rounds_of(0.5, 2.0, BUSY), cpus=2)
     assert verdict is Verdict.CANNOT_JUDGE
-    assert "two cpus were never free" in reason
+    assert "only 0 of 3 rounds could be judged, 3 needed" in reason
     assert "parallelism of 1.50" in reason  # the median of the reference's
 
 
@@ -97,28 +97,78 @@ def test_a_busy_machine_cannot_judge() -> None:
         (0.0, 1.0, BUSY, Verdict.HOLDS),  # ...but it cannot make the counter run
     ],
 )
-def test_only_holding_needs_no_free_cpus(
+def test_without_the_monitor_only_holding_needs_no_free_cpus(
     fraction: float, slowdown: float, references: tuple[Round, ...], verdict: Verdict
 ) -> None:
     assert decide(rounds_of(fraction, slowdown, references), cpus=2)[0] is verdict
 
 
-def test_two_thirds_of_the_rounds_must_agree() -> None:
-    agreeing = rounds_of(1.0, 1.0, FREE, n=2)
-    verdict, _, used = decide([*agreeing, *rounds_of(0.5, 2.0, BUSY, n=1)], cpus=2)
+@pytest.mark.parametrize(
+    ("wait", "wait_long", "slowdown", "verdict"),
+    [
+        (0.02, 0.02, 1.02, Verdict.RELEASES),  # nobody waited for the GIL
+        (0.00, 0.01, 2.0, Verdict.RELEASES),  # ... beside a busy loop, the call slowed by it
+        (0.02, 0.02, 207.0, Verdict.SHARES),  # a nogil loop that takes the GIL back often
+        (0.18, 0.48, 2.05, Verdict.SHARES),  # pure Python: waits grow with the interval
+        (0.46, 0.46, 1.05, Verdict.PARTLY),  # holds half of its time, whatever the interval
+        (0.47, 0.45, 1.50, Verdict.PARTLY),  # ... beside a busy loop
+    ],
+)
+def test_the_gil_monitor_tells_a_partial_release_from_turn_taking(
+    wait: float, wait_long: float, slowdown: float, verdict: Verdict
+) -> None:
+    assert monitor_verdict(wait, wait_long, slowdown) is verdict
+
+
+def monitored(fraction: float, slowdown: float, waits: tuple[float, float], n: int = 3) -> list:
+    return [Round(0.1, 0.1 * slowdown, fraction, BUSY, *waits) for _ in range(n)]
+
+
+def test_busy_rounds_are_judged_by_the_gil_monitor_where_the_kernel_counts_cpu_waits() -> None:
+    """No two free cpus in any round: the monitor's waits still judge, with cpu waits taken
+    out; where the kernel does not count those, such a round is not judged."""
+    partly = monitored(0.4, 1.5, (0.46, 0.45))
+    verdict, reason, used = decide(partly, cpus=2, cpu_waits_counted=True)
+    assert verdict is Verdict.PARTLY
+    assert "it held it about 46% of its time" in reason
+    assert len(used) == 3
+    assert decide(partly, cpus=2, cpu_waits_counted=False)[0] is Verdict.CANNOT_JUDGE
+    holding = monitored(0.02, 1.0, (0.9, 0.9))
+    assert decide(holding, cpus=2, cpu_waits_counted=False)[0] is Verdict.HOLDS
+
+
+def test_rounds_that_cannot_be_judged_do_not_count_against_the_verdict() -> None:
+    agreeing = rounds_of(1.0, 1.0, FREE, n=3)
+    verdict, _, used = decide([*agreeing, *rounds_of(0.95, 1.05, BUSY, n=4)], cpus=2)
     assert verdict is Verdict.RELEASES
     assert used == agreeing
+    assert agreed(agreeing[:2]) is None  # two judged rounds, three needed
+
+
+def test_two_thirds_of_the_judged_rounds_must_agree() -> None:
+    agreeing = rounds_of(1.0, 1.0, FREE, n=2)
     verdict, reason, _ = decide([*agreeing, *rounds_of(0.5, 2.0, FREE, n=2)], cpus=2)
     assert verdict is Verdict.CANNOT_JUDGE
-    assert "did not agree" in reason
+    assert "the 4 judged rounds did not agree" in reason
     assert "2 read releases, 2 read shares" in reason
+    assert agreed([*agreeing, *rounds_of(1.0, 1.0, FREE, n=1), *rounds_of(0.5, 2.0, FREE, n=1)])
 
 
-def test_more_rounds_are_needed_when_they_disagree_or_find_no_free_cpus() -> None:
-    assert settled(rounds_of(1.0, 1.0, FREE))
-    assert settled(rounds_of(0.0, 1.0, BUSY))  # holding needs no free cpus
-    assert not settled(rounds_of(1.0, 1.0, BUSY))
-    assert not settled([*rounds_of(1.0, 1.0, FREE, n=2), *rounds_of(0.5, 2.0, FREE, n=1)])
+def test_rounds_go_on_until_they_agree_or_the_budget_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine where no round can be judged: rounds until the budget, then cannot-judge,
+    saying how many were judged and needed; one where they agree at once: three rounds."""
+    busy = Round(0.05, 0.1, 0.5, BUSY)
+    monkeypatch.setattr(probe, "measure_round", lambda *args: time.sleep(0.02) or busy)
+    monkeypatch.setattr(probe, "run_queue_wait_s", lambda: None)
+    seen: list[tuple[int, int]] = []
+    result = probe.probe(time.sleep, (0.05,), budget_s=0.3, on_round=lambda *r: seen.append(r))
+    assert result.verdict is Verdict.CANNOT_JUDGE
+    assert 6 <= len(result.rounds) <= 16  # about 0.3 s of 0.02 s rounds
+    assert f"only 0 of {len(result.rounds)} rounds could be judged, 3 needed" in result.reason
+    assert seen[-1] == (len(result.rounds), len(result.rounds))  # the bar ends full
+    free = Round(0.05, 0.05, 1.0, FREE)
+    monkeypatch.setattr(probe, "measure_round", lambda *args: free)
+    assert len(probe.probe(time.sleep, (0.05,), budget_s=0.3).rounds) == 3
 
 
 def test_medians_ignore_one_disturbed_round() -> None:
@@ -177,7 +227,7 @@ def test_one_cpu_is_measured_but_not_judged(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @requires_gil
-def test_each_round_calls_once_alone_and_once_with_the_counter() -> None:
+def test_each_round_calls_alone_with_the_counter_and_twice_beside_the_monitor() -> None:
     calls: list[float] = []
 
     def nap(seconds: float, *, log: list[float]) -> None:
@@ -185,8 +235,8 @@ def test_each_round_calls_once_alone_and_once_with_the_counter() -> None:
         time.sleep(seconds)
 
     result = probe.probe(nap, (0.025,), {"log": calls}, repeat=2)
-    assert len(result.rounds) in (2, 4)  # 4 when the two rounds disagreed
-    assert calls == [0.025] * 2 * len(result.rounds)
+    assert len(result.rounds) >= 2  # more where the first did not agree
+    assert calls == [0.025] * 4 * len(result.rounds)
 
 
 @requires_gil
@@ -434,7 +484,9 @@ def test_durations_never_read_zero(seconds: float, text: str) -> None:
 
 def test_the_estimate_grows_with_the_call_and_the_rounds() -> None:
     assert probe.estimated_s(0.1) < probe.estimated_s(0.2) < probe.estimated_s(0.2, repeat=6)
-    assert probe.estimated_s(0.1, repeat=3) == pytest.approx(3 * (0.3 + 0.15 + 0.06))
+    # Per round: the call 5 times' worth (alone, up to twice with the counter, twice beside the
+    # GIL monitor), the reference 3 times, the counter's solo windows 3 times.
+    assert probe.estimated_s(0.1, repeat=3) == pytest.approx(3 * (0.5 + 0.15 + 0.06))
     assert probe.estimated_s(0.1, cpus=1) < probe.estimated_s(0.1, cpus=2)  # no reference call
 
 
@@ -454,17 +506,21 @@ def test_gilkit_probe_says_how_long_it_will_take(
     monkeypatch.setattr(cli_probe, "SHOW_PROGRESS_S", 0.0)  # a progress bar for any length
     given: list[Any] = []
 
-    def fake(fn: object, args: Any, kwargs: Any, *, repeat: int, on_round: Any = None) -> Any:
-        given.append(on_round)
+    def fake(
+        fn: object, args: Any, kwargs: Any, *, repeat: int, budget_s: float, on_round: Any = None
+    ) -> Any:
+        given.append((on_round, budget_s))
         on_round(1, repeat)
         return make_probe(Verdict.SHARES)
 
     monkeypatch.setattr(cli_probe, "probe", fake)
-    status, out, err = probe_cli(["time:sleep", "--arg", "0.1"], capsys)
+    status, out, err = probe_cli(["time:sleep", "--arg", "0.1", "--budget", "4"], capsys)
     assert status == 0
-    assert "probing time.sleep(0.1): about 1." in err
+    assert "probing time.sleep(0.1): about 2." in err
     assert "(one call took 10" in err
-    assert given[0] is not None
+    assert "on a busy machine more rounds, up to 4.00 s" in err
+    assert given[0][0] is not None
+    assert given[0][1] == 4.0
     assert "verdict: shares: other threads ran 2.00× slower while it ran" in out
 
 

@@ -33,6 +33,7 @@ VERBS = {
     Verdict.RELEASES: ("release", "releases"),
     Verdict.HOLDS: ("hold", "holds"),
     Verdict.SHARES: ("share", "shares"),
+    Verdict.PARTLY: ("release", "releases"),
 }
 
 

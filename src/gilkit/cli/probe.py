@@ -24,6 +24,7 @@ import psutil
 from gilkit.cli.console import EXIT_USAGE, make_console, make_progress
 from gilkit.engine.limits import trial_in_child
 from gilkit.gil.probe import (
+    DEFAULT_BUDGET_S,
     DEFAULT_REPEAT,
     FREE_CPU_MIN_PARALLELISM,
     MIN_CALL_S,
@@ -82,7 +83,15 @@ def add_parser(
     parser.add_argument("target", metavar="MODULE:FUNCTION", help=f"what to call, e.g. {EXAMPLES}")
     add_call_arguments(parser)
     parser.add_argument(
-        "--repeat", help=f"rounds, each alone and with the counter (default: {DEFAULT_REPEAT})"
+        "--repeat",
+        help=f"rounds that must agree, each alone, with the counter and beside the GIL monitor "
+        f"(default: {DEFAULT_REPEAT})",
+    )
+    parser.add_argument(
+        "--budget",
+        metavar="SECONDS",
+        help="how long to go on measuring rounds where the first do not agree, as on a busy "
+        f"machine (default: {DEFAULT_BUDGET_S:.0f})",
     )
     parser.add_argument(
         "--timeout",
@@ -120,7 +129,9 @@ def handle(args: argparse.Namespace) -> int:
     call_args, call_kwargs = call_arguments(args)
     repeat = options.parse_count("--repeat", args.repeat, DEFAULT_REPEAT, 1)
     limit_s = options.parse_seconds("--timeout", args.timeout, TRIAL_LIMIT_S)
+    budget_s = options.parse_seconds("--budget", args.budget, DEFAULT_BUDGET_S)
     assert limit_s is not None
+    assert budget_s is not None
     label = call_label(args.target, args.args, args.kwargs)
     pin_native_threads()
     went_wrong = trial_in_child(functools.partial(fn, *call_args, **call_kwargs), limit_s)
@@ -129,11 +140,12 @@ def handle(args: argparse.Namespace) -> int:
             f"probe: {label} {went_wrong} in a trial call in a child process; valid: a call "
             "that returns (--timeout for a longer one)"
         )
-    # A round makes the call about four times (alone, beside the counter, each up to twice as
-    # slow there): a round past four --timeouts holds a call that hangs.
+    # A round makes the call four times (alone, beside the counter, where it may be twice as
+    # slow, and twice beside the GIL monitor): a round past ROUND_CALLS --timeouts holds a call
+    # that hangs.
     watchdog = Watchdog(ROUND_CALLS * limit_s, f"probe: {label}")
     with watchdog:
-        result = probe_watched(fn, call_args, call_kwargs, repeat, label, watchdog)
+        result = probe_watched(fn, call_args, call_kwargs, repeat, budget_s, label, watchdog)
     for line in format_probe(label, result):
         print(line)
     return 0
@@ -144,6 +156,7 @@ def probe_watched(
     call_args: list[Any],
     call_kwargs: dict[str, Any],
     repeat: int,
+    budget_s: float,
     label: str,
     watchdog: Watchdog,
 ) -> GilProbe:
@@ -155,13 +168,15 @@ def probe_watched(
     if estimate >= SAY_ESTIMATE_S:
         console.print(
             f"probing {label}: about {format_seconds(estimate)} (one call took "
-            f"{format_seconds(call_s)}; up to twice that on a busy machine)",
+            f"{format_seconds(call_s)}; on a busy machine more rounds, up to "
+            f"{format_seconds(max(estimate, budget_s))})",
             markup=False,
             highlight=False,
         )
     watchdog.kick()
+    run = functools.partial(probe, fn, call_args, call_kwargs, repeat=repeat, budget_s=budget_s)
     if estimate < SHOW_PROGRESS_S:
-        return probe(fn, call_args, call_kwargs, repeat=repeat, on_round=watchdog.kick)
+        return run(on_round=watchdog.kick)
     with make_progress(console, 12) as progress:
         task = progress.add_task("probe rounds", total=repeat)
 
@@ -170,10 +185,10 @@ def probe_watched(
             progress.update(task, completed=done, total=planned)
             progress.refresh()
 
-        return probe(fn, call_args, call_kwargs, repeat=repeat, on_round=on_round)
+        return run(on_round=on_round)
 
 
-ROUND_CALLS = 4
+ROUND_CALLS = 5
 
 
 class Watchdog:
@@ -348,15 +363,23 @@ def format_probe(label: str, result: GilProbe) -> list[str]:
             "released or held, ~2 shared)",
             f"parallelism:      {result.parallelism:.2f}  (fraction + 1/slowdown: ~2 released, "
             "~1 shared or held)",
+        ]
+        if result.gil_wait is not None and result.gil_wait_long is not None:
+            lines.append(
+                f"GIL waits:        {result.gil_wait:.2f} at a 1 ms switch interval, "
+                f"{result.gil_wait_long:.2f} at 5 ms  (a waking thread's, cpu waits taken out: "
+                "~0 released; growing with the interval, shared; the held share otherwise)"
+            )
+        lines.append(
             f"rounds:           {result.n_used} of {len(rounds)} used; fraction "
             f"{' '.join(f'{r.fraction:.2f}' for r in rounds)}; slowdown "
-            f"{' '.join(f'{r.slowdown:.2f}' for r in rounds)}",
-        ]
+            f"{' '.join(f'{r.slowdown:.2f}' for r in rounds)}"
+        )
     if result.reference_parallelism is not None:
         lines.append(
             f"free cpu check:   parallelism {result.reference_parallelism:.2f} of a call known "
-            f"to release the GIL (~2 on two free cpus; rounds under "
-            f"{FREE_CPU_MIN_PARALLELISM} are not used)"
+            f"to release the GIL (~2 on two free cpus; under {FREE_CPU_MIN_PARALLELISM}, a "
+            "round is judged by the GIL monitor alone where the kernel counts cpu waits)"
         )
     lines += [
         f"call alone:       {format_seconds(result.call_s)} (median)",

@@ -6,8 +6,8 @@ probe (gilkit.gil.probe) about one call of the impl on a part of moderate size, 
 about TARGET_CALL_S, and records the answer on the kernel, so that the tables and the result
 file carry it, with the probe's verdict:
 
-    releases -> "releases"    holds -> "holds"    shares -> "python" (it takes turns on the GIL
-                                                             as pure Python does)
+    releases, releases-partly -> "releases"    holds -> "holds"
+    shares -> "python" (it takes turns on the GIL as pure Python does)
 
 The probe cannot tell "vectorized" (NumPy) from "releases", and an impl that is parallel
 inside one call takes a thread count the probe does not pass: only the kernel can say those.
@@ -31,7 +31,14 @@ TARGET_CALL_S = 0.1
 # default n (or the cell's, if larger).
 MAX_GROWTH = 64
 
-VERDICT_KINDS = {Verdict.RELEASES: "releases", Verdict.HOLDS: "holds", Verdict.SHARES: "python"}
+# A call that releases the GIL for part of its time counts as releasing: threads can scale it,
+# as far as its held part allows; its verdict, recorded with the kind, says how much it held.
+VERDICT_KINDS = {
+    Verdict.RELEASES: "releases",
+    Verdict.PARTLY: "releases",
+    Verdict.HOLDS: "holds",
+    Verdict.SHARES: "python",
+}
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,21 @@ Threads that need the GIL can only take turns, so their two shares of solo speed
 fraction + 1/slowdown ("parallelism"), add up to about 1; a call that releases the GIL adds
 up to ~2. That needs two free cpus, which a shared machine does not always have, so every
 round also measures a call known to release the GIL, just before and just after the call; a
-round where it did not run alongside the counter gives no verdict. The probe's verdict is the
-one that two thirds of a few rounds give, each timing the call alone next to the call with
-the counter, and its figures are the medians over those rounds, so that it repeats on a
-machine whose speed drifts; otherwise it says that it cannot judge.
+round where it did not run alongside the counter gives no counter-based verdict.
+
+A second witness needs no free cpu: the GIL monitor (gilkit.engine.gil_monitor), a thread that
+sleeps briefly and times how late it wakes, the part spent waiting for a cpu taken out (Linux
+counts it). Each round also makes the call beside it, at the probe's switch interval and at
+CPython's default one: a releasing call keeps it waiting for nothing; pure Python keeps it
+waiting about a switch interval at each wake, so its waits grow with the interval; a call that
+holds the GIL for part of its time (native code that releases it only around its loop) keeps it
+waiting for that part, whatever the interval. Where the kernel counts cpu waits, every round is
+judged so, busy machine or not; elsewhere only rounds with two free cpus are.
+
+Rounds are measured until `repeat` of them could be judged and two thirds of those agree, or
+until the time budget ends (the rounds are short: a busy machine gets more of them); the
+verdict's figures are the medians over the agreeing rounds. Otherwise it says that it cannot
+judge, and how many judged rounds it had and needed.
 """
 
 from __future__ import annotations
@@ -36,17 +47,20 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from gilkit.engine.gil_monitor import GilMonitor, run_queue_wait_s
 from gilkit.host import extensions as compiled
 from gilkit.host.cpus import usable_cpus
 from gilkit.host.metadata import free_threaded_build, gil_enabled
 from gilkit.model.units import format_seconds
 
-# Rounds per probe. Each round gives a verdict; the probe's is the one that at least
-# MIN_AGREEMENT of the rounds gave (2 of 3: the median), and its figures are the medians over
-# those rounds. When the rounds disagree, or some found no free cpu, as many rounds again are
-# measured (once), so that the verdict rests on more rounds exactly when the machine is noisy.
+# Judged rounds per probe. Each round gives a verdict, or none (see round_verdict); the probe's
+# is the one that at least MIN_AGREEMENT of the judged rounds gave, once DEFAULT_REPEAT rounds
+# were judged, and its figures are the medians over those rounds. Until then rounds go on, for
+# DEFAULT_BUDGET_S at most (after the first DEFAULT_REPEAT), so that the verdict rests on more
+# rounds exactly when the machine is busy or noisy.
 DEFAULT_REPEAT = 3
 MIN_AGREEMENT = 2 / 3
+DEFAULT_BUDGET_S = 10.0
 
 # The switch interval during a probe (CPython's default: 5 ms). Where the probe is blurred, it
 # is by about one interval per call: a thread waiting for the GIL asks for it only after one
@@ -92,11 +106,23 @@ RELEASES_MIN_PARALLELISM = 1.5
 REFERENCE_MAX_S = 0.05
 FREE_CPU_MIN_PARALLELISM = 1.6
 
+# The GIL monitor beside the call, as the share of the monitored time it waited for the GIL
+# (figures from this 2-cpu machine, idle and beside a busy loop alike): a release reads under
+# 0.05, pure Python 0.13-0.18 at the probe's 1 ms switch interval and 0.44-0.50 at 5 ms, a call
+# that holds the GIL half of its time 0.42-0.48 at both, a hold 0.9. A call that keeps the
+# monitor waiting less than RELEASES_MAX_WAIT releases the GIL (unless it waited for the GIL
+# itself, CALL_SLOWED); one whose waits grow TURNS_GROWTH-fold or more with the switch interval
+# takes turns as pure Python does; one whose waits do not holds it for part of its time.
+RELEASES_MAX_WAIT = 0.1
+TURNS_GROWTH = 1.8
+LONG_SWITCH_INTERVAL_S = 0.005
+
 
 class Verdict(str, Enum):
     RELEASES = "releases"  # other threads run at full speed and do not slow the call
     HOLDS = "holds"  # other Python threads stop until the call returns
     SHARES = "shares"  # the call and other threads take turns on the GIL (pure Python)
+    PARTLY = "releases-partly"  # releases it for part of its time, holds it for the rest
     TOO_SHORT = "too-short"  # shorter than MIN_CALL_S: not judged
     NO_GIL = "no-gil"  # free-threaded interpreter with the GIL disabled: nothing to release
     CANNOT_JUDGE = "cannot-judge"  # one usable (or free) cpu: releasing and sharing look alike
@@ -111,6 +137,10 @@ class Round:
     with_counter_s: float  # the call while the counter thread runs
     fraction: float  # counter rate during the call / its solo rate next to that call
     references: tuple[Round, ...] = ()  # the reference call's, just before and just after
+    # The GIL monitor's waits beside the call (share of the time), at the probe's switch
+    # interval and at LONG_SWITCH_INTERVAL_S; None where not measured.
+    gil_wait: float | None = None
+    gil_wait_long: float | None = None
 
     @property
     def slowdown(self) -> float:
@@ -139,6 +169,9 @@ class GilProbe:
     gil_enabled: bool
     free_threaded_build: bool
     usable_cpus: int
+    # Medians over the rounds used of the GIL monitor's waits (see Round); None if not measured.
+    gil_wait: float | None = None
+    gil_wait_long: float | None = None
 
     @property
     def released(self) -> bool:
@@ -173,9 +206,16 @@ class GilProbe:
         call = f"call {format_seconds(self.call_s)} alone"
         if self.fraction is None or self.slowdown is None or self.parallelism is None:
             return call
+        waits = ""
+        if self.gil_wait is not None and self.gil_wait_long is not None:
+            waits = (
+                f"GIL waits {self.gil_wait:.2f} at a {PROBE_SWITCH_INTERVAL_S * 1e3:.0f} ms and "
+                f"{self.gil_wait_long:.2f} at a {LONG_SWITCH_INTERVAL_S * 1e3:.0f} ms switch "
+                "interval, "
+            )
         return (
             f"counter fraction {self.fraction:.2f}, call slowdown {self.slowdown:.2f}×, "
-            f"parallelism {self.parallelism:.2f}, {call} "
+            f"parallelism {self.parallelism:.2f}, {waits}{call} "
             f"(medians of {self.n_used} of {len(self.rounds)} rounds)"
         )
 
@@ -223,10 +263,18 @@ REASONS = {
     "and the two did more than one thread's worth of work at once",
     Verdict.HOLDS: "the call holds the GIL: another Python thread stopped until it returned",
     Verdict.SHARES: "the call and another Python thread took turns on the GIL, as pure Python "
-    "does (or a call that releases it only part of the time)",
+    "does (or native code that takes the GIL back often)",
     Verdict.NO_GIL: "this interpreter runs without a GIL (free-threaded build, GIL disabled): "
     "every call runs alongside other threads, there is nothing to release",
 }
+
+
+def partly_reason(held: float) -> str:
+    return (
+        f"the call releases the GIL for part of its time only: it held it about {held:.0%} of "
+        "its time, when other Python threads waited for it however short the switch interval "
+        "(pure Python's turn-taking makes them wait about one interval)"
+    )
 
 
 def too_short_reason(call_s: float) -> str:
@@ -243,44 +291,85 @@ def one_cpu_reason(cpus: int) -> str:
     )
 
 
-def round_verdict(r: Round) -> Verdict | None:
-    """This round's verdict; None when it needed two free cpus and had none."""
+def monitor_verdict(wait: float, wait_long: float, slowdown: float) -> Verdict:
+    """The verdict from the GIL monitor's waits beside the call (see RELEASES_MAX_WAIT), for a
+    call that did not stop the counter."""
+    if wait < RELEASES_MAX_WAIT:
+        # Nobody waited for the GIL; a call much slower beside the counter waited for it
+        # itself, taking it back often (a nogil loop with a `with gil` block inside).
+        return Verdict.SHARES if slowdown >= CALL_SLOWED else Verdict.RELEASES
+    if wait_long >= TURNS_GROWTH * wait:
+        return Verdict.SHARES
+    return Verdict.PARTLY
+
+
+def round_verdict(r: Round, cpu_waits_counted: bool = True) -> Verdict | None:
+    """This round's verdict; None when it could not be judged: no two free cpus, and neither
+    a GIL monitor whose cpu waits the kernel counts (`cpu_waits_counted`)."""
     verdict = judge(r.fraction, r.parallelism)
-    return verdict if verdict is Verdict.HOLDS or r.free_cpus else None
+    if verdict is Verdict.HOLDS:
+        return verdict  # no load makes the counter run while the call holds the GIL
+    if r.gil_wait is None or r.gil_wait_long is None:
+        return verdict if r.free_cpus else None
+    if not (r.free_cpus or cpu_waits_counted):
+        return None  # waiting for a cpu would read as waiting for the GIL
+    return monitor_verdict(r.gil_wait, r.gil_wait_long, r.slowdown)
 
 
-def disagreement_reason(rounds: Sequence[Round]) -> str:
-    votes = Counter(round_verdict(r) for r in rounds)
+def votes(rounds: Sequence[Round], cpu_waits_counted: bool = True) -> Counter[Verdict | None]:
+    return Counter(round_verdict(r, cpu_waits_counted) for r in rounds)
+
+
+def agreed(
+    rounds: Sequence[Round], needed: int = DEFAULT_REPEAT, cpu_waits_counted: bool = True
+) -> Verdict | None:
+    """The verdict, once `needed` rounds were judged and MIN_AGREEMENT of those agree."""
+    counted = votes(rounds, cpu_waits_counted)
+    counted.pop(None, None)
+    judged = sum(counted.values())
+    if judged < needed:
+        return None
+    (verdict, n), *_ = counted.most_common(1)
+    return verdict if n >= MIN_AGREEMENT * judged else None
+
+
+def disagreement_reason(
+    rounds: Sequence[Round], needed: int = DEFAULT_REPEAT, cpu_waits_counted: bool = True
+) -> str:
+    counted = votes(rounds, cpu_waits_counted)
+    judged = len(rounds) - counted[None]
     seen = [ref.parallelism for r in rounds for ref in r.references]
     check = (
-        f"a call known to release the GIL reached a parallelism of {statistics.median(seen):.2f}"
-        f" (~2 on two free cpus, {FREE_CPU_MIN_PARALLELISM} needed)"
+        f"; a call known to release the GIL reached a parallelism of "
+        f"{statistics.median(seen):.2f} (~2 on two free cpus, {FREE_CPU_MIN_PARALLELISM} needed)"
+        if seen
+        else ""
     )
-    if votes[None] == len(rounds) and seen:
-        return f"two cpus were never free to tell (a busy machine?): {check}"
-    counts = ", ".join(
-        f"{n} {'had no two free cpus' if verdict is None else f'read {verdict}'}"
-        for verdict, n in votes.most_common()
-    )
-    return f"the rounds did not agree (a busy or noisy machine?): of {len(rounds)}, {counts}" + (
-        f"; {check}" if seen else ""
-    )
+    if judged < needed:
+        return (
+            f"only {judged} of {len(rounds)} rounds could be judged, {needed} needed: two cpus "
+            f"were seldom free (a busy machine?){check}"
+        )
+    counts = ", ".join(f"{n} read {verdict}" for verdict, n in counted.most_common() if verdict)
+    return f"the {judged} judged rounds did not agree (a noisy machine?): {counts}{check}"
 
 
-def decide(rounds: Sequence[Round], cpus: int) -> tuple[Verdict, str, Sequence[Round]]:
+def decide(
+    rounds: Sequence[Round],
+    cpus: int,
+    needed: int = DEFAULT_REPEAT,
+    cpu_waits_counted: bool = True,
+) -> tuple[Verdict, str, Sequence[Round]]:
     """The verdict, its reason and the rounds it rests on; see MIN_AGREEMENT."""
     if cpus < 2:
         return Verdict.CANNOT_JUDGE, one_cpu_reason(cpus), rounds
-    (verdict, n), *_ = Counter(round_verdict(r) for r in rounds).most_common(1)
-    if verdict is None or n < MIN_AGREEMENT * len(rounds):
-        return Verdict.CANNOT_JUDGE, disagreement_reason(rounds), rounds
-    return verdict, REASONS[verdict], [r for r in rounds if round_verdict(r) is verdict]
-
-
-def settled(rounds: Sequence[Round]) -> bool:
-    """Whether every round gave the same verdict (see round_verdict)."""
-    verdicts = {round_verdict(r) for r in rounds}
-    return len(verdicts) == 1 and None not in verdicts
+    verdict = agreed(rounds, needed, cpu_waits_counted)
+    if verdict is None:
+        return Verdict.CANNOT_JUDGE, disagreement_reason(rounds, needed, cpu_waits_counted), rounds
+    used = [r for r in rounds if round_verdict(r, cpu_waits_counted) is verdict]
+    if verdict is Verdict.PARTLY:
+        return verdict, partly_reason(statistics.median(r.gil_wait or 0.0 for r in used)), used
+    return verdict, REASONS[verdict], used
 
 
 class _Counter(threading.Thread):
@@ -371,36 +460,60 @@ def measure_round(
     alone = time_alone() if alone_first else None
     spans = time_with_counter(*([call] if reference is None else [reference, call, reference]))
     call_s, reference_s = alone or time_alone()
+    waits = gil_waits(call)
     if reference is None:
-        return Round(call_s, *spans[0])
+        return Round(call_s, *spans[0], (), *waits)
     before, during, after = spans
-    return Round(call_s, *during, (Round(reference_s, *before), Round(reference_s, *after)))
+    references = (Round(reference_s, *before), Round(reference_s, *after))
+    return Round(call_s, *during, references, *waits)
+
+
+def gil_waits(call: Callable[[], object]) -> tuple[float, float]:
+    """The GIL monitor's waits beside the call, at the probe's switch interval and at
+    LONG_SWITCH_INTERVAL_S."""
+    with GilMonitor() as short:
+        call()
+    with switch_interval(LONG_SWITCH_INTERVAL_S), GilMonitor() as long:
+        call()
+    return short.fraction, long.fraction
 
 
 def measure_rounds(
     call: Callable[[], object],
     reference: Callable[[], object] | None,
+    enough: Callable[[Sequence[Round]], bool],
     repeat: int,
+    budget_s: float,
     first_alone_s: float | None = None,
-    on_round: Callable[[], None] = lambda: None,
+    on_round: Callable[[int, int], None] = lambda done, planned: None,
 ) -> tuple[Round, ...]:
-    """`repeat` rounds, alone first then last (ABBA) against drift; the first may reuse a call
-    alone already timed. on_round() after each."""
-    rounds = []
-    for index in range(repeat):
-        alone_s = first_alone_s if index == 0 else None
-        rounds.append(measure_round(call, reference, index % 2 == 0, alone_s))
-        on_round()
-    return tuple(rounds)
+    """Rounds, alone first then last (ABBA) against drift, until `enough` of them, or once
+    `repeat` were measured, until another would end past `budget_s`; the first may reuse a
+    call alone already timed. on_round(done, planned) after each."""
+    rounds: list[Round] = []
+    began = time.monotonic()
+    while True:
+        alone_s = first_alone_s if not rounds else None
+        rounds.append(measure_round(call, reference, len(rounds) % 2 == 0, alone_s))
+        spent, done = time.monotonic() - began, len(rounds)
+        finished = enough(rounds) or (done >= repeat and spent * (done + 1) / done > budget_s)
+        on_round(done, done if finished else max(repeat, done + 1))
+        if finished:
+            return tuple(rounds)
+
+
+def round_s(call_s: float, cpus: int = 2) -> float:
+    """One round's time: the call alone, with the counter (up to twice as long, shared) and
+    twice beside the GIL monitor; the reference call alone and twice with the counter; the
+    counter's solo windows."""
+    reference_s = min(call_s, REFERENCE_MAX_S) if cpus >= 2 else 0.0
+    return 5 * call_s + 3 * reference_s + 3 * SOLO_WINDOW_S
 
 
 def estimated_s(call_s: float, repeat: int = DEFAULT_REPEAT, cpus: int = 2) -> float:
-    """How long probing a call of `call_s` takes, rounds not repeated: per round, the call
-    alone and with the counter (up to twice as long, shared), the reference call alone and
-    twice with it, and the counter's solo windows. A noisy machine can double it."""
-    reference_s = min(call_s, REFERENCE_MAX_S) if cpus >= 2 else 0.0
-    one_round = 3 * call_s + 3 * reference_s + 3 * SOLO_WINDOW_S
-    return repeat * one_round
+    """How long probing a call of `call_s` takes where the first `repeat` rounds agree; a
+    busy machine takes more rounds, up to the budget."""
+    return repeat * round_s(call_s, cpus)
 
 
 def _sized(make: Callable[[int], Callable[[], object]], seconds: float) -> Callable[[], object]:
@@ -428,11 +541,13 @@ def probe(
     kwargs: Mapping[str, Any] | None = None,
     *,
     repeat: int = DEFAULT_REPEAT,
+    budget_s: float = DEFAULT_BUDGET_S,
     on_round: Callable[[int, int], None] | None = None,
 ) -> GilProbe:
-    """Does fn(*args, **kwargs) release the GIL? It is called in this thread, 2 * repeat times
-    (twice that on a noisy machine), and on_round(done, planned) after each round, for a
-    progress bar (planned grows when the rounds disagree).
+    """Does fn(*args, **kwargs) release the GIL? It is called in this thread, four times a
+    round, until `repeat` rounds were judged and agree (see the module's docstring), or for
+    `budget_s` at most after the first `repeat` rounds; on_round(done, planned) after each
+    round, for a progress bar (planned grows while the rounds fall short).
 
     Calls shorter than MIN_CALL_S are timed (repeat times) but not judged; on an interpreter
     without a GIL the call is only timed.
@@ -459,23 +574,32 @@ def probe(
             if call_s < MIN_CALL_S:
                 return unjudged(Verdict.TOO_SHORT, too_short_reason(call_s), call_s)
         reference = reference_call(min(first, REFERENCE_MAX_S)) if cpus >= 2 else None
-        done, planned = 0, repeat
+        counted = run_queue_wait_s() is not None
 
-        def count_round() -> None:
-            nonlocal done
-            done += 1
-            if on_round is not None:
-                on_round(done, planned)
+        def enough(rounds: Sequence[Round]) -> bool:
+            if cpus < 2:  # measured, never judged
+                return len(rounds) >= repeat
+            return agreed(rounds, repeat, counted) is not None
 
-        rounds = measure_rounds(call, reference, repeat, first, count_round)
-        if not settled(rounds):
-            planned += repeat
-            rounds += measure_rounds(call, reference, repeat, on_round=count_round)
+        rounds = measure_rounds(
+            call, reference, enough, repeat, budget_s, first, on_round or (lambda *_: None)
+        )
     call_s = statistics.median(r.alone_s for r in rounds)
     if call_s < MIN_CALL_S:  # only the first call was long enough (a cold start)
         return unjudged(Verdict.TOO_SHORT, too_short_reason(call_s), call_s, rounds)
-    verdict, reason, used = decide(rounds, cpus)
-    return record(verdict, reason, call_s, *medians(used), rounds, len(used))
+    verdict, reason, used = decide(rounds, cpus, repeat, counted)
+    waits = [r.gil_wait for r in used if r.gil_wait is not None]
+    waits_long = [r.gil_wait_long for r in used if r.gil_wait_long is not None]
+    return record(
+        verdict,
+        reason,
+        call_s,
+        *medians(used),
+        rounds,
+        len(used),
+        gil_wait=statistics.median(waits) if waits else None,
+        gil_wait_long=statistics.median(waits_long) if waits_long else None,
+    )
 
 
 def describe(fn: Callable[..., object]) -> str:
