@@ -29,6 +29,7 @@ from gilkit.present.report import limit
 from gilkit.present.tables import (
     format_capacity,
     format_estimate,
+    format_impossible,
     format_interference,
     format_warnings,
 )
@@ -329,3 +330,20 @@ def test_a_speedup_is_impossible_only_past_the_highest_capacity_measured() -> No
     assert impossible(result, nogil, stats) is None  # 1.92x: under 1.95x
     result.metadata["capacity_after"] = result.metadata["capacity"]
     assert "above the capacity (1.20×)" in (impossible(result, nogil, cell_stats(result)) or "")
+
+
+def test_an_impossible_speedup_beside_other_processes_is_blamed_on_them() -> None:
+    """A busy loop held one of two cpus: alone, one worker got one cpu; four workers won 1.6
+    of the two (the scheduler shares the cpus per thread), 1.6× with a capacity of 1.0×. The
+    warning names the other processes, not a cold serial baseline."""
+    serial = call("serial", 1, busy=2.0, own=1.0)
+    four = call("threads", 4, busy=2.0, own=1.6, gil_contention=0.0)
+    four.times_s = [1 / 1.6]
+    result = run_of(serial, four, capacity_times={"1": [1.0] * 3, "2": [2.0] * 3})
+    result.impls = {"cython-nogil": {"kind": "releases"}}
+    result.metadata["runners"] = describe_runners(["serial", "threads"])
+    stats = cell_stats(result)
+    assert impossible(result, four, stats) is not None
+    [warning] = format_impossible(result, stats)
+    assert "other processes held cpus meanwhile, and 4 workers won a larger share" in warning
+    assert "slow or cold" not in warning

@@ -170,6 +170,21 @@ def impossible(result: RunResult, record: CellRecord, stats: dict[Key, CellStats
     return None
 
 
+def impossible_cause(record: CellRecord, stats: dict[Key, CellStats]) -> str:
+    """What explains an impossible speedup: other processes (or the hypervisor) that held cpus
+    during the cell or its serial baseline, which more threads win a larger share of, the
+    scheduler sharing the cpus per thread; else a slow or cold serial baseline."""
+    for key in (record.key, serial_key(record.kernel, record.impl)):
+        cell = stats.get(key)
+        if cell is not None and cell.taken is not None and cell.interfered:
+            return (
+                f"{cell.taken.who} held cpus meanwhile, and {record.n_workers} workers won a "
+                "larger share of them than one did (the scheduler shares the cpus per thread), "
+                "not the strategy; rerun on a quiet machine"
+            )
+    return "its serial baseline was slow or cold, not this cell fast; rerun, or raise --warmup"
+
+
 # Where a benchmark file has no spread of the serial cell: the allowance above the ideal.
 BENCHMARK_ALLOWANCE = 1.25
 

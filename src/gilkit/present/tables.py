@@ -30,6 +30,7 @@ from gilkit.analysis.verdicts import (
     costliest_overheads,
     fastest,
     impossible,
+    impossible_cause,
     sat_idle,
     slowed_each_other,
 )
@@ -422,10 +423,8 @@ def format_impossible(result: RunResult, stats: dict[Key, CellStats]) -> Iterato
     for record in result.cells:
         why = impossible(result, record, stats)
         if why is not None:
-            yield (
-                f"warning: {record.label}: {why} ({IMPOSSIBLE_MARK}): its serial baseline was "
-                "slow or cold, not this cell fast; rerun, or raise --warmup"
-            )
+            cause = impossible_cause(record, stats)
+            yield f"warning: {record.label}: {why} ({IMPOSSIBLE_MARK}): {cause}"
 
 
 def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
