@@ -145,6 +145,9 @@ def test_report_writes_markdown_with_verdicts_and_plot(
     assert "| machine speed | reference loop " in text
     assert "| median | min | IQR | spread |" in text
     assert "python × threads: " in text
+    # The run's warnings and notes, as `gilkit run` printed them: the machine check here.
+    assert "## What the figures rest on\n\n- " in text
+    assert "\n- machine speed: " in text or "\n- warning: machine speed: " in text
     assert "![speedups](report.png)" in text
     assert (tmp_path / "report.png").exists()
 

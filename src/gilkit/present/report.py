@@ -35,11 +35,13 @@ from gilkit.present.tables import (
     COLUMNS,
     CONTENTION,
     POOL_COLUMNS,
+    format_cluster,
     format_fastest,
     format_legend,
     format_overheads,
     format_sizing,
     format_title,
+    format_warnings,
     pool_rows,
     row_values,
 )
@@ -195,6 +197,12 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
     yield from format_scaling(result, stats)
     yield ""
     yield from (f"{line}  " for line in format_legend(result))
+    notes = [*format_warnings(result, stats), *format_cluster(result)]
+    if notes:
+        yield ""
+        yield "## What the figures rest on"
+        yield ""
+        yield from (f"- {line}" for line in notes)
     pools = pool_rows(result)
     if pools:
         yield ""
