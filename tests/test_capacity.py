@@ -347,3 +347,34 @@ def test_an_impossible_speedup_beside_other_processes_is_blamed_on_them() -> Non
     [warning] = format_impossible(result, stats)
     assert "other processes held cpus meanwhile, and 4 workers won a larger share" in warning
     assert "slow or cold" not in warning
+
+
+def test_pure_python_triad_is_held_to_the_cpus_capacity_and_compiled_to_the_memorys() -> None:
+    """Pure Python spends tens of nanoseconds in the interpreter per element: cpu-bound where
+    compiled triads wait for memory. 1.7× is believable for it (cpus: 1.95×), not for them."""
+    records = [
+        CellRecord("triad", impl, runner, n, 100, "contiguous", times_s=[t] * 3)
+        for impl in ("python", "cython-nogil")
+        for runner, n, t in (("serial", 1, 1.0), ("threads", 2, 1 / 1.7))
+    ]
+    result = RunResult(
+        {
+            "cpu": {"usable_cpus": 2},
+            "capacity": {
+                "compute": {"1": [1.0] * 3, "2": [2 / 1.95] * 3},
+                "memory": {"1": [1.0] * 3, "2": [2 / 1.2] * 3},
+            },
+        },
+        {},
+        records,
+    )
+    result.kernels = {"triad": {"bound": "memory", "ideal": "cpus"}}
+    result.impls = {"python": {"kind": "python"}, "cython-nogil": {"kind": "releases"}}
+    result.metadata["runners"] = describe_runners(["serial", "threads"])
+    stats = cell_stats(result)
+    assert stats["triad", "python", "threads", 2].capacity == pytest.approx(1.95)
+    assert stats["triad", "cython-nogil", "threads", 2].capacity == pytest.approx(1.2)
+    python, compiled = (r for r in records if r.runner == "threads")
+    assert impossible(result, compiled, stats) is not None
+    # python × threads holds the GIL: impossible for that reason alone, not for its capacity.
+    assert "above the capacity" not in (impossible(result, python, stats) or "")

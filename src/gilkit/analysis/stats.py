@@ -167,17 +167,35 @@ def capacity(times_s: dict[str, list[float]], n_workers: int) -> float | None:
     return n * statistics.median(alone) / statistics.median(together)
 
 
-def machine_capacity(result: RunResult, kernel: str, n_workers: int) -> float | None:
-    """What `n_workers` busy native threads reach on the run's machine, for this kernel's
-    bound; None where not measured (or for I/O). Measured before the matrix and again after
-    it, the mean of the two: the capacity interpolated at the run's middle."""
-    known = machine_capacities(result, kernel, n_workers)
+def machine_capacity(
+    result: RunResult, kernel: str, n_workers: int, impl: str | None = None
+) -> float | None:
+    """What `n_workers` busy native threads reach on the run's machine, for what bounds the
+    kernel (or its impl); None where not measured (or for I/O). Measured before the matrix and
+    again after it, the mean of the two: the capacity interpolated at the run's middle."""
+    known = machine_capacities(result, kernel, n_workers, impl)
     return statistics.mean(known) if known else None
 
 
-def machine_capacities(result: RunResult, kernel: str, n_workers: int) -> list[float]:
-    """The capacity for this kernel's bound as measured before the matrix and after it."""
-    loop = CAPACITY_LOOP.get(result.kernels.get(kernel, {}).get("bound", "cpu"))
+def bound_of(result: RunResult, kernel: str, impl: str | None = None) -> str:
+    """What limits the workers: the kernel's bound, except for pure Python, which spends tens
+    of nanoseconds in the interpreter per element and so is cpu-bound where compiled code
+    waits for memory (triad)."""
+    bound = str(result.kernels.get(kernel, {}).get("bound", "cpu"))
+    if (
+        bound == "memory"
+        and impl is not None
+        and result.impls.get(impl, {}).get("kind") == "python"
+    ):
+        return "cpu"
+    return bound
+
+
+def machine_capacities(
+    result: RunResult, kernel: str, n_workers: int, impl: str | None = None
+) -> list[float]:
+    """The capacity for what bounds the kernel (or its impl), before the matrix and after it."""
+    loop = CAPACITY_LOOP.get(bound_of(result, kernel, impl))
     figures = [
         capacity(measured, n_workers)
         for key in CAPACITY_KEYS
@@ -302,7 +320,7 @@ def cell_stats(result: RunResult) -> dict[Key, CellStats]:
         key: CellStats(
             time=spreads[key],
             ideal=kernel_ideal(result, r.kernel, r.n_workers),
-            capacity=machine_capacity(result, r.kernel, r.n_workers),
+            capacity=machine_capacity(result, r.kernel, r.n_workers, r.impl),
             speedup_vs_serial=ratio(serial_key(r.kernel, r.impl), key),
             speedup_vs_python=ratio(serial_key(r.kernel, "python"), key),
             cpu_utilisation=cpu_utilisation(r),

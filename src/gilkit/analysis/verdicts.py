@@ -162,7 +162,7 @@ def impossible(result: RunResult, record: CellRecord, stats: dict[Key, CellStats
     if held and result.holds_gil(record.impl) and speedup > HELD_GIL_MOST:
         return f"{speedup:.2f}× though the impl holds the GIL its {record.n_workers} workers share"
     # The highest capacity measured (before or after the matrix): a figure past even that.
-    capacities = machine_capacities(result, record.kernel, record.n_workers)
+    capacities = machine_capacities(result, record.kernel, record.n_workers, record.impl)
     bound, what = (max(capacities), "the capacity") if capacities else (cell.ideal, "the ideal")
     allowance = 1 + cell.time.cv + serial.time.cv
     if is_parallel(result, record) and speedup > bound * allowance:
