@@ -238,9 +238,9 @@ def test_a_hung_call_times_out_and_the_run_goes_on(faults: Path, runner: str) ->
     assert healthy["agrees"]
     assert len(healthy["times_s"]) == 3
     # Behaviour through a timing, with a wide margin: two calls time out at 1 s each and the
-    # rest are quick (about 3 s in all here; a 4x slower machine, 12 s), while waiting for the
-    # hung calls would take an hour.
-    assert took < 20
+    # rest are quick (5.6 s in all here; a 4x slower machine, 22 s), while waiting for the hung
+    # calls would take an hour.
+    assert took < 40
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -270,7 +270,7 @@ def test_a_signal_stops_a_hung_run_in_2_s_keeps_its_cells_and_ends_its_workers(
     process.send_signal(signum)
     _, err = process.communicate(timeout=10)
     # The documented stop (about a second: the calls run in a thread of their own), not the
-    # hung call's end, which never comes; it takes about 0.3 s here, 4x that still passes.
+    # hung call's end, which never comes; 0.02-0.07 s here, so 4x that passes by far.
     assert time.monotonic() - sent < 2
     assert process.returncode == status
     assert_gone_within(tree, 2)
@@ -628,7 +628,7 @@ def test_a_hung_interpreter_step_is_ended_with_its_whole_tree(tmp_path: Path) ->
     began = time.monotonic()
     with pytest.raises(InterpreterError, match=r"3.13t's gilkit run did not finish within 2 s"):
         run_bounded([sys.executable, "-c", hangs], 2, "3.13t's gilkit run")
-    # Its 2 s limit, then a kill without waiting: under 3 s here, the step itself never ends.
+    # Its 2 s limit, then a kill without waiting: 2.0 s here; the step itself never ends.
     assert time.monotonic() - began < 10
     grandchild = int(pid_file.read_text())
     if psutil.pid_exists(grandchild):  # killed with its group: gone once init reaps it
@@ -712,7 +712,7 @@ def test_a_ctrl_c_while_sizing_a_hung_kernel_ends_the_run(faults: Path) -> None:
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130
-    # The documented stop (about a second), not the call's end: about 0.3 s here.
+    # The documented stop (about a second), not the call's end: 0.04 s here.
     assert time.monotonic() - sent < 2
     assert err.strip().splitlines()[-1] == "gilkit: interrupted"
 
@@ -748,7 +748,7 @@ def test_a_scheduler_that_never_answers_is_one_line_within_its_limit(
             cluster.check_cluster(
                 f"tcp://127.0.0.1:{port}", ["dask-processes"], ["squares"], [1], 2
             )
-        # Its 1 s answer limit, not the silent peer's 40 s: about 1.1 s here.
+        # Its 1 s answer limit, not the silent peer's 40 s: 1.0 s here.
         assert time.monotonic() - began < 5
     finally:
         server.close()  # the abandoned connect ends with the connection
