@@ -723,7 +723,8 @@ def test_a_call_that_hangs_after_its_trial_ends_the_probe_in_one_line(tmp_path: 
     children = descendants_until_exit(process)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2
-    assert "probe: calls.hangs_later(): a round of calls took over 4 s" in err
+    # A round makes the call ROUND_CALLS times: past as many --timeouts, it holds a hung call.
+    assert "probe: calls.hangs_later(): a round of calls took over 5 s" in err
     assert err.count("\n") == 1
     assert_gone_within(children, 2)
 

@@ -61,11 +61,10 @@ def memory_budget_bytes() -> int:
     return int(min(MEMORY_CAP_BYTES, MEMORY_SHARE * psutil.virtual_memory().available))
 
 
-def array_length(n: int, budget_bytes: int | None = None) -> int:
+def array_length(n: int) -> int:
     """The arrays' length for a call of n elements: n where the three fit the memory budget,
     else the largest multiple of PERIOD that fits (at least two periods)."""
-    budget = budget_bytes if budget_bytes is not None else memory_budget_bytes()
-    most = budget // BYTES_PER_ELEMENT
+    most = memory_budget_bytes() // BYTES_PER_ELEMENT
     if n <= most:
         return n
     return max(2 * PERIOD, most - most % PERIOD)
@@ -113,17 +112,18 @@ def elsewhere(data: TriadData) -> TriadData:
     return replace(data, arrays=None)
 
 
-_own: dict[int, list[np.ndarray]] = {}  # a worker's own arrays, by length
+# A worker's own arrays, by length: made at its first call of each size (a run has one or
+# two), kept for the later ones, which the interleaved rounds alternate.
+_own: dict[int, list[np.ndarray]] = {}
 _own_lock = threading.Lock()
 
 
 def _own_arrays(length: int) -> list[np.ndarray]:
-    """A worker's own a, b and c (a worker on another host), made once per process."""
+    """A worker's own a, b and c (a worker on another host), made once per process and size."""
     import numpy as np
 
     with _own_lock:
         if length not in _own:
-            _own.clear()  # one size at a time: the memory budget holds on each host too
             arrays = [np.empty(length) for _ in range(3)]
             _fill(*arrays)
             _own[length] = arrays
