@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import sys
+from collections.abc import Iterable
 
 import psutil
 
@@ -40,15 +41,34 @@ def end_descendants() -> list[int]:
         return []
     helpers = _multiprocessing_helpers()
     left = [process for process in below if process.pid not in helpers]
-    for process in left:
+    end_processes(left, GRACE_S)
+    return [process.pid for process in left]
+
+
+def process_trees(pids: Iterable[int]) -> list[psutil.Process]:
+    """Each process and every process below it, read before any is ended: a child whose
+    parent died is reparented away."""
+    tree: list[psutil.Process] = []
+    for pid in pids:
         with contextlib.suppress(psutil.Error):
-            process.terminate()
-    _, alive = psutil.wait_procs(left, timeout=GRACE_S)
-    for process in alive:
+            process = psutil.Process(pid)
+            tree += [process, *process.children(recursive=True)]
+    return tree
+
+
+def end_processes(processes: list[psutil.Process], grace_s: float) -> None:
+    """SIGTERM each and wait up to grace_s, then SIGKILL what is left (at once for 0, without
+    waiting: a worker stuck in a call has nothing to finish)."""
+    if grace_s > 0:
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
+        _, processes = psutil.wait_procs(processes, timeout=grace_s)
+    for process in processes:
         with contextlib.suppress(psutil.Error):
             process.kill()
-    psutil.wait_procs(alive, timeout=GRACE_S)
-    return [process.pid for process in left]
+    if grace_s > 0:
+        psutil.wait_procs(processes, timeout=grace_s)
 
 
 def _multiprocessing_helpers() -> set[int]:

@@ -38,16 +38,10 @@ def kill_processes(pids: Iterable[int]) -> None:
     """SIGKILL each, and every process it started (a kernel's own children): what a worker
     stuck in a call leaves as the only way to end it. The tree is read first, since a child
     whose parent died is reparented away."""
-    import psutil  # here: a subinterpreter worker imports this module, and psutil cannot load
+    # Imported here: a subinterpreter worker imports this module, and psutil cannot load there.
+    from gilkit.host.orphans import end_processes, process_trees
 
-    tree: list[psutil.Process] = []
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            worker = psutil.Process(pid)
-            tree += [worker, *worker.children(recursive=True)]
-    for process in tree:
-        with contextlib.suppress(psutil.Error):
-            process.kill()
+    end_processes(process_trees(pids), grace_s=0)
 
 
 class RunnerError(RuntimeError):
