@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import psutil
 import pytest
 
@@ -66,3 +70,21 @@ def test_pool_workers_all_start_before_start_returns() -> None:
 def test_map_before_start_is_an_error() -> None:
     with pytest.raises(RunnerError, match="before start"):
         RUNNERS["threads"]().map(str, [1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_child_whose_parent_died_before_it_asked_to_die_with_it_ends_at_once() -> None:
+    """The request to die with the parent is made a few ms after the fork: a parent killed in
+    between sends nothing. The child then finds another parent, and ends itself."""
+    script = (
+        "import os, sys\n"
+        "from gilkit.host.worker_process import die_with_parent\n"
+        "die_with_parent(int(sys.argv[1]))\n"
+        "print('went on')\n"
+    )
+    ours = os.getpid()  # the child's real parent: it goes on
+    done = subprocess.run([sys.executable, "-c", script, str(ours)], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "went on\n")
+    gone = ours + 1_000_000  # no such parent: as if it had died and the child was reparented
+    done = subprocess.run([sys.executable, "-c", script, str(gone)], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (1, "")

@@ -16,6 +16,7 @@ SIGKILL ends it; the run's journal keeps every round completed before.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -128,7 +129,8 @@ def trial_in_child(call: Callable[[], object], limit_s: float) -> str | None:
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    child = multiprocessing.get_context("fork").Process(target=_trial, args=(call,), daemon=True)
+    fork = multiprocessing.get_context("fork")
+    child = fork.Process(target=_trial, args=(call, os.getpid()), daemon=True)
     child.start()
     child.join(limit_s)
     if child.is_alive():
@@ -143,12 +145,11 @@ def trial_in_child(call: Callable[[], object], limit_s: float) -> str | None:
     return None
 
 
-def _trial(call: Callable[[], object]) -> None:
+def _trial(call: Callable[[], object], parent_pid: int) -> None:
     import faulthandler
-    import os
 
     faulthandler.disable()  # a crash here is expected, and said in one line by the parent
-    die_with_parent()  # a SIGKILL of gilkit leaves no trial behind
+    die_with_parent(parent_pid)  # a SIGKILL of gilkit leaves no trial behind
     try:
         call()
     except BaseException:

@@ -215,8 +215,8 @@ CHILD = """
 import sys
 from gilkit import _granularity, _native
 from gilkit.host.worker_process import die_with_parent
-die_with_parent()  # a SIGKILL of gilkit leaves no loop spinning
-variant, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+variant, n, k, parent = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+die_with_parent(parent)  # a SIGKILL of gilkit leaves no loop spinning
 print("ready", flush=True)
 if variant == "signals":
     _granularity.squares_checking_signals(0, n, k)
@@ -236,7 +236,7 @@ def stop_time(variant: str, n: int = 0, k: int = 1) -> float | None:
     if os.name != "posix":
         return None
     with subprocess.Popen(
-        [sys.executable, "-c", CHILD, variant, str(n), str(k)],
+        [sys.executable, "-c", CHILD, variant, str(n), str(k), str(os.getpid())],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

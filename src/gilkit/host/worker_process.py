@@ -35,8 +35,9 @@ _in_worker_process = False
 def die_with(env: Mapping[str, str]) -> None:
     """In a gilkit started by another gilkit (--python), which names itself in DIE_WITH: die
     with it, as its workers do."""
-    if env.get(DIE_WITH) == str(os.getppid()):
-        die_with_parent()
+    parent = env.get(DIE_WITH)
+    if parent is not None and parent == str(os.getppid()):
+        die_with_parent(int(parent))
 
 
 def in_worker_process() -> bool:
@@ -67,19 +68,24 @@ def prepare_worker_process(gilkit_pid: int) -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by sigint_held
     if os.getppid() == gilkit_pid:
-        die_with_parent()
+        die_with_parent(gilkit_pid)
     threading.Thread(target=_watch, args=(gilkit_pid,), name="gilkit-watch", daemon=True).start()
     limit_in_worker()
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent_pid: int | None = None) -> None:
     """Ask Linux to SIGKILL this process when its parent (the thread that made it) dies: a
-    crash or SIGKILL of gilkit then leaves no child of its behind. Elsewhere, nothing."""
+    crash or SIGKILL of gilkit then leaves no child of its behind. Elsewhere, nothing.
+
+    A parent that died before the request took effect sends nothing: given the parent's pid,
+    this process then ends at once (it has been reparented away)."""
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def _watch(gilkit_pid: int) -> None:
