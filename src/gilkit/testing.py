@@ -22,9 +22,10 @@ from gilkit.gil.probe import MIN_CALL_S, GilProbe, Verdict, describe, releases_g
 from gilkit.model.units import format_seconds
 
 # A verdict other than the expected one is probed once more before the test fails or is
-# skipped: a burst of load on a shared machine makes the probe answer cannot-judge (it checks
-# every round for free cpus and wants two thirds of them to agree), which the second try may
-# not. Load does not make a call that holds the GIL read as releasing it, or the reverse.
+# skipped: load on a shared machine can leave the probe without enough judged rounds within
+# its budget (where the kernel does not count a thread's cpu waits, a round needs two free
+# cpus), which the second try may not. Load does not make a call that holds the GIL read as
+# releasing it, or the reverse.
 ATTEMPTS = 2
 
 UNJUDGEABLE = (Verdict.NO_GIL, Verdict.CANNOT_JUDGE)

@@ -545,9 +545,9 @@ def probe(
     on_round: Callable[[int, int], None] | None = None,
 ) -> GilProbe:
     """Does fn(*args, **kwargs) release the GIL? It is called in this thread, four times a
-    round, until `repeat` rounds were judged and agree (see the module's docstring), or for
-    `budget_s` at most after the first `repeat` rounds; on_round(done, planned) after each
-    round, for a progress bar (planned grows while the rounds fall short).
+    round, until `repeat` rounds were judged and agree (see the module's docstring), for
+    `budget_s` in all at most, though never fewer than `repeat` rounds; on_round(done,
+    planned) after each round, for a progress bar (planned grows while the rounds fall short).
 
     Calls shorter than MIN_CALL_S are timed (repeat times) but not judged; on an interpreter
     without a GIL the call is only timed.
