@@ -26,7 +26,7 @@ from gilkit.gil.probe import Verdict, releases_gil
 from gilkit.kernels.impls import compiled, impl_unavailable_reason
 from gilkit.testing import assert_holds_gil, assert_releases_gil, assert_shares_gil
 
-from .conftest import requires_native
+from .conftest import requires_gil, requires_native
 
 N = 150_000_000  # squares over range(N): ~0.05-0.1 s here
 
@@ -114,6 +114,7 @@ def half_held(n: int) -> int:
 
 
 @requires_native
+@requires_gil
 def test_a_call_that_releases_the_gil_for_part_of_its_time_is_named_with_its_held_share() -> None:
     """Not `shares`: other threads wait for it for the held half, however short the switch
     interval, where pure Python makes them wait one interval at a time."""
@@ -128,6 +129,7 @@ def test_a_call_that_releases_the_gil_for_part_of_its_time_is_named_with_its_hel
 
 @pytest.mark.slow
 @requires_native
+@requires_gil
 @pytest.mark.skipif(run_queue_wait_s() is None, reason="needs the kernel's count of cpu waits")
 @pytest.mark.parametrize(
     ("what", "verdict"),

@@ -154,6 +154,7 @@ def test_two_thirds_of_the_judged_rounds_must_agree() -> None:
     assert agreed([*agreeing, *rounds_of(1.0, 1.0, FREE, n=1), *rounds_of(0.5, 2.0, FREE, n=1)])
 
 
+@requires_gil
 def test_rounds_go_on_until_they_agree_or_the_budget_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     """A machine where no round can be judged: rounds until the budget, then cannot-judge,
     saying how many were judged and needed; one where they agree at once: three rounds."""
