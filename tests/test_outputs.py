@@ -13,7 +13,7 @@ from gilkit.analysis.stats import cell_stats
 from gilkit.analysis.verdicts import sat_idle, slowed_each_other
 from gilkit.engine.descriptions import describe_runners
 from gilkit.model.results import CellRecord, RunResult, load
-from gilkit.present.compare import geometric_mean, pairs
+from gilkit.present.compare import format_change, geometric_mean, pairs
 from gilkit.present.report import verdict
 from gilkit.present.tables import format_overheads, format_warnings
 
@@ -84,6 +84,14 @@ def test_compare_counts_cells_that_differ_beyond_their_spread(
     assert f"slower in 1 cells: sign test p = {sign_test_p(0, 1):.3f}" in out
     assert "3.00× slower" in out
     assert "machine speed: B ran the reference loop" in out
+
+
+def test_a_change_reads_as_a_direction_or_as_fast() -> None:
+    assert format_change(0.5) == "2.00× faster"
+    assert format_change(1.05) == "1.05× slower"
+    assert format_change(1.004) == "as fast"  # not "1.00× slower"
+    assert format_change(0.996, "A") == "as fast as A"
+    assert format_change(1.2, "A") == "1.20× slower than A"
 
 
 def test_compare_does_not_compare_machine_speed_across_interpreters(

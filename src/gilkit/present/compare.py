@@ -30,6 +30,7 @@ from gilkit.analysis.significance import (
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.model.units import format_seconds
 from gilkit.present.formatting import cell_order, format_python, runner_label
+from gilkit.present.tables import compact_table
 
 Key = tuple[str, str, str, int]
 
@@ -67,8 +68,13 @@ def format_p(p: float, equals: str = "") -> str:
     return f"{equals}{p:.3f}" if p >= 0.001 else "< 0.001"
 
 
-def format_change(ratio: float) -> str:
-    return f"{1 / ratio:.2f}× faster" if ratio < 1 else f"{ratio:.2f}× slower"
+def format_change(ratio: float, than: str = "") -> str:
+    """B's time / A's as `1.20× faster` or `1.05× slower` (`than A` where a sentence needs
+    it); `as fast` where the two figures round alike, rather than `1.00× slower`."""
+    if f"{ratio:.2f}" == "1.00":
+        return f"as fast as {than}" if than else "as fast"
+    change = f"{1 / ratio:.2f}× faster" if ratio < 1 else f"{ratio:.2f}× slower"
+    return f"{change} than {than}" if than else change
 
 
 CANNOT_TELL = "can't tell"
@@ -110,9 +116,9 @@ def machine_difference(a: RunResult, b: RunResult) -> Iterator[str]:
         # The reference is a Python loop: another interpreter runs it at another speed.
         yield "machine speed: not compared, the runs used different interpreters"
         return
-    change = format_change(speed_b.median_s / speed_a.median_s)
+    change = format_change(speed_b.median_s / speed_a.median_s, "A")
     yield (
-        f"machine speed: B ran the reference loop {change} than A (median before each call); "
+        f"machine speed: B ran the reference loop {change} (median before each call); "
         "a change of that size in a cell may be the machine's, not the code's"
     )
 
@@ -128,7 +134,7 @@ def format_comparison(
         return
     for kernel in dict.fromkeys(p.a.kernel for p in matched):
         mine = [p for p in matched if p.a.kernel == kernel]
-        table = Table(title=f"[bold]{kernel}[/]", title_justify="left")
+        table = compact_table(f"[bold]{kernel}[/]")
         for header in (
             "impl",
             "runner",
@@ -138,7 +144,7 @@ def format_comparison(
             "B vs A",
             "p",
             "q",
-            "significant",
+            "differs",
         ):
             table.add_column(header, justify="left" if header in ("impl", "runner") else "right")
         p_values = [pair.p_value for pair in mine]
@@ -166,7 +172,7 @@ def format_comparison(
         yield (
             f"{kernel}: {verdicts.count('no')} of {len(mine)} cells agree, {n_differ} differ"
             f"{unknown}; "
-            f"B is {format_change(mean)} than A (geometric mean; faster in {n_faster}, slower "
+            f"B is {format_change(mean, 'A')} (geometric mean; faster in {n_faster}, slower "
             f"in {n_slower} cells: sign test p {format_p(sign_test_p(n_faster, n_slower), '= ')})"
         )
         hint = power_hint(mine)

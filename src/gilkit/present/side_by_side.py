@@ -18,6 +18,7 @@ from gilkit.model.units import DASH, format_ratio, format_seconds
 from gilkit.present.formatting import cell_order, format_python, runner_label
 from gilkit.present.tables import (
     UNSUPPORTED,
+    compact_table,
     format_contention,
     format_pools_table,
     format_unsupported,
@@ -34,7 +35,7 @@ def format_side_by_side(runs: list[tuple[str, RunResult]]) -> Iterator[str | Tab
         yield f"{label}: {format_python(result.metadata['python'])}"
     kernels = list(dict.fromkeys(r.kernel for _, result in runs for r in result.cells))
     for kernel in kernels:
-        table = Table(title=f"[bold]{kernel}[/]", title_justify="left")
+        table = compact_table(f"[bold]{kernel}[/]")
         for header in ("impl", "runner", "workers"):
             table.add_column(header, justify="left" if header != "workers" else "right")
         for label, _ in runs:

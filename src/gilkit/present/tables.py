@@ -73,17 +73,16 @@ IMPOSSIBLE_MARK = "?"  # after a spread: a speedup the strategy cannot give (a c
 TAKEN_MARK = "!"
 
 
+def compact_table(title: str) -> Table:
+    """gilkit's tables of figures: no vertical rules and no padding, so that a kernel's table
+    fits a 100-column terminal; rich still wraps a narrower one."""
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=0, show_edge=False)
+
+
 def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> Table:
     records = sorted((r for r in result.cells if r.kernel == kernel), key=cell_order(result))
-    # Narrow enough for a 100-column terminal: no vertical rules, and the check column only
-    # where a cell failed (a line under the tables says when all agree).
-    table = Table(
-        title=format_title(result, kernel, records),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=0,
-        show_edge=False,
-    )
+    # The check column only where a cell failed (a line under the tables says when all agree).
+    table = compact_table(format_title(result, kernel, records))
     columns = COLUMNS if any(not r.ok for r in records) else COLUMNS[:-1]
     for header in columns:
         table.add_column(header, justify="left" if header in ("impl", "runner") else "right")
@@ -233,13 +232,7 @@ def format_pools_table(result: RunResult, label: str = "") -> Table | None:
     rows = pool_rows(result)
     if not rows:
         return None
-    table = Table(
-        title=f"[bold]pools[/]{f' ({label})' if label else ''}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=0,
-        show_edge=False,
-    )
+    table = compact_table(f"[bold]pools[/]{f' ({label})' if label else ''}")
     for header in POOL_COLUMNS:
         table.add_column(header, justify="left" if header == "runner" else "right")
     for row in rows:
