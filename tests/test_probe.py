@@ -355,6 +355,9 @@ def probe_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int,
     [
         (["zlib.compress"], ["'zlib.compress'", "zlib:compress"]),
         (["zlib:"], ["'zlib:'", "MODULE:FUNCTION"]),
+        # A module without its function: one the module defines, not one it imports.
+        (["gilkit.testing"], ["e.g. gilkit.testing:assert_holds_gil"]),
+        (["os.path"], ["e.g. os.path:abspath"]),
         (["no_such_module_here:f"], ["'no_such_module_here'", "importable module"]),
         (["zlib:nope"], ["'nope'", "compress, compressobj"]),
         (["os.path:nope.deeper"], ["'os.path' has no attribute 'nope'", "basename"]),

@@ -249,13 +249,12 @@ def resolve_attribute(
 ) -> Any:
     """The object named MODULE:ATTR[.ATTR...] (the current directory importable, as with
     `python -m`), or a UsageError: not of that form, not importable, no such attribute."""
-    module_name, colon, path = target.partition(":")
-    if not colon or not module_name or not path:
-        module_guess, dot, name_guess = target.rpartition(".")
-        guess = f"{module_guess}:{name_guess}" if dot and not colon else valid
-        raise UsageError(f"{command}: {target!r} is not {form}; valid: e.g. {guess}")
     if os.getcwd() not in sys.path:  # like `python -m`: the user's own modules, here
         sys.path.insert(0, os.getcwd())
+    module_name, colon, path = target.partition(":")
+    if not colon or not module_name or not path:
+        guess = guess_target(target, wanted) if not colon else None
+        raise UsageError(f"{command}: {target!r} is not {form}; valid: e.g. {guess or valid}")
     try:
         obj: Any = importlib.import_module(module_name)
     except (Exception, SystemExit) as error:  # an import can do anything: the user's module
@@ -274,6 +273,25 @@ def resolve_attribute(
     return obj
 
 
+def guess_target(target: str, wanted: Callable[[object], bool]) -> str | None:
+    """What a target without its colon meant: the first public name a module defines itself
+    (`gilkit.testing` -> `gilkit.testing:assert_releases_gil`), else `a.b:c` for `a.b.c`."""
+    try:
+        module = importlib.import_module(target)
+    except (Exception, SystemExit):  # not a module: the user's import may do anything
+        names = []
+    else:
+        names = [
+            name
+            for name in public_name_list(module, wanted)
+            if getattr(getattr(module, name), "__module__", None) == module.__name__
+        ]
+    if names:
+        return f"{target}:{names[0]}"
+    module_guess, dot, name_guess = target.rpartition(".")
+    return f"{module_guess}:{name_guess}" if dot and module_guess and name_guess else None
+
+
 def public_callables(obj: object, limit: int = 12) -> str:
     return public_names(obj, limit, callable)
 
@@ -281,10 +299,14 @@ def public_callables(obj: object, limit: int = 12) -> str:
 def public_names(
     obj: object, limit: int = 12, wanted: Callable[[object], bool] = lambda found: True
 ) -> str:
-    names = sorted(n for n in dir(obj) if not n.startswith("_") and wanted(getattr(obj, n, None)))
+    names = public_name_list(obj, wanted)
     shown = ", ".join(names[:limit])
     more = f", … ({len(names) - limit} more)" if len(names) > limit else ""
     return f"{shown}{more}" if names else "none (it has no public callables)"
+
+
+def public_name_list(obj: object, wanted: Callable[[object], bool]) -> list[str]:
+    return sorted(n for n in dir(obj) if not n.startswith("_") and wanted(getattr(obj, n, None)))
 
 
 def parse_size(option: str, text: str, kind: str, size: str) -> int:
