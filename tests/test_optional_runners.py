@@ -185,6 +185,26 @@ def test_workers_die_with_a_killed_gilkit() -> None:
     assert wait_until_gone(pids) == set()
 
 
+@pytest.mark.slow
+@requires_package_of("joblib-loky")
+def test_the_gilkit_command_ends_with_loky_pools_cleanly(tmp_path: Path) -> None:
+    """At its exit gilkit ends what is left below it, but not loky's resource tracker: ended
+    early, it is started again to unregister the pools' semaphores, and prints a traceback for
+    each (KeyError: '/loky-...')."""
+    cells = ["--runner", "joblib-loky", "--kernel", "squares", "--impl", "python", "--workers", "2"]
+    quick = ["--size", "20000", "--repeat", "3", "--warmup", "0", "--quiet"]
+    done = subprocess.run(
+        [sys.executable, "-m", "gilkit", "run", *cells, *quick, "--json", str(tmp_path / "r.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "resource_tracker" not in done.stderr
+
+
 @pytest.fixture
 def cluster() -> Iterator[str]:
     """A LocalCluster that gilkit did not start: two workers of one thread each."""

@@ -5,7 +5,9 @@ processes of its own (a subprocess, a pool), and a worker killed at a time limit
 running, reparented to init. On Linux the `gilkit` command makes its process a subreaper
 (PR_SET_CHILD_SUBREAPER): such orphans are reparented to gilkit instead, and at its exit every
 process still below it is ended (SIGTERM, then SIGKILL). multiprocessing's own helpers (the
-resource tracker, the forkserver) are left alone: they end when gilkit does, after cleaning up.
+resource trackers, multiprocessing's and loky's, and the forkserver) are left alone: they end
+when gilkit does, after cleaning up. Ended early, a tracker is started again at exit to
+unregister what the pools made, and prints a traceback for each name its new self never saw.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ import psutil
 
 PR_SET_CHILD_SUBREAPER = 36  # from <sys/prctl.h>
 GRACE_S = 1.0  # between SIGTERM and SIGKILL
+# multiprocessing's, and the one joblib's loky pools start beside it.
+RESOURCE_TRACKERS = (
+    "multiprocessing.resource_tracker",
+    "joblib.externals.loky.backend.resource_tracker",
+)
 
 
 def adopt_orphans() -> bool:
@@ -72,12 +79,12 @@ def end_processes(processes: list[psutil.Process], grace_s: float) -> None:
 
 
 def _multiprocessing_helpers() -> set[int]:
-    """The resource tracker's and the forkserver's pids, where this process started them."""
+    """The resource trackers' and the forkserver's pids, where this process started them."""
     pids = set()
-    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    trackers = [sys.modules.get(name) for name in RESOURCE_TRACKERS]
     forkserver = sys.modules.get("multiprocessing.forkserver")
     for found in (
-        getattr(getattr(tracker, "_resource_tracker", None), "_pid", None),
+        *(getattr(getattr(module, "_resource_tracker", None), "_pid", None) for module in trackers),
         getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None),
     ):
         if isinstance(found, int):
