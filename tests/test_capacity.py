@@ -210,14 +210,25 @@ def test_a_busy_process_during_a_run_is_reported(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("took", "warned"), [(40.0, False), (100.0, True), (10.0, True)])
-def test_the_run_time_is_set_beside_the_sizings_estimate(took: float, warned: bool) -> None:
+def test_the_matrix_time_is_set_beside_the_sizings_estimate(took: float, warned: bool) -> None:
+    """The estimate is the matrix's: the run's other steps (capacity, data, pools) are
+    said apart and never make a warning."""
     result = run_of(call("serial", 1, busy=1.0, own=1.0))
     result.options["sizing"] = {"estimated_s": 40.0}
-    result.metadata["run_s"] = took
+    result.metadata.update(matrix_s=took, run_s=took + 50)
     assert estimate_ratio(result) == pytest.approx(took / 40.0)
     (line,) = format_estimate(result)
     assert line.startswith("warning: ") is warned
-    assert f"the run took {took:.0f} s; the sizing estimated about 40 s" in line
+    assert f"the matrix took {took:.0f} s; the sizing estimated about 40 s" in line
+    assert f"the whole run {took + 50:.0f} s" in line
+
+
+def test_a_result_file_without_the_matrix_time_sets_the_runs_beside_the_estimate() -> None:
+    result = run_of(call("serial", 1, busy=1.0, own=1.0))
+    result.options["sizing"] = {"estimated_s": 40.0}
+    result.metadata["run_s"] = 100.0
+    assert estimate_ratio(result) == pytest.approx(2.5)
+    assert "whole run" not in next(format_estimate(result))
 
 
 def test_a_cell_at_the_machines_capacity_is_held_back_by_the_machine() -> None:

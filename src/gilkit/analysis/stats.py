@@ -285,9 +285,10 @@ def shares_taken(records: Iterable[CellRecord], n_cpus: int) -> Taken | None:
 
 
 def estimate_ratio(result: RunResult) -> float | None:
-    """The run's wall time over what the sizing estimated for it (None: no estimate)."""
+    """The matrix's wall time (its rounds of calls) over what the sizing estimated for it
+    (None: no estimate, or the matrix did not finish). Files before matrix_s: the run's."""
     estimated = (result.options.get("sizing") or {}).get("estimated_s")
-    took = result.metadata.get("run_s")
+    took = result.metadata.get("matrix_s", result.metadata.get("run_s"))
     if not estimated or took is None:
         return None
     return float(took) / float(estimated)

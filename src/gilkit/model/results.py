@@ -37,9 +37,9 @@ SCHEMA = "gilkit.run"
 #      `unsupported` (why the runner cannot run the impl at all); to options: sizing,
 #      call_limit_s, run_limit_s and scheduler; to metadata: capacity, abandoned_calls,
 #      runners (what each runner is, where its workers live, how data reaches them),
-#      dask_cluster (the workers of a cluster gilkit did not start), run_s (the run's wall
-#      time, to set beside the sizing's estimate) and the versions of joblib, dask and
-#      distributed in build.
+#      dask_cluster (the workers of a cluster gilkit did not start), matrix_s (the wall time
+#      of the rounds of calls, to set beside the sizing's estimate), run_s (the whole run's)
+#      and the versions of joblib, dask and distributed in build.
 # Versions 1 and 2 are still read: gilkit.engine.descriptions.read_result describes them from
 # the kernels and runners installed here.
 SCHEMA_VERSION = 3
