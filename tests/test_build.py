@@ -28,9 +28,13 @@ def setup_py() -> ModuleType:
 
 @pytest.fixture
 def compiler() -> Any:
-    """The C compiler setuptools would build with, customized from sysconfig and the env."""
-    from setuptools._distutils import sysconfig
-    from setuptools._distutils.ccompiler import new_compiler
+    """The C compiler setuptools would build with, customized from sysconfig and the env.
+    Made as build_ext makes it, through the `distutils` that setuptools provides: from
+    setuptools 80 on, `setuptools._distutils` imported by that name is a second copy of the
+    modules, whose CompileError is not the one setup.py catches (setuptools.errors')."""
+    pytest.importorskip("setuptools")  # before distutils: its copy, not the stdlib's (< 3.12)
+    from distutils import sysconfig
+    from distutils.ccompiler import new_compiler
 
     compiler = new_compiler()
     if compiler.compiler_type != "unix":

@@ -19,7 +19,7 @@ from gilkit.analysis.stats import NOISY_CV, cell_stats, cpu_utilisation, spread
 from gilkit.analysis.verdicts import fastest
 from gilkit.model.facts import IDEAL_CPUS, IDEAL_WORKERS, ideal_rule, ideal_speedup
 from gilkit.model.results import CellRecord, RunResult
-from gilkit.present.tables import format_fastest
+from gilkit.present.tables import format_fastest, format_title
 
 
 def record(
@@ -250,3 +250,18 @@ def test_ties_are_half_counted_and_take_the_approximation() -> None:
     pairs = sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in a for y in b)
     assert u_statistic(a, b) == pairs
     assert 0 < p_value(a, b) <= 1
+
+
+def test_a_tables_title_gives_each_impls_n_or_its_n_per_worker_under_weak_scaling() -> None:
+    strong = [
+        record("python", "serial", 1, [1.0], size=10),
+        record("numpy", "serial", 1, [1.0], size=500),
+        record("numpy", "threads", 2, [1.0], size=500),
+    ]
+    assert "python: n = 10; numpy: n = 500 items, split" in format_title(
+        run_of(strong), "squares", strong
+    )
+    weak = [*strong[:2], record("numpy", "threads", 2, [1.0], size=1000)]
+    title = format_title(run_of(weak), "squares", weak)
+    assert "python: n = 10; numpy: n = 500 items per worker (weak scaling" in title
+    assert "1,000" not in title

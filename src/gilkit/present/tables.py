@@ -97,16 +97,28 @@ def format_kernel_table(result: RunResult, kernel: str, stats: dict[Key, CellSta
 
 def format_title(result: RunResult, kernel: str, records: list[CellRecord]) -> str:
     unit = result.kernels.get(kernel, {}).get("unit", "items")
+    per_worker = weak_sizes(records)
     sizes: dict[int, list[str]] = {}
     for record in records:
-        if record.impl not in sizes.setdefault(record.size, []):
-            sizes[record.size].append(record.impl)
+        size = record.size if per_worker is None else per_worker[record.impl]
+        if record.impl not in sizes.setdefault(size, []):
+            sizes[size].append(record.impl)
     if len(sizes) == 1:
-        size_text = f"n = {records[0].size:,} {unit}"
+        size_text = f"n = {next(iter(sizes)):,} {unit}"
     else:
         size_text = "; ".join(f"{', '.join(impls)}: n = {size:,}" for size, impls in sizes.items())
         size_text += f" {unit}"
+    if per_worker is not None:
+        size_text += " per worker (weak scaling: W workers do W times that)"
     return f"[bold]{kernel}[/]  {size_text}, split {records[0].split}"
+
+
+def weak_sizes(records: list[CellRecord]) -> dict[str, int] | None:
+    """Each impl's n on one worker, where every cell's n is that times its workers and some
+    cell has more than one (weak scaling); else None."""
+    base = {r.impl: r.size for r in records if r.n_workers == 1}
+    weak = all(r.impl in base and r.size == base[r.impl] * r.n_workers for r in records)
+    return base if weak and any(r.n_workers > 1 for r in records) else None
 
 
 def row_values(
