@@ -35,6 +35,7 @@ from gilkit.claims.io_bound import threads_overlap_io
 from gilkit.claims.isolation import memory_not_shared, seen_by_parent
 from gilkit.claims.killable import kill_process, processes_killable, try_to_stop_thread
 from gilkit.claims.races import Counter, lost_updates, read_yield_write, threads_race
+from gilkit.claims.report import shown_verdict
 from gilkit.claims.startup import thread_starts_faster
 from gilkit.claims.subinterpreters import interpreters_cost, interpreters_scale
 from gilkit.claims.timing import interleaved
@@ -116,6 +117,16 @@ def test_verdicts_and_results() -> None:
     assert scales(1.9, 2)
     assert not scales(1.05, 2)
     assert not scales(5.0, 1)  # one cpu: nothing can scale
+
+
+def test_the_table_gives_a_reason_for_not_measuring_once() -> None:
+    why = "needs Python 3.12+"
+    said_twice = ClaimResult(10, "claim", f"nothing: {why}", not_measured(why))
+    assert shown_verdict(said_twice) == "not measured"
+    said_once = ClaimResult(4, "claim", "the cpus were busy", not_measured("one usable cpu"))
+    assert shown_verdict(said_once) == "not measured: one usable cpu"
+    held = ClaimResult(1, "claim", "1.9x", "holds")
+    assert shown_verdict(held) == "holds"
 
 
 def test_interleaved_rounds_take_per_call_repeats_and_warmups() -> None:

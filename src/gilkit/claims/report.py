@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from gilkit.claims.base import DOES_NOT_HOLD, GIL_ONLY, HOLDS, ClaimResult
+from gilkit.claims.base import DOES_NOT_HOLD, GIL_ONLY, HOLDS, NOT_MEASURED, ClaimResult
 from gilkit.host.cpus import cpu_model, usable_cpus
 from gilkit.host.metadata import collect_metadata, python_now
 from gilkit.present.formatting import format_python
@@ -34,9 +34,17 @@ def format_claims(results: Sequence[ClaimResult]) -> Table:
             str(result.number),
             Text(result.claim),
             Text(result.measured),
-            Text(result.verdict, style=style),
+            Text(shown_verdict(result), style=style),
         )
     return table
+
+
+def shown_verdict(result: ClaimResult) -> str:
+    """The verdict, without a reason for not measuring that the measured column gives."""
+    reason = result.verdict.removeprefix(f"{NOT_MEASURED}: ")
+    return (
+        NOT_MEASURED if reason != result.verdict and reason in result.measured else result.verdict
+    )
 
 
 def claims_document(
