@@ -134,7 +134,7 @@ CANNED = Granularity(
 def test_the_summary_says_who_paid_and_from_which_block_the_loop_costs_little() -> None:
     lines = CANNED.summary()
     assert lines[0] == (
-        "with gil: callback(): other threads ran at most 46× slower; the loop itself ran 900× "
+        "with gil: callback(): other threads ran at most 46.0× slower; the loop itself ran 900× "
         "slower beside a busy Python thread at k = 1,000 (blocks of 300 ns), under 1.2× from "
         "k = 10,000,000 (blocks of 3.0 ms, 0.6× the switch interval)"
     )
@@ -160,7 +160,7 @@ def test_the_command_prints_a_table_per_variant_and_writes_json(
     printed = capsys.readouterr().out
     assert "with gil: callback() every k iterations" in printed
     assert "with gil: PyErr_CheckSignals() every k iterations" in printed
-    assert "46× slower" in printed
+    assert "46.0× slower" in printed
     assert "300 ns" in printed  # a block of 1,000 iterations: never `0 µs`
     assert "it stopped 1.80 s after SIGINT, at the loop's end" in printed
     assert json.loads(out.read_text())["steps"][2]["others_slowdown"] is None  # inf

@@ -13,7 +13,8 @@ from gilkit.analysis.stats import cell_stats
 from gilkit.analysis.verdicts import sat_idle, slowed_each_other
 from gilkit.engine.descriptions import describe_runners
 from gilkit.model.results import CellRecord, RunResult, load
-from gilkit.present.compare import format_change, geometric_mean, pairs
+from gilkit.model.units import format_change
+from gilkit.present.compare import geometric_mean, pairs
 from gilkit.present.report import verdict
 from gilkit.present.tables import format_overheads, format_warnings
 
@@ -92,6 +93,9 @@ def test_a_change_reads_as_a_direction_or_as_fast() -> None:
     assert format_change(1.004) == "as fast"  # not "1.00× slower"
     assert format_change(0.996, "A") == "as fast as A"
     assert format_change(1.2, "A") == "1.20× slower than A"
+    assert format_change(0.96) == "1.04× faster"  # not "0.96× slower"
+    assert format_change(float("inf")) == "∞× slower"
+    assert format_change(46.0) == "46.0× slower"
 
 
 def test_compare_does_not_compare_machine_speed_across_interpreters(

@@ -461,7 +461,7 @@ def test_sharing_leads_with_how_much_slower_other_threads_ran() -> None:
     assert make_probe(Verdict.HOLDS, fraction=0.0).others_slowdown == float("inf")
     assert make_probe(Verdict.TOO_SHORT, fraction=None).others_slowdown is None
     lines = cli_probe.format_probe("f()", make_probe(Verdict.SHARES, fraction=1 / 46))
-    assert lines[1] == "verdict: shares: other threads ran 46× slower while it ran: canned"
+    assert lines[1] == "verdict: shares: other threads ran 46.0× slower while it ran: canned"
 
 
 def test_a_call_that_waits_for_the_gil_at_every_turn_says_it_paid_too() -> None:

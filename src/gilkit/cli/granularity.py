@@ -24,10 +24,9 @@ from gilkit.cli.console import (
 )
 from gilkit.gil import granularity
 from gilkit.gil.granularity import DEFAULT_REPEAT, K_VALUES, VARIANTS, Granularity
-from gilkit.gil.probe import format_slowdown
 from gilkit.host import extensions as compiled
 from gilkit.host.metadata import python_now
-from gilkit.model.units import format_seconds
+from gilkit.model.units import format_change, format_seconds
 from gilkit.planning import values as options
 from gilkit.planning.values import UsageError
 from gilkit.present.formatting import format_python
@@ -159,8 +158,8 @@ def format_table(result: Granularity, variant: str, label: str) -> Table:
             f"{step.k:,}",
             format_seconds(step.block_s),
             f"{step.threads_speedup:.2f}×",
-            f"{format_slowdown(step.others_slowdown)} slower",
-            f"{format_slowdown(step.loop_slowdown)} slower",
+            format_change(step.others_slowdown),
+            format_change(step.loop_slowdown),
             format_seconds(step.stop_s),
         )
     return table

@@ -51,7 +51,7 @@ from gilkit.engine.gil_monitor import GilMonitor, run_queue_wait_s
 from gilkit.host import extensions as compiled
 from gilkit.host.cpus import usable_cpus
 from gilkit.host.metadata import free_threaded_build, gil_enabled
-from gilkit.model.units import format_seconds
+from gilkit.model.units import format_ratio, format_seconds
 
 # Judged rounds per probe. Each round gives a verdict, or none (see round_verdict); the probe's
 # is the one that at least MIN_AGREEMENT of the judged rounds gave, once DEFAULT_REPEAT rounds
@@ -229,10 +229,8 @@ CALL_SLOWED = 3.0
 
 
 def format_slowdown(slowdown: float) -> str:
-    """`1.42×`, `46×`, or `∞×` for a thread that never ran."""
-    if math.isinf(slowdown):
-        return "∞×"
-    return f"{slowdown:,.0f}×" if slowdown >= 10 else f"{slowdown:.2f}×"
+    """`1.42×`, `46.0×`, or `∞×` for a thread that never ran."""
+    return "∞×" if math.isinf(slowdown) else format_ratio(slowdown)
 
 
 def parallelism(fraction: float, slowdown: float) -> float:

@@ -7,6 +7,8 @@ file (the interpreter line, runner labels) are gilkit.present.formatting's.
 
 from __future__ import annotations
 
+import math
+
 DASH = "–"  # a figure that was not measured
 
 
@@ -30,6 +32,21 @@ def format_ratio(ratio: float | None) -> str:
     if ratio >= 100:
         return f"{ratio:,.0f}×"
     return f"{ratio:.1f}×" if ratio >= 10 else f"{ratio:.2f}×"
+
+
+def format_change(ratio: float, than: str = "") -> str:
+    """A time over another's: `1.20× slower`, `2.00× faster`, `∞× slower`, or `as fast` where
+    the two round alike (not `1.00× slower`, nor `0.98× slower`); `than X` where a sentence
+    needs it."""
+    if f"{ratio:.2f}" == "1.00":
+        return f"as fast as {than}" if than else "as fast"
+    if math.isinf(ratio):
+        change = "∞× slower"
+    else:
+        change = (
+            f"{format_ratio(1 / ratio)} faster" if ratio < 1 else f"{format_ratio(ratio)} slower"
+        )
+    return f"{change} than {than}" if than else change
 
 
 def format_percent(fraction: float | None) -> str:

@@ -28,7 +28,7 @@ from gilkit.analysis.significance import (
     smallest_p,
 )
 from gilkit.model.results import CellRecord, RunResult
-from gilkit.model.units import format_seconds
+from gilkit.model.units import format_change, format_seconds
 from gilkit.present.formatting import cell_order, format_python, runner_label
 from gilkit.present.tables import compact_table
 
@@ -66,15 +66,6 @@ def geometric_mean(ratios: list[float]) -> float:
 
 def format_p(p: float, equals: str = "") -> str:
     return f"{equals}{p:.3f}" if p >= 0.001 else "< 0.001"
-
-
-def format_change(ratio: float, than: str = "") -> str:
-    """B's time / A's as `1.20× faster` or `1.05× slower` (`than A` where a sentence needs
-    it); `as fast` where the two figures round alike, rather than `1.00× slower`."""
-    if f"{ratio:.2f}" == "1.00":
-        return f"as fast as {than}" if than else "as fast"
-    change = f"{1 / ratio:.2f}× faster" if ratio < 1 else f"{ratio:.2f}× slower"
-    return f"{change} than {than}" if than else change
 
 
 CANNOT_TELL = "can't tell"
