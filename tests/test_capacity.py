@@ -286,6 +286,21 @@ def test_without_a_gil_threads_of_python_may_scale() -> None:
     assert impossible(result, python_threads, stats) is None
 
 
+def test_python_threads_that_wait_on_io_overlap_and_are_not_marked() -> None:
+    """An I/O-bound kernel's pure-Python calls wait with the GIL released: 16 threads at
+    12x of an ideal 16x are the strategy working, not a cold baseline; nor are they idle."""
+    result = held_and_cold()
+    for record in result.cells:
+        record.kernel = "io"
+    result.kernels = {"io": {"bound": "io", "ideal": "workers"}}
+    python_threads = next(r for r in result.cells if r.key == ("io", "python", "threads", 2))
+    assert not result.takes_turns("io", "python")
+    assert result.takes_turns("squares", "python")
+    stats = cell_stats(result)
+    assert impossible(result, python_threads, stats) is None
+    assert not verdicts.sat_idle(result, python_threads, stats[python_threads.key])
+
+
 def test_a_benchmark_file_gets_the_same_check() -> None:
     held = {"speedup_vs_serial": 1.86, "ideal_speedup": 2, "holds_shared_gil": True}
     assert impossible_benchmark({**held, "gil_enabled": True}) is not None

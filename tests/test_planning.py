@@ -112,6 +112,26 @@ def test_a_users_kernel_keeps_its_sizes_and_its_calls_count_in_the_estimate() ->
     assert "each worker's part" not in line  # nothing here was sized by time
 
 
+@pytest.mark.parametrize(
+    ("kernel_workers", "said"),
+    [
+        ({}, "lasts about 20.0 ms at 2 workers; "),
+        ({"io": 16}, "lasts about 20.0 ms at 2 workers (io at 16 workers); "),
+    ],
+)
+def test_the_sizes_line_names_the_kernels_sized_for_more_workers_than_cpus(
+    kernel_workers: dict[str, int], said: str
+) -> None:
+    """Waiting work (io) is sized for all its workers, the rest for the usable cpus."""
+    serial_s = {"squares": {"python": 0.04}, "io": {"python": 0.3}}
+    record = Sizing({}, "strong", 0.02, 0.02, None, 2, serial_s, 90.0, 1.0).record()
+    record["kernel_workers"] = kernel_workers
+    assert said in format_sizing(record)
+    record["serial_s"] = {"io": {"python": 0.3}}
+    if kernel_workers:
+        assert "lasts about 20.0 ms with io at 16 workers; " in format_sizing(record)
+
+
 @pytest.mark.parametrize("option", ["repeat", "warmup"])
 def test_repeats_and_warmups_have_a_sensible_limit(option: str) -> None:
     message = rf"^--{option}: '1000000000' is too many; valid: \d to 1,000$"

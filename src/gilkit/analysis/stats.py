@@ -181,7 +181,7 @@ def bound_of(result: RunResult, kernel: str, impl: str | None = None) -> str:
     """What limits the workers: the kernel's bound, except for pure Python, which spends tens
     of nanoseconds in the interpreter per element and so is cpu-bound where compiled code
     waits for memory (triad)."""
-    bound = str(result.kernels.get(kernel, {}).get("bound", "cpu"))
+    bound = result.bound(kernel)
     if (
         bound == "memory"
         and impl is not None

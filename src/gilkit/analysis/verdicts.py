@@ -91,10 +91,10 @@ def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> 
     held it back."""
     if stats is None or stats.interfered or not 2 <= record.n_workers <= result.usable_cpus:
         return False
-    if not is_parallel(result, record):
-        return False
+    if not is_parallel(result, record) or result.bound(record.kernel) == "io":
+        return False  # an I/O-bound kernel's workers wait by design: its cpu use tells nothing
     if record.gil_enabled is not False and shares_gil(result, record.runner):
-        holds = result.holds_gil(record.impl)
+        holds = result.takes_turns(record.kernel, record.impl)
         if holds or (stats.gil_contention or 0.0) >= GIL_BOUND_WAIT:
             return False
     use, efficiency = stats.cpu_utilisation, stats.efficiency
@@ -159,7 +159,7 @@ def impossible(result: RunResult, record: CellRecord, stats: dict[Key, CellStats
         return None
     speedup = cell.speedup_vs_serial
     held = record.gil_enabled and shares_gil(result, record.runner)
-    if held and result.holds_gil(record.impl) and speedup > HELD_GIL_MOST:
+    if held and result.takes_turns(record.kernel, record.impl) and speedup > HELD_GIL_MOST:
         return f"{speedup:.2f}× though the impl holds the GIL its {record.n_workers} workers share"
     # The highest capacity measured (before or after the matrix): a figure past even that.
     capacities = machine_capacities(result, record.kernel, record.n_workers, record.impl)

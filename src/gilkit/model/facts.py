@@ -105,3 +105,10 @@ def ideal_speedup(rule: str, n_workers: int, n_cpus: int) -> int:
 # Impl kinds (the `impls` record's "kind") whose calls keep the GIL: threads that share one
 # GIL take turns on them.
 HOLDS_GIL = frozenset({"python", "holds"})
+
+
+def takes_turns(kind: str, bound: str) -> bool:
+    """Whether workers that share one GIL take turns on an impl's calls: its kind keeps the
+    GIL while it computes, and its kernel computes. An I/O-bound kernel's calls wait, with the
+    GIL released (pure Python's too), so its workers overlap."""
+    return kind in HOLDS_GIL and bound != "io"

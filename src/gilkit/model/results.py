@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gilkit.model.cell import label
-from gilkit.model.facts import HOLDS_GIL, RunnerFacts
+from gilkit.model.facts import RunnerFacts, takes_turns
 
 SCHEMA = "gilkit.run"
 # Version history:
@@ -163,9 +163,13 @@ class RunResult:
     def usable_cpus(self) -> int:
         return int(self.metadata["cpu"]["usable_cpus"])
 
-    def holds_gil(self, impl: str) -> bool:
-        """Whether `impl`'s kind keeps the GIL for its calls (pure Python, or native holding)."""
-        return self.impls.get(impl, {}).get("kind") in HOLDS_GIL
+    def bound(self, kernel: str) -> str:
+        """What limits the kernel's work, as its description says: cpu, memory or io."""
+        return str(self.kernels.get(kernel, {}).get("bound", "cpu"))
+
+    def takes_turns(self, kernel: str, impl: str) -> bool:
+        """Whether workers sharing a GIL take turns on the impl's calls (facts.takes_turns)."""
+        return takes_turns(str(self.impls.get(impl, {}).get("kind")), self.bound(kernel))
 
     def in_call_parallel(self, impl: str) -> bool:
         """Whether `impl` parallelises inside one call (OpenMP): workers are its threads."""

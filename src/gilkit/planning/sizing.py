@@ -22,12 +22,12 @@ worker's part stays the same: then overhead and strategy show apart.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gilkit.engine.measure import MIN_MONITORED_S
 from gilkit.kernels import KERNELS, SOURCES, Kernel
-from gilkit.model.facts import HOLDS_GIL, ideal_rule, ideal_speedup
+from gilkit.model.facts import ideal_rule, ideal_speedup, takes_turns
 from gilkit.planning.calibrate import calibrate, probe_estimate, size_for_work, time_one_call
 from gilkit.runners import RUNNERS
 
@@ -63,10 +63,13 @@ class Sizing:
     budget_s: float
     estimated_s: float  # the whole run, by the cost model below
     declared: tuple[str, ...] = ()  # kernels whose sizes are their authors' (not timed here)
+    # Kernels sized for another count: waiting work (io) keeps more workers than cpus busy.
+    kernel_workers: dict[str, int] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         return {
             "declared": list(self.declared),
+            "kernel_workers": self.kernel_workers,
             "scaling": self.scaling,
             "target_part_s": self.target_part_s,
             "costliest_runner": self.costliest_runner,
@@ -111,6 +114,7 @@ def machine_sizes(
     target, costliest = target_part_s(runners)
     sizes: dict[str, dict[str, int]] = {}
     serial_s: dict[str, dict[str, float]] = {}
+    kernel_workers: dict[str, int] = {}
     for name in kernels:
         kernel = KERNELS[name]
         mine = [impl for impl in impls if impl in kernel.chunk_fns]
@@ -128,6 +132,8 @@ def machine_sizes(
         busy = workers
         if scaling != "weak":
             busy = ideal_speedup(ideal_rule(kernel.bound), max(worker_counts[name]), n_cpus)
+        if busy != workers:
+            kernel_workers[name] = busy
         sizes[name], serial_s[name] = _timed_sizes(kernel, mine, splits[name], busy * target)
     parallel = [name for name in runners if name != "serial"]
     estimated = _estimate_s(sizes, serial_s, worker_counts, n_cpus, scaling, n_rounds, parallel)
@@ -146,7 +152,17 @@ def machine_sizes(
         estimated = _estimate_s(sizes, serial_s, worker_counts, n_cpus, scaling, n_rounds, parallel)
     declared = tuple(name for name in kernels if SOURCES.get(name) != "built-in")
     return Sizing(
-        sizes, scaling, part_s, target, costliest, workers, serial_s, budget, estimated, declared
+        sizes,
+        scaling,
+        part_s,
+        target,
+        costliest,
+        workers,
+        serial_s,
+        budget,
+        estimated,
+        declared,
+        kernel_workers,
     )
 
 
@@ -205,7 +221,9 @@ def _estimate_s(
                     in_cells += [r for r in runners if n_workers >= RUNNERS[r].min_workers]
                 for runner_name in in_cells:
                     runner = RUNNERS[runner_name]
-                    held = runner.facts.shares_gil and kernel.kind_of(impl) in HOLDS_GIL
+                    held = runner.facts.shares_gil and takes_turns(
+                        kernel.kind_of(impl), kernel.bound
+                    )
                     call_s = work if held else work / min(n_workers, n_cpus)
                     total += call_s * n_rounds
                     if runner.facts.in_process:

@@ -335,6 +335,15 @@ def format_unsupported(result: RunResult) -> Iterator[str]:
         yield f"{', '.join(ways)}: {reason} (not a failure: that runner cannot load the impl)."
 
 
+def at_workers(sizing: Mapping[str, Any]) -> str:
+    """`at 2 workers`, and the kernels sized for another count: `at 2 workers (io at 16)`."""
+    others = sizing.get("kernel_workers") or {}
+    by_kernel = ", ".join(f"{name} at {format_workers(n)}" for name, n in others.items())
+    if set(others) >= set(sizing["serial_s"]) - set(sizing.get("declared") or []):
+        return f"with {by_kernel}" if others else f"at {format_workers(sizing['workers'])}"
+    return f"at {format_workers(sizing['workers'])}" + (f" ({by_kernel})" if others else "")
+
+
 def format_sizing(sizing: Mapping[str, Any]) -> str:
     """How the sizes were chosen, in a line."""
     declared = sizing.get("declared") or []
@@ -347,7 +356,7 @@ def format_sizing(sizing: Mapping[str, Any]) -> str:
     where = (
         "at every worker count (weak scaling: n grows with the workers)"
         if sizing["scaling"] == "weak"
-        else f"at {format_workers(sizing['workers'])}"
+        else at_workers(sizing)
     )
     line = f"sizes: each worker's part lasts about {part} {where}"
     if sizing.get("costliest_runner"):
