@@ -52,6 +52,12 @@ def runner_label(result: RunResult, record: CellRecord) -> str:
     return record.runner
 
 
+def cell_name(result: RunResult, record: CellRecord) -> str:
+    """A cell as the run's lines name it, its runner as the table shows it:
+    `mandelbrot cython-prange × openmp × 2`, `squares python × processes (fork) × 2`."""
+    return f"{record.kernel} {record.impl} × {runner_label(result, record)} × {record.n_workers}"
+
+
 def cell_order(result: RunResult) -> Callable[[CellRecord], tuple[int, int, int]]:
     """Sort key for a run's cells: impls in the file's order, runners in the order the plan
     first used them (serial first), then workers."""

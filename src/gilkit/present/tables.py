@@ -43,7 +43,13 @@ from gilkit.model.units import (
     format_seconds,
     format_workers,
 )
-from gilkit.present.formatting import cell_order, format_python, in_call_label, runner_label
+from gilkit.present.formatting import (
+    cell_name,
+    cell_order,
+    format_python,
+    in_call_label,
+    runner_label,
+)
 
 STEAL_WARNING = 0.01  # share of cpu time taken by the hypervisor worth a warning
 SHOWN_IDLE = 4  # cells named in the `idle workers` line; the rest are counted
@@ -295,7 +301,7 @@ def format_idle(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]
     if not idle:
         return
     named = ", ".join(
-        f"{r.label} "
+        f"{cell_name(result, r)} "
         f"({format_ratio(stats[r.key].speedup_vs_serial)}, cpu use "
         f"{format_percent(stats[r.key].cpu_utilisation)})"
         for r in idle[:SHOWN_IDLE]
@@ -316,7 +322,7 @@ def format_contention(result: RunResult, stats: dict[Key, CellStats]) -> Iterato
         cell = stats.get(record.key)
         if cell is not None and slowed_each_other(result, record, cell):
             yield (
-                f"{record.label}: "
+                f"{cell_name(result, record)}: "
                 f"{format_ratio(cell.speedup_vs_serial)} with cpu use "
                 f"{format_percent(cell.cpu_utilisation)}: the threads were busy but slowed each "
                 f"other: {CONTENTION} (docs/free-threading.md)"
@@ -444,7 +450,7 @@ def format_impossible(result: RunResult, stats: dict[Key, CellStats]) -> Iterato
         why = impossible(result, record, stats)
         if why is not None:
             cause = impossible_cause(record, stats)
-            yield f"warning: {record.label}: {why} ({IMPOSSIBLE_MARK}): {cause}"
+            yield f"warning: {cell_name(result, record)}: {why} ({IMPOSSIBLE_MARK}): {cause}"
 
 
 def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
