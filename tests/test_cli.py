@@ -26,6 +26,7 @@ TINY = ["--size", "2000", "--repeat", "1", "--warmup", "0", "--workers", "1,2"]
         (["run", "--workers", "two"], ["'two'", "integers >= 1"]),
         (["run", "--size", "-5"], ["'-5'", "integers >= 1"]),
         (["run", "--size", "nope=5"], ["'nope'", "squares, mandelbrot, triad"]),
+        (["run", "--size", "squares:nope=5"], ["'squares:nope'", "KERNEL:IMPL", "squares:"]),
         (["run", "--kernel", "nope"], ["'nope'", "squares, mandelbrot, triad"]),
         (["run", "--kernel", "squares,"], ["'squares,'", "comma-separated"]),
         (["run", "--impl", "fortran"], ["'fortran'", "cython-nogil", "c-api = c-api-gil, c-api"]),

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from gilkit.cli import build_parser, each_python
 from gilkit.host import venvs
 from gilkit.host.venvs import Interpreter, InterpreterError, environment_for
+from gilkit.model.results import CellRecord, RunResult, write_atomically
 
 OTHER = Interpreter(Path("/nonexistent/python3.99t"), "3.99.0", free_threaded_build=True)
 
@@ -134,3 +136,39 @@ def test_two_interpreters_run_the_same_matrix_side_by_side(tmp_path: Path) -> No
         assert all(c["agrees"] for c in result["cells"])
     # The free-threaded build's single-thread cost, against the first interpreter given.
     assert f"serial pure Python on {first.label} takes" in done.stdout
+
+
+def test_the_interpreters_after_the_first_run_at_its_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sized apart, 3.13t's slower pure Python got a smaller n and its medians read as
+    3.11's; at the first interpreter's sizes each cell does the same work under both."""
+
+    commands: list[list[str]] = []
+
+    def fake_run(command: list[str], *args: Any, **kwargs: Any) -> Any:
+        commands.append(command)
+        cells = [
+            CellRecord("squares", "python", "serial", 1, 1_000, "contiguous", times_s=[1.0]),
+            CellRecord("squares", "numpy", "serial", 1, 90_000, "contiguous", times_s=[1.0]),
+            CellRecord("squares", "numpy", "threads", 2, 90_000, "contiguous", times_s=[1.0]),
+        ]
+        result = RunResult({"cpu": {"usable_cpus": 2}, "python": {}}, {}, cells)
+        write_atomically(result, Path(command[command.index("--json") + 1]))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(each_python, "environment_for", lambda interpreter, log: interpreter.path)
+    monkeypatch.setattr(each_python, "run_bounded", fake_run)
+    args = build_parser().parse_args(["run", "--budget", "20", "--scaling", "weak"])
+    second = Interpreter(Path("/nonexistent/python3.13t"), "3.13.5", free_threaded_build=True)
+    done, status = each_python.run_each([OTHER, second], args, tmp_path / "r.json", print)
+    assert status == 0
+    assert len(done) == 2
+    first_command, second_command = commands
+    assert "--size" not in first_command
+    assert second_command[second_command.index("--size") + 1] == (
+        "squares:python=1000,squares:numpy=90000"
+    )
+    for command in commands:  # every option of the run reaches every interpreter
+        assert command[command.index("--budget") + 1] == "20"
+        assert command[command.index("--scaling") + 1] == "weak"

@@ -344,7 +344,7 @@ def test_workers_idle_with_the_gil_and_the_cpus_free_are_named() -> None:
 def test_an_impl_parallel_inside_its_call_is_named_by_whose_threads_it_runs_on() -> None:
     """cython-prange runs on the serial runner, on OpenMP's threads: its lines say `openmp`,
     as its table row and the fastest line do, not `serial`."""
-    result, cell = idle_cells("cython-prange", "in-call", "serial", 1.48)
+    result, _ = idle_cells("cython-prange", "in-call", "serial", 1.48)
     result.impls["cython-prange"].update(in_call_parallel=True, threads="OpenMP")
     stats = cell_stats(result)
     warnings = "\n".join(format_warnings(result, stats))

@@ -16,6 +16,7 @@ from gilkit.cli import build_parser
 from gilkit.cli.run import plan_from
 from gilkit.kernels import KERNELS
 from gilkit.kernels.base import define_kernel
+from gilkit.planning import values
 from gilkit.planning.sizing import Sizing
 from gilkit.planning.values import UsageError
 from gilkit.present.tables import format_sizing
@@ -130,6 +131,18 @@ def test_the_sizes_line_names_the_kernels_sized_for_more_workers_than_cpus(
     record["serial_s"] = {"io": {"python": 0.3}}
     if kernel_workers:
         assert "lasts about 20.0 ms with io at 16 workers; " in format_sizing(record)
+
+
+def test_a_size_for_one_impl_of_a_kernel() -> None:
+    """`kernel:impl=N` after the kernel's n, whatever their order; a kernel of your own,
+    whose name has a colon, keeps `name=N` for all its impls."""
+    impls = ["python", "numpy"]
+    sizes = values.parse_sizes("squares:python=10,squares=500", ["squares", "triad"], impls)
+    assert sizes["squares"] == {"python": 10, "numpy": 500}
+    assert sizes["triad"] == {i: KERNELS["triad"].default_size(i) for i in impls}
+    user = "tests.test_planning:USER_KERNEL"
+    sizes = values.parse_sizes(f"{user}=70,{user}:python=7", [user], ["python"])
+    assert sizes == {user: {"python": 7}}
 
 
 @pytest.mark.parametrize("option", ["repeat", "warmup"])

@@ -213,7 +213,8 @@ def parse_workers(text: str | None, kernels: Sequence[str]) -> list[int] | None:
 def parse_sizes(
     text: str | None, kernels: Sequence[str], impls: Sequence[str]
 ) -> dict[str, dict[str, int]]:
-    """{kernel: {impl: n}}. `N` sets every kernel, `kernel=N,...` some; one n for all impls.
+    """{kernel: {impl: n}}. `N` sets every kernel, `kernel=N,...` some, one n for all their
+    impls; `kernel:impl=N` one impl of a kernel (after its kernel's n, where both are given).
 
     Without it each kernel uses its defaults: a smaller n for pure Python than for the rest.
     """
@@ -223,13 +224,19 @@ def parse_sizes(
     if "=" not in text:
         n = integer("--size", text)
         return {k: dict.fromkeys(impls, n) for k in kernels}
-    for item in comma_list("--size", text, str):
-        kernel, _, value = item.partition("=")
-        if kernel not in kernels:
+    items = [item.rpartition("=") for item in comma_list("--size", text, str)]
+    # A kernel's n first, then its impls': `squares:python=10,squares=1000` means what it says.
+    for key, _, value in sorted(items, key=lambda item: item[0] not in kernels):
+        if key in kernels:
+            sizes[key] = dict.fromkeys(impls, integer("--size", value))
+            continue
+        kernel, _, impl = key.rpartition(":")  # a kernel of your own has a colon too
+        if kernel not in kernels or impl not in impls:
             raise UsageError(
-                f"--size: {kernel!r} is not a kernel of this run; valid: {', '.join(kernels)}"
+                f"--size: {key!r} is not a kernel of this run, nor KERNEL:IMPL of its impls; "
+                f"valid: {', '.join(kernels)}, or e.g. {kernels[0]}:{impls[0]}"
             )
-        sizes[kernel] = dict.fromkeys(impls, integer("--size", value))
+        sizes[kernel][impl] = integer("--size", value)
     return sizes
 
 

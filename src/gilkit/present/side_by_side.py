@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from rich.table import Table
 
-from gilkit.analysis.stats import cell_stats, serial_key
+from gilkit.analysis.stats import CellStats, Key, cell_stats, serial_key, work
 from gilkit.model.results import RunResult
 from gilkit.model.units import DASH, format_ratio, format_seconds
 from gilkit.present.formatting import cell_order, format_python, runner_label
@@ -23,6 +23,18 @@ from gilkit.present.tables import (
     format_pools_table,
     format_unsupported,
 )
+
+
+def serial_python_per_unit(
+    result: RunResult, stats: dict[Key, CellStats], kernel: str
+) -> float | None:
+    """Serial pure Python's median time per unit of the kernel's work: comparable between
+    runs even where their sizes differ."""
+    key = serial_key(kernel, "python")
+    record = next((r for r in result.cells if r.key == key), None)
+    if record is None or key not in stats:
+        return None
+    return stats[key].median_s / work(result.kernels.get(kernel), record.size)
 
 
 def format_side_by_side(runs: list[tuple[str, RunResult]]) -> Iterator[str | Table]:
@@ -58,14 +70,13 @@ def format_side_by_side(runs: list[tuple[str, RunResult]]) -> Iterator[str | Tab
                     row += [format_seconds(cell.median_s), format_ratio(cell.speedup_vs_serial)]
             table.add_row(*row)
         yield table
-        base = stats[first_label].get(serial_key(kernel, "python"))
-        for label, _ in runs[1:]:
-            other = stats[label].get(serial_key(kernel, "python"))
+        base = serial_python_per_unit(first, stats[first_label], kernel)
+        for label, result in runs[1:]:
+            other = serial_python_per_unit(result, stats[label], kernel)
             if base is not None and other is not None:
-                cost = other.median_s / base.median_s
                 yield (
-                    f"{kernel}: serial pure Python on {label} takes {cost:.2f}× the time it "
-                    f"takes on {first_label} (single-thread cost)"
+                    f"{kernel}: serial pure Python on {label} takes {other / base:.2f}× the "
+                    f"time it takes on {first_label} per unit of work (single-thread cost)"
                 )
     for label, result in runs:
         pools = format_pools_table(result, label)
