@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from statistics import median
 
 import pytest
 
@@ -16,6 +17,7 @@ from gilkit.model.results import CellRecord, RunResult, load
 from gilkit.model.units import format_change
 from gilkit.present.compare import geometric_mean, pairs
 from gilkit.present.report import verdict
+from gilkit.present.side_by_side import format_side_by_side
 from gilkit.present.tables import format_overheads, format_warnings
 
 RUN = [
@@ -85,6 +87,28 @@ def test_compare_counts_cells_that_differ_beyond_their_spread(
     assert f"slower in 1 cells: sign test p = {sign_test_p(0, 1):.3f}" in out
     assert "3.00× slower" in out
     assert "machine speed: B ran the reference loop" in out
+
+
+def test_side_by_side_says_what_each_interpreters_run_says_under_its_tables(
+    two_runs: tuple[Path, Path],
+) -> None:
+    """Each run's check, warnings and fastest way, named by its interpreter's label; the
+    single-thread cost per unit of work (B's pure Python made 3x slower here)."""
+    a, b = (load(p) for p in two_runs)
+    for record in b.cells:
+        if record.impl == "python":
+            record.times_s = [3 * t for t in record.times_s]
+    lines = [line for line in format_side_by_side([("A", a), ("B", b)]) if isinstance(line, str)]
+    for label in ("A", "B"):
+        check = f"{label}: check: all {len(a.cells)} measured cells computed the kernel's"
+        assert any(line.startswith(check) for line in lines)
+        assert any(line.startswith(f"{label}: squares: fastest is ") for line in lines)
+        assert any(line.startswith(f"{label}: load average") for line in lines)
+    (cost,) = [line for line in lines if "single-thread cost" in line]
+    ratio = float(cost.split(" takes ")[1].split("×")[0])
+    a_serial = next(r for r in a.cells if r.key == ("squares", "python", "serial", 1))
+    b_serial = next(r for r in b.cells if r.key == a_serial.key)
+    assert ratio == pytest.approx(median(b_serial.times_s) / median(a_serial.times_s), rel=0.01)
 
 
 def test_a_change_reads_as_a_direction_or_as_fast() -> None:

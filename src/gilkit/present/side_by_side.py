@@ -15,13 +15,14 @@ from rich.table import Table
 from gilkit.analysis.stats import CellStats, Key, cell_stats, serial_key, work
 from gilkit.model.results import RunResult
 from gilkit.model.units import DASH, format_ratio, format_seconds
-from gilkit.present.formatting import cell_order, format_python, runner_label
+from gilkit.present.formatting import cell_name, cell_order, format_python, runner_label
 from gilkit.present.tables import (
     UNSUPPORTED,
     compact_table,
-    format_contention,
+    format_fastest,
     format_pools_table,
     format_unsupported,
+    format_warnings,
 )
 
 
@@ -83,5 +84,21 @@ def format_side_by_side(runs: list[tuple[str, RunResult]]) -> Iterator[str | Tab
         if pools is not None:
             yield ""
             yield pools
-        for line in (*format_unsupported(result), *format_contention(result, stats[label])):
+        for line in per_interpreter(result, stats[label]):
             yield f"{label}: {line}"
+
+
+def per_interpreter(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
+    """What one interpreter's own run says under its tables: its check of the results, what
+    its figures rest on (capacity, load, interference, warnings), the runners that could not
+    load an impl, and the fastest way."""
+    failed = [r for r in result.cells if not r.ok]
+    for record in failed:
+        yield f"check: {cell_name(result, record)}: {record.error or 'a wrong result'}"
+    if not failed:
+        measured = sum(r.unsupported is None for r in result.cells)
+        yield f"check: all {measured} measured cells computed the kernel's reference result"
+    yield from format_warnings(result, stats)
+    yield from format_unsupported(result)
+    for kernel in dict.fromkeys(r.kernel for r in result.cells):
+        yield format_fastest(result, kernel, stats)
