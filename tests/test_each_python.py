@@ -134,6 +134,7 @@ def test_two_interpreters_run_the_same_matrix_side_by_side(tmp_path: Path) -> No
         assert python["free_threaded_build"] == interpreter.free_threaded_build
         assert {c["impl"] for c in result["cells"]} == {"python", "cython-nogil"}
         assert all(c["agrees"] for c in result["cells"])
+        assert f"{interpreter.label}: squares: fastest is " in done.stdout
     # The free-threaded build's single-thread cost, against the first interpreter given.
     assert f"serial pure Python on {first.label} takes" in done.stdout
 
