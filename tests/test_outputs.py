@@ -18,7 +18,12 @@ from gilkit.model.units import format_change
 from gilkit.present.compare import geometric_mean, pairs
 from gilkit.present.report import verdict
 from gilkit.present.side_by_side import format_side_by_side
-from gilkit.present.tables import format_overheads, format_warnings
+from gilkit.present.tables import (
+    format_errors,
+    format_kernel_table,
+    format_overheads,
+    format_warnings,
+)
 
 RUN = [
     "run",
@@ -109,6 +114,17 @@ def test_side_by_side_says_what_each_interpreters_run_says_under_its_tables(
     a_serial = next(r for r in a.cells if r.key == ("squares", "python", "serial", 1))
     b_serial = next(r for r in b.cells if r.key == a_serial.key)
     assert ratio == pytest.approx(median(b_serial.times_s) / median(a_serial.times_s), rel=0.01)
+
+
+def test_a_cells_error_is_said_whole_under_the_tables_not_in_its_row() -> None:
+    why = "ZeroDivisionError: " + "a long reason " * 10
+    failed = CellRecord("squares", "python", "threads", 2, 10, "contiguous", error=why)
+    serial = CellRecord("squares", "python", "serial", 1, 10, "contiguous", times_s=[1.0])
+    result = RunResult({"cpu": {"usable_cpus": 2}}, {}, [serial, failed])
+    assert list(format_errors(result)) == [f"error: squares python × threads × 2: {why}"]
+    table = format_kernel_table(result, "squares", cell_stats(result))
+    median = next(c for c in table.columns if c.header == "median")
+    assert [str(cell) for cell in median.cells][1] == "error"
 
 
 def test_a_change_reads_as_a_direction_or_as_fast() -> None:

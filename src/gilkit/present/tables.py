@@ -172,12 +172,14 @@ def _row(
     stats: CellStats | None,
     all_stats: dict[Key, CellStats],
 ) -> list[str | Text]:
-    """row_values, coloured: errors and wrong results red, noisy spreads yellow."""
+    """row_values, coloured: errors and wrong results red, noisy spreads yellow. An error or
+    the reason a runner cannot run the impl is said under the tables (format_errors,
+    format_unsupported), not in the median column, which it would widen past the terminal."""
     values: list[str | Text] = list(row_values(result, record, stats, all_stats))
     check = len(COLUMNS) - 1
     if values[check] in ("error", UNSUPPORTED):
-        at = COLUMNS.index("median")  # where the error or the reason is told
-        values[at] = Text(str(values[at]), style=STYLES[str(values[check])])
+        at = COLUMNS.index("median")
+        values[at] = Text(str(values[check]), style=STYLES[str(values[check])])
     elif str(values[COLUMNS.index("spread")]).endswith((NOISY_MARK, TAKEN_MARK, IMPOSSIBLE_MARK)):
         at = COLUMNS.index("spread")
         values[at] = Text(str(values[at]), style="yellow")
@@ -327,6 +329,13 @@ def format_contention(result: RunResult, stats: dict[Key, CellStats]) -> Iterato
                 f"{format_percent(cell.cpu_utilisation)}: the threads were busy but slowed each "
                 f"other: {CONTENTION} (docs/free-threading.md)"
             )
+
+
+def format_errors(result: RunResult) -> Iterator[str]:
+    """A line for each cell that failed, its error whole: the table only says `error`."""
+    for record in result.cells:
+        if record.unsupported is None and record.error is not None:
+            yield f"error: {cell_name(result, record)}: {record.error}"
 
 
 def format_unsupported(result: RunResult) -> Iterator[str]:
@@ -565,6 +574,7 @@ def format_run(result: RunResult) -> Iterator[str | Table]:
         yield ""
         yield pools
     yield from format_cluster(result)
+    yield from format_errors(result)
     yield from format_legend(result)
     yield from format_warnings(result, stats)
     yield from format_overheads(result, stats)
