@@ -46,7 +46,21 @@ IMPL_COLOURS = {
     "numba-prange": "indigo",
     "numpy": "tab:blue",
 }
-RUNNER_STYLES = {"threads": "-", "processes": "--", "openmp": "-.", "numba": ":"}
+# (line style, marker) per way: two runners of one impl (threads and asyncio, say) must not
+# draw the same line.
+RUNNER_STYLES: dict[str, tuple[Any, str]] = {
+    "threads": ("-", "o"),
+    "processes": ("--", "s"),
+    "interpreters": ("-.", "^"),
+    "asyncio": (":", "v"),
+    "joblib-threads": ((0, (5, 1)), "<"),
+    "joblib-loky": ((0, (5, 1, 1, 1)), ">"),
+    "dask-threads": ((0, (1, 1)), "D"),
+    "dask-processes": ((0, (3, 1, 1, 1, 1, 1)), "P"),
+    "openmp": ("-.", "*"),
+    "numba": (":", "X"),
+}
+OTHER_STYLE = ("-", "o")  # a runner of your own
 LINEAR_AXIS_COUNTS = 4  # more worker counts than this: a log2 axis
 
 
@@ -85,6 +99,7 @@ def _best_per_way(
 
 def plot_run(result: RunResult, path: Path) -> Path:
     plt = _pyplot()
+    from matplotlib import ticker
     n_cpus = result.usable_cpus
     stats = cell_stats(result)
     kernels = list(dict.fromkeys(r.kernel for r in result.cells))
@@ -113,19 +128,26 @@ def plot_run(result: RunResult, path: Path) -> Path:
             )
         for (impl, way), points in series.items():
             points.sort()
-            colour, style = IMPL_COLOURS.get(impl), RUNNER_STYLES.get(way, "-")
+            colour = IMPL_COLOURS.get(impl)
+            style, marker = RUNNER_STYLES.get(way, OTHER_STYLE)
             top.plot(
                 [w for w, _, _ in points],
                 [y for _, y, _ in points],
                 color=colour,
                 linestyle=style,
-                marker="o",
+                marker=marker,
                 markerfacecolor=colour,
                 label=f"{impl} × {way}",
             )
             noisy = [(w, y) for w, y, is_noisy in points if is_noisy]
             if noisy:  # hollow markers: cells whose times spread over the noisy threshold
-                top.plot(*zip(*noisy, strict=True), "o", color=colour, markerfacecolor="white")
+                top.plot(
+                    *zip(*noisy, strict=True),
+                    marker,
+                    linestyle="none",
+                    color=colour,
+                    markerfacecolor="white",
+                )
         if len(workers) > LINEAR_AXIS_COUNTS:  # 1 to 64 workers: evenly spaced doublings
             top.set_xscale("log", base=2)
         top.set(
@@ -142,6 +164,10 @@ def plot_run(result: RunResult, path: Path) -> Path:
         colours = [IMPL_COLOURS.get(impl, "tab:blue") for impl, _ in best]
         bottom.barh(labels, list(best.values()), color=colours)
         bottom.set_xscale("log")
+        # `2×`, `100×`, not `10^2` nor `1.01×10^0` on a short range.
+        bottom.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        bottom.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:g}×"))
+        bottom.xaxis.set_minor_formatter(ticker.NullFormatter())
         bottom.axvline(1.0, color="k", lw=1)
         bottom.set(
             title=f"{kernel}: best speedup over pure-Python serial",
