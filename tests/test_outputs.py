@@ -16,6 +16,7 @@ from gilkit.engine.descriptions import describe_runners
 from gilkit.model.results import CellRecord, RunResult, load
 from gilkit.model.units import format_change
 from gilkit.present.compare import geometric_mean, pairs
+from gilkit.present.plot import RUNNER_STYLES
 from gilkit.present.report import verdict
 from gilkit.present.side_by_side import format_side_by_side
 from gilkit.present.tables import (
@@ -24,6 +25,7 @@ from gilkit.present.tables import (
     format_overheads,
     format_warnings,
 )
+from gilkit.runners import RUNNERS
 
 RUN = [
     "run",
@@ -500,3 +502,9 @@ def test_report_reads_a_claims_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert "| 8 | Threads increase the potential for race conditions" in out
     assert "| 9 |" in out
+
+
+def test_every_runner_draws_its_own_line_in_the_plot() -> None:
+    ways = [name for name in RUNNERS if name != "serial"] + ["openmp", "numba"]
+    assert set(ways) <= set(RUNNER_STYLES)
+    assert len({repr(RUNNER_STYLES[way]) for way in ways}) == len(ways)
