@@ -38,11 +38,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from gilkit.gil.probe import format_slowdown, switch_interval, time_with_counter
+from gilkit.gil.probe import switch_interval, time_with_counter
 from gilkit.host import extensions as compiled
 from gilkit.host.cpus import usable_cpus
 from gilkit.host.metadata import gil_enabled
-from gilkit.model.units import format_seconds
+from gilkit.model.units import format_ratio, format_seconds
 
 K_VALUES = tuple(10**e for e in range(3, 9))  # 1,000 ... 100,000,000
 VARIANTS = {
@@ -117,8 +117,8 @@ class Granularity:
             others = max(s.others_slowdown for s in steps)
             first = steps[0]
             line = (
-                f"{label}: other threads ran at most {format_slowdown(others)} slower; the "
-                f"loop itself ran {format_slowdown(first.loop_slowdown)} slower beside a busy "
+                f"{label}: other threads ran at most {format_ratio(others)} slower; the "
+                f"loop itself ran {format_ratio(first.loop_slowdown)} slower beside a busy "
                 f"Python thread at k = {first.k:,} (blocks of {format_seconds(first.block_s)})"
             )
             little = [
@@ -134,7 +134,7 @@ class Granularity:
                     "interval)"
                 )
             else:
-                line += f", and {format_slowdown(steps[-1].loop_slowdown)} at k = {steps[-1].k:,}"
+                line += f", and {format_ratio(steps[-1].loop_slowdown)} at k = {steps[-1].k:,}"
             lines.append(line)
         return lines
 

@@ -196,9 +196,9 @@ class GilProbe:
         paid most, the call itself (a loop that takes the GIL back often waits for it)."""
         slowdown = self.others_slowdown
         if self.verdict is Verdict.SHARES and slowdown is not None:
-            others = f"other threads ran {format_slowdown(slowdown)} slower while it ran"
+            others = f"other threads ran {format_ratio(slowdown)} slower while it ran"
             if self.slowdown is not None and self.slowdown >= CALL_SLOWED:
-                others += f", and it ran {format_slowdown(self.slowdown)} slower beside them"
+                others += f", and it ran {format_ratio(self.slowdown)} slower beside them"
             return f"{others}: {self.reason}"
         return self.reason
 
@@ -226,11 +226,6 @@ class GilProbe:
 # From this slowdown beside the counter on, a call that shares the GIL is said to pay for it:
 # two that take turns fairly each run about 2x slower.
 CALL_SLOWED = 3.0
-
-
-def format_slowdown(slowdown: float) -> str:
-    """`1.42×`, `46.0×`, or `∞×` for a thread that never ran."""
-    return "∞×" if math.isinf(slowdown) else format_ratio(slowdown)
 
 
 def parallelism(fraction: float, slowdown: float) -> float:

@@ -59,8 +59,8 @@ def shared_arrays(n_arrays: int, length: int) -> Iterator[SharedArrays]:
     """Create `n_arrays` zeroed float64 arrays of `length`; unlink them on exit."""
     shm = SharedMemory(create=True, size=max(8, n_arrays * length * 8))
     _blocks[shm.name] = shm
-    _populate(shm)
     try:
+        _populate(shm)
         yield SharedArrays(shm.name, n_arrays, length, _tracker_id())
     finally:
         _arrays.pop(shm.name, None)

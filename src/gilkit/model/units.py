@@ -26,9 +26,12 @@ def format_seconds(seconds: float | None) -> str:
 
 
 def format_ratio(ratio: float | None) -> str:
-    """A speedup or a cost ratio: two decimals where they matter, none where they are noise."""
+    """A speedup or a cost ratio: two decimals where they matter, none where they are noise;
+    `∞×` for a thread that never ran."""
     if ratio is None:
         return DASH
+    if math.isinf(ratio):
+        return "∞×"
     if ratio >= 100:
         return f"{ratio:,.0f}×"
     return f"{ratio:.1f}×" if ratio >= 10 else f"{ratio:.2f}×"
@@ -40,12 +43,7 @@ def format_change(ratio: float, than: str = "") -> str:
     needs it."""
     if f"{ratio:.2f}" == "1.00":
         return f"as fast as {than}" if than else "as fast"
-    if math.isinf(ratio):
-        change = "∞× slower"
-    else:
-        change = (
-            f"{format_ratio(1 / ratio)} faster" if ratio < 1 else f"{format_ratio(ratio)} slower"
-        )
+    change = f"{format_ratio(1 / ratio)} faster" if ratio < 1 else f"{format_ratio(ratio)} slower"
     return f"{change} than {than}" if than else change
 
 

@@ -100,6 +100,7 @@ def _best_per_way(
 def plot_run(result: RunResult, path: Path) -> Path:
     plt = _pyplot()
     from matplotlib import ticker
+
     n_cpus = result.usable_cpus
     stats = cell_stats(result)
     kernels = list(dict.fromkeys(r.kernel for r in result.cells))
