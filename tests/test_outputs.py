@@ -137,6 +137,7 @@ def test_a_change_reads_as_a_direction_or_as_fast() -> None:
     assert format_change(1.2, "A") == "1.20× slower than A"
     assert format_change(0.96) == "1.04× faster"  # not "0.96× slower"
     assert format_change(float("inf")) == "∞× slower"
+    assert format_change(0.0) == "∞× faster"
     assert format_change(46.0) == "46.0× slower"
 
 

@@ -43,7 +43,8 @@ def format_change(ratio: float, than: str = "") -> str:
     needs it."""
     if f"{ratio:.2f}" == "1.00":
         return f"as fast as {than}" if than else "as fast"
-    change = f"{format_ratio(1 / ratio)} faster" if ratio < 1 else f"{format_ratio(ratio)} slower"
+    faster = 1 / ratio if ratio > 0 else math.inf
+    change = f"{format_ratio(faster)} faster" if ratio < 1 else f"{format_ratio(ratio)} slower"
     return f"{change} than {than}" if than else change
 
 
