@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from gilkit.cli import advise, claims, compare, granularity, info, listing, plot, probe, report, run
 from gilkit.cli.console import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
+from gilkit.host.malloc import steady_malloc
 from gilkit.host.orphans import adopt_orphans, end_descendants
 from gilkit.host.worker_process import die_with
 from gilkit.planning.values import UsageError
@@ -81,6 +82,7 @@ def command() -> None:
     run stopped) would hold the interpreter's exit forever: then exit without waiting."""
     die_with(os.environ)
     adopt_orphans()
+    steady_malloc()  # before any pool starts: every worker allocates as the caller does
     try:
         status = main()
     finally:

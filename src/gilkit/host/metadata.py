@@ -17,6 +17,7 @@ import psutil
 
 from gilkit.host import cpus as machine
 from gilkit.host import extensions as compiled
+from gilkit.host.malloc import malloc_settings
 
 
 def gil_enabled() -> bool:
@@ -208,4 +209,5 @@ def collect_metadata() -> dict[str, Any]:
         "cpu": collect_cpu_metadata(),
         "build": build,
         "timer": collect_timer_metadata(),
+        "malloc": malloc_settings(),  # glibc's thresholds, fixed (host.malloc); None: dynamic
     }
