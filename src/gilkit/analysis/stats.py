@@ -204,6 +204,23 @@ def machine_capacities(
     return [figure for figure in figures if figure is not None]
 
 
+def best_capacity(
+    result: RunResult, kernel: str, n_workers: int, impl: str | None = None
+) -> float | None:
+    """The most any round of the capacity gave, before the matrix or after it: a speedup past
+    it is one the machine was never seen to allow. (A VM's memory bandwidth moves: rounds of
+    one run read 1.27-1.47x before the matrix and 1.48-1.83x after it.)"""
+    loop = CAPACITY_LOOP.get(bound_of(result, kernel, impl))
+    rounds: list[float] = []
+    for key in CAPACITY_KEYS:
+        measured = (result.metadata.get(key) or {}).get(loop)
+        if isinstance(measured, dict):
+            counts = [int(n) for n in measured if int(n) <= n_workers]
+            if counts:
+                rounds += capacity_rounds(measured, max(counts))
+    return max(rounds, default=None)
+
+
 # Where a result file keeps the capacity measured before the matrix, and after it.
 CAPACITY_KEYS = ("capacity", "capacity_after")
 
