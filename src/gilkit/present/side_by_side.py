@@ -19,6 +19,8 @@ from gilkit.present.formatting import cell_name, cell_order, format_python, runn
 from gilkit.present.tables import (
     UNSUPPORTED,
     compact_table,
+    format_check,
+    format_errors,
     format_fastest,
     format_pools_table,
     format_unsupported,
@@ -92,12 +94,11 @@ def per_interpreter(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
     """What one interpreter's own run says under its tables: its check of the results, what
     its figures rest on (capacity, load, interference, warnings), the runners that could not
     load an impl, and the fastest way."""
-    failed = [r for r in result.cells if not r.ok]
-    for record in failed:
-        yield f"check: {cell_name(result, record)}: {record.error or 'a wrong result'}"
-    if not failed:
-        measured = sum(r.unsupported is None for r in result.cells)
-        yield f"check: all {measured} measured cells computed the kernel's reference result"
+    yield from format_check(result)
+    yield from format_errors(result)
+    for record in result.cells:
+        if record.error is None and record.agrees is False:
+            yield f"check: {cell_name(result, record)} computed a wrong result"
     yield from format_warnings(result, stats)
     yield from format_unsupported(result)
     for kernel in dict.fromkeys(r.kernel for r in result.cells):

@@ -331,6 +331,14 @@ def format_contention(result: RunResult, stats: dict[Key, CellStats]) -> Iterato
             )
 
 
+def format_check(result: RunResult) -> Iterator[str]:
+    """The line that says every measured cell computed its kernel's reference result; none
+    where one did not (the table's check column and format_errors say which)."""
+    if all(r.ok for r in result.cells):
+        measured = sum(r.unsupported is None for r in result.cells)
+        yield f"check: all {measured} measured cells computed the kernel's reference result."
+
+
 def format_errors(result: RunResult) -> Iterator[str]:
     """A line for each cell that failed, its error whole: the table only says `error`."""
     for record in result.cells:
@@ -541,11 +549,7 @@ def format_legend(result: RunResult) -> Iterator[str]:
         "GIL wait: share of extra calls (about 0.2 s) during which a monitor thread "
         "waited for the GIL, not counting its waits for a cpu."
     )
-    failed = [r for r in result.cells if not r.ok]
-    unsupported = [r for r in result.cells if r.unsupported is not None]
-    if not failed:
-        measured = len(result.cells) - len(unsupported)
-        yield f"check: all {measured} measured cells computed the kernel's reference result."
+    yield from format_check(result)
     yield from format_unsupported(result)
     in_call = dict.fromkeys(r.impl for r in result.cells if result.in_call_parallel(r.impl))
     for impl in in_call:
