@@ -330,7 +330,7 @@ def test_a_capacity_that_moved_during_the_run_is_said_and_of_cap_takes_the_mean(
     assert machine_capacity(result, "squares", 2) == pytest.approx((2.0 + 1.25) / 2, abs=0.01)
     lines = "\n".join(format_capacity(result))
     assert "warning: the machine's capacity moved during the run: busy loops in 2" in lines
-    assert "after the matrix 2: 1.25×" in lines
+    assert "one alone's): before the matrix 2: 2.00×; after it 2: 1.25×" in lines
 
 
 @pytest.mark.parametrize("after", [None, {"1": [1.0, 1.0, 1.0], "2": [1.0, 1.01, 0.99]}])

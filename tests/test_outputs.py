@@ -431,9 +431,16 @@ def test_pure_python_in_processes_sitting_idle_is_named() -> None:
 
 
 def test_the_pool_whose_cost_weighs_most_is_named_per_kernel() -> None:
-    def cell(impl: str, runner: str, n: int, time_s: float, cost: float | None) -> CellRecord:
+    def cell(
+        impl: str,
+        runner: str,
+        n: int,
+        time_s: float,
+        cost: float | None,
+        kernel: str = "squares",
+    ) -> CellRecord:
         return CellRecord(
-            "squares",
+            kernel,
             impl,
             runner,
             n,
@@ -463,6 +470,20 @@ def test_the_pool_whose_cost_weighs_most_is_named_per_kernel() -> None:
         record.call_overhead_s = None
     [line] = format_overheads(result, cell_stats(result))
     assert "2.0 ms per task, 10% of a 20.0 ms call (numpy, serial)" in line
+    # a second kernel whose costliest pool is the same, with the same verdict: one line
+    cells += [
+        cell("numpy", "serial", 1, 0.025, None, "triad"),
+        cell("numpy", "dask-processes", 2, 0.015, 8e-3, "triad"),
+    ]
+    for record in cells:
+        record.call_overhead_s = record.dispatch_s and record.dispatch_s * 4
+    result = RunResult({"cpu": {"usable_cpus": 2}}, {}, cells)
+    [line] = format_overheads(result, cell_stats(result))
+    assert line == (
+        "squares, triad: dask-processes × 2 workers costs most beside the work: 8.0 ms per "
+        "empty call (2.0 ms per task), 40% of a 20.0 ms call (numpy, serial) for squares, "
+        "32% of a 25.0 ms call (numpy, serial) for triad: a noticeable part of the call"
+    )
 
 
 @pytest.mark.slow

@@ -423,12 +423,14 @@ def format_capacity(result: RunResult) -> Iterator[str]:
         return  # one worker only: nothing to compare one loop with
     after = result.metadata.get("capacity_after") or {}
     for loop, what in (("compute", "busy loops"), ("memory", "STREAM triads")):
-        figures = ", ".join(f"{n}: {format_ratio(capacity(measured[loop], n))}" for n in counts)
+        figures = "before the matrix " + ", ".join(
+            f"{n}: {format_ratio(capacity(measured[loop], n))}" for n in counts
+        )
         if isinstance(after.get(loop), dict):
-            figures += "; after the matrix " + ", ".join(
+            figures += "; after it " + ", ".join(
                 f"{n}: {format_ratio(capacity(after[loop], n))}" for n in counts
             )
-        yield f"capacity: {what} in N threads reach N× one alone times {figures}"
+        yield f"capacity of {what} (the work of N threads over one alone's): {figures}"
     for move in capacity_moves(result):
         what = "busy loops" if move.loop == "compute" else "STREAM triads"
         yield (
@@ -514,7 +516,9 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
 
 
 def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
-    """Per kernel, the pool whose own cost weighs most beside a call of that kernel."""
+    """Per kernel, the pool whose own cost weighs most beside a call of that kernel; kernels
+    whose costliest pool and verdict are the same share one line."""
+    lines: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
     for kernel, worst in costliest_overheads(result, stats).items():
         record = worst.record
         share = worst.share
@@ -525,11 +529,16 @@ def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator
             if record.call_overhead_s
             else per_task
         )
-        yield (
-            f"{kernel}: {runner_label(result, record)} × {format_workers(record.n_workers)} "
-            f"costs most beside the work: {cost}, {weight} a {format_seconds(worst.call_s)} "
-            f"call ({record.impl}, serial): {worst.verdict}"
+        pool = f"{runner_label(result, record)} × {format_workers(record.n_workers)}"
+        weighed = f"{weight} a {format_seconds(worst.call_s)} call ({record.impl}, serial)"
+        lines.setdefault((pool, cost, worst.verdict), []).append((kernel, weighed))
+    for (pool, cost, verdict), kernels in lines.items():
+        names = ", ".join(kernel for kernel, _ in kernels)
+        weighed = ", ".join(
+            weighed if len(kernels) == 1 else f"{weighed} for {kernel}"
+            for kernel, weighed in kernels
         )
+        yield f"{names}: {pool} costs most beside the work: {cost}, {weighed}: {verdict}"
 
 
 def format_legend(result: RunResult) -> Iterator[str]:
@@ -540,7 +549,8 @@ def format_legend(result: RunResult) -> Iterator[str]:
         f"{IMPOSSIBLE_MARK} a speedup the strategy cannot give (see the warning); "
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
         "of ideal = vs serial / ideal; of cap = vs serial / what as many busy native threads "
-        "reach on this machine (its capacity, measured before the run); "
+        "reach on this machine (its capacity: the mean of its figures before and after the "
+        "matrix); "
         "vs python: over pure-Python serial, per unit of work where n differs; vs serial and "
         "vs python are paired ratios (the median of round-by-round ratios), so on a machine "
         "whose speed drifts they may order cells unlike the medians, by which the fastest line "
