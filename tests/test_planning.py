@@ -111,6 +111,7 @@ def test_a_users_kernel_keeps_its_sizes_and_its_calls_count_in_the_estimate() ->
     line = format_sizing(plan.sizing)
     assert "at the sizes its author declared" in line
     assert "each worker's part" not in line  # nothing here was sized by time
+    assert not line.startswith("sizes")  # the report's row and the terminal label it
 
 
 @pytest.mark.parametrize(

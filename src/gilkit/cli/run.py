@@ -220,7 +220,7 @@ def measure(args: argparse.Namespace, json_path: Path, plot: Path | None) -> int
     console = make_console(stderr=True, quiet=args.quiet)
     plan = plan_from(args, say=lambda line: console.print(line, markup=False, highlight=False))
     if plan.sizing is not None:
-        console.print(format_sizing(plan.sizing), markup=False)
+        console.print(f"sizes: {format_sizing(plan.sizing)}", markup=False)
     out = make_console()
     for note in notes_for(plan):
         console.print(note, markup=False)

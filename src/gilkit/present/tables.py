@@ -368,20 +368,20 @@ def at_workers(sizing: Mapping[str, Any]) -> str:
 
 
 def format_sizing(sizing: Mapping[str, Any]) -> str:
-    """How the sizes were chosen, in a line."""
+    """How the sizes were chosen, in a line (after `sizes: ` on the terminal)."""
     declared = sizing.get("declared") or []
     timed = not declared or any(name not in declared for name in sizing["serial_s"])
     estimate = f"; the matrix should take about {sizing['estimated_s']:.0f} s"
     own = f"{', '.join(declared)} at the sizes its author declared" if declared else ""
     if not timed:
-        return f"sizes: {own}{estimate}"
+        return f"{own}{estimate}"
     part = format_seconds(sizing["part_s"])
     where = (
         "at every worker count (weak scaling: n grows with the workers)"
         if sizing["scaling"] == "weak"
         else at_workers(sizing)
     )
-    line = f"sizes: each worker's part lasts about {part} {where}"
+    line = f"each worker's part lasts about {part} {where}"
     if sizing.get("costliest_runner"):
         line += f" (long enough that a {sizing['costliest_runner']} call's own cost stays ~5%)"
     if sizing["part_s"] < sizing["target_part_s"]:
