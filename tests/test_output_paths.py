@@ -27,7 +27,9 @@ def gilkit(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     [
         (["--json", "r.png", "--plot", "r.png"], "--plot: 'r.png' is also --json's file"),
         (["--plot", "x.txt"], "--plot: 'x.txt' has the suffix '.txt'; valid: a path ending"),
-        (["--json", "sub/"], "argument --json: 'sub/' names a directory; valid: a file path"),
+        (["--json", "sub/"], "--json: 'sub/' names a directory; valid: a file path"),
+        (["--json", ""], "--json: '' is empty; valid: a file path"),
+        (["--plot", ""], "--plot: '' is empty; valid: a file path"),
         (["--json", "a" * 300 + ".json"], "--json: the file name is 305 bytes long; valid"),
     ],
 )
@@ -40,6 +42,46 @@ def test_bad_output_paths_are_refused_before_measuring(
     assert message in done.stderr
     assert done.stderr.count("\n") == 1  # one line, no traceback
     assert list(tmp_path.iterdir()) == []  # nothing measured, nothing written
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("option", ["--json", "--plot"])
+def test_a_directory_that_takes_no_new_file_is_refused_before_measuring(
+    tmp_path: Path, option: str
+) -> None:
+    """/proc passes a permission check (as root) but makes no file: the check makes one."""
+    done = gilkit(tmp_path, "run", *QUICK, option, "/proc/gilkit-test.png")
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr
+        == f"gilkit: error: {option}: cannot write under '/proc'; valid: a writable path\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_under_a_regular_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("kept")
+    done = gilkit(tmp_path, "run", *QUICK, "--json", "f/run.json")
+    assert done.returncode == 2
+    assert done.stderr.startswith("gilkit: error: --json: '")
+    assert done.stderr.endswith("/f' is not a directory; valid: a file path\n")
+    assert (tmp_path / "f").read_text() == "kept"
+
+
+def test_outputs_that_would_replace_the_input_or_a_device_are_refused(tmp_path: Path) -> None:
+    assert gilkit(tmp_path, "run", *QUICK, "--json", "run.json").returncode == 0
+    kept = (tmp_path / "run.json").read_bytes()
+    report = gilkit(tmp_path, "report", "run.json", "-o", "run.json")
+    assert report.returncode == 2
+    assert report.stderr == (
+        "gilkit: error: --output: 'run.json' is the file it reads; valid: a path of its own\n"
+    )
+    assert (tmp_path / "run.json").read_bytes() == kept
+    if Path("/dev/null").exists():
+        plot = gilkit(tmp_path, "plot", "run.json", "-o", "/dev/null")
+        assert plot.returncode == 2
+        assert "--output: '/dev/null' is not a regular file" in plot.stderr
+        assert not Path("/dev/null.png").exists()
 
 
 def test_a_plot_without_a_suffix_gets_png_and_says_so(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -27,10 +28,11 @@ COMMANDS = (run, advise, compare, plot, report, claims, probe, granularity, list
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but its errors are one line (no usage block) through UsageError."""
+    """argparse, but its errors are one line (no usage block) through UsageError, worded as
+    gilkit's own: `--json: ...`, not `argument --json: ...`."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        raise UsageError(re.sub(r"^argument (\S+): ", r"\1: ", message))
 
 
 def build_parser() -> Parser:

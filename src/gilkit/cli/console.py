@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,8 @@ PNG_SUFFIX = ".png"
 def output_path(text: str) -> Path:
     """argparse's type for an output file: the text as given, so that a trailing slash (a
     directory's name, which Path() would drop) is still seen and refused."""
+    if not text:
+        raise argparse.ArgumentTypeError("'' is empty; valid: a file path")
     if text.endswith(("/", os.sep)):
         raise argparse.ArgumentTypeError(f"{text!r} names a directory; valid: a file path")
     return Path(text)
@@ -71,9 +74,21 @@ def writable_path(option: str, path: Path) -> Path:
         )
         raise UsageError(f"{option}: {shown} is {kind}; valid: a regular file path")
     parent = next((p for p in target.parents if p.exists()), Path("/"))
-    if not os.access(parent, os.W_OK):
+    if not parent.is_dir():
+        raise UsageError(f"{option}: {str(parent)!r} is not a directory; valid: a file path")
+    if not can_create_in(parent):
         raise UsageError(f"{option}: cannot write under {str(parent)!r}; valid: a writable path")
     return path
+
+
+def can_create_in(directory: Path) -> bool:
+    """Whether a file can really be made there: a nameless one, gone when closed. (Permission
+    bits are not enough: root passes os.access on /proc and /sys, which refuse new files.)"""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -88,9 +103,11 @@ def sole_writer(option: str, path: Path) -> Iterator[None]:
         yield
         return
     target = Path(os.path.realpath(path))
-    target.parent.mkdir(parents=True, exist_ok=True)
     lock = target.parent / f".{target.name}.lock"
-    with open(lock, "a") as handle:
+    with writing(option, lock):  # only the lock's making: the body's errors are its own
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "a")  # held, and closed, by the `with` below
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -106,7 +123,9 @@ def sole_writer(option: str, path: Path) -> Iterator[None]:
 
 
 def plot_path(option: str, path: Path) -> Path:
-    """The picture's path: its suffix one of PLOT_SUFFIXES, or PNG_SUFFIX added."""
+    """The picture's path: its suffix one of PLOT_SUFFIXES, or PNG_SUFFIX added (to a path
+    that is itself a valid output: `/dev/null` is refused, not turned into `/dev/null.png`)."""
+    writable_path(option, path)
     if not path.suffix:
         path = path.with_name(path.name + PNG_SUFFIX)
     if path.suffix.lower() not in PLOT_SUFFIXES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from gilkit.cli.console import (
     writable_path,
     writing,
 )
+from gilkit.planning.values import UsageError
 from gilkit.present.plot import PlotUnavailable, plot_run
 from gilkit.present.report import (
     format_benchmark_markdown,
@@ -47,6 +49,10 @@ def handle(args: argparse.Namespace) -> int:
     document = read_json(args.result, VALID)
     if args.output is not None:
         writable_path("--output", args.output)
+        if os.path.realpath(args.output) == os.path.realpath(args.result):
+            raise UsageError(
+                f"--output: {str(args.output)!r} is the file it reads; valid: a path of its own"
+            )
     if is_pytest_benchmark(document):
         lines = list(format_benchmark_markdown(document))
     elif is_claims(document):
