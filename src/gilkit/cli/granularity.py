@@ -96,7 +96,9 @@ def parse_interval(text: str | None) -> float | None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    k_values = sorted(options.comma_list("--k", args.k, parse_k)) if args.k else list(K_VALUES)
+    k_values = (
+        sorted(options.comma_list("--k", args.k, parse_k)) if args.k is not None else list(K_VALUES)
+    )
     repeat = options.parse_count("--repeat", args.repeat, DEFAULT_REPEAT, 1)
     interval = parse_interval(args.switch_interval)
     if args.json is not None:

@@ -86,7 +86,7 @@ def plan(
     runner_names = values.parse_runners(as_text(runners), here)
     counts = values.parse_workers(as_text(workers), kernel_names)
     splits = values.parse_splits(split, kernel_names)
-    how = values.one_of("--scaling", SCALINGS)(scaling or "strong")
+    how = values.one_of("--scaling", SCALINGS)("strong" if scaling is None else scaling)
     call_limit_s = values.parse_seconds("--timeout", as_text(timeout_s), None)
     n_repeats = values.parse_count("--repeat", as_text(repeat), DEFAULT_REPEATS, 1)
     n_warmups = values.parse_count("--warmup", as_text(warmup), DEFAULT_WARMUPS, 0)

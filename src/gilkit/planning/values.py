@@ -34,11 +34,11 @@ class UsageError(ValueError):
 
 
 def comma_list(option: str, text: str, parse_item: Callable[[str], T]) -> list[T]:
+    """The items of `1,2,4` (spaces around an item are dropped: `1, 2` is `1,2`), each once."""
     items = text.split(",")
     if any(not item.strip() for item in items):
         raise UsageError(
-            f"{option}: empty item in {text!r}; valid: a comma-separated list "
-            "without spaces or empty items"
+            f"{option}: empty item in {text!r}; valid: a comma-separated list without empty items"
         )
     values: list[T] = []
     for item in items:
@@ -222,9 +222,20 @@ def parse_sizes(
     if text is None:  # the kernels' own defaults ("auto" is gilkit.planning.sizing's)
         return sizes
     if "=" not in text:
-        n = integer("--size", text)
+        if not text.replace("_", "").isdigit():
+            raise UsageError(
+                f"--size: {text!r} is not a size; valid: auto, N (an integer >= 1, 1_000_000 "
+                "too), KERNEL=N,... or KERNEL:IMPL=N"
+            )
+        n = integer("--size", text.replace("_", ""))
         return {k: dict.fromkeys(impls, n) for k in kernels}
     items = [item.rpartition("=") for item in comma_list("--size", text, str)]
+    keys = [key for key, _, _ in items]
+    twice = next((key for key in keys if keys.count(key) > 1), None)
+    if twice is not None:
+        raise UsageError(
+            f"--size: {twice!r} is given more than once in {text!r}; valid: one n for each"
+        )
     # A kernel's n first, then its impls': `squares:python=10,squares=1000` means what it says.
     for key, _, value in sorted(items, key=lambda item: item[0] not in kernels):
         if key in kernels:
