@@ -173,3 +173,14 @@ def test_the_interpreters_after_the_first_run_at_its_sizes(
     for command in commands:  # every option of the run reaches every interpreter
         assert command[command.index("--budget") + 1] == "20"
         assert command[command.index("--scaling") + 1] == "weak"
+
+
+def test_two_interpreters_of_one_version_get_a_label_and_a_file_each(tmp_path: Path) -> None:
+    """Two installs of 3.11.7 wrote one file, the second over the first, under one column."""
+    other = tmp_path / "python-elsewhere"
+    other.symlink_to(sys.executable)
+    first, second = venvs.describe_each([sys.executable, str(other), sys.executable])
+    assert first.label == venvs.describe(sys.executable).label
+    assert second.label == f"{first.label}-2"
+    out = tmp_path / "run.json"
+    assert each_python.path_for(out, first) != each_python.path_for(out, second)

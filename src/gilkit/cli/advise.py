@@ -42,7 +42,7 @@ from gilkit.host.cpus import usable_cpus
 from gilkit.host.venvs import (
     Interpreter,
     InterpreterError,
-    describe,
+    describe_each,
     environment_for,
     run_bounded,
     same_interpreter,
@@ -229,7 +229,7 @@ def advise_here(
 def interpreters(paths: list[str]) -> list[Interpreter]:
     """The --python interpreters other than this one, or a UsageError naming a bad one."""
     try:
-        found = [describe(path) for path in dict.fromkeys(paths)]
+        found = describe_each([sys.executable, *paths])  # this one first: others get -2
     except InterpreterError as error:
         raise UsageError(f"--python: {error}; valid: paths of Python 3 interpreters") from None
     return [interpreter for interpreter in found if not same_interpreter(interpreter)]

@@ -37,7 +37,7 @@ from gilkit.engine.session import (
     run_plan,
 )
 from gilkit.host.cpus import usable_cpus
-from gilkit.host.venvs import InterpreterError, describe
+from gilkit.host.venvs import InterpreterError, describe_each
 from gilkit.kernels import IMPLS, KERNELS
 from gilkit.kernels.splitting import SPLITS
 from gilkit.model.plan import DEFAULT_REPEATS, DEFAULT_WARMUPS, Cell, Plan
@@ -286,7 +286,7 @@ def run_interpreters(args: argparse.Namespace) -> int:
     # Bad options fail here, before any set-up; runners are checked by each interpreter.
     plan_from(args, size_here=False, here=False)
     try:
-        interpreters = [describe(path) for path in dict.fromkeys(args.python)]
+        interpreters = describe_each(args.python)
     except InterpreterError as error:
         raise UsageError(f"--python: {error}; valid: paths of Python 3 interpreters") from error
     console = make_console(stderr=True, quiet=args.quiet)

@@ -19,7 +19,8 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,14 @@ class Interpreter:
     path: Path
     version: str
     free_threaded_build: bool
+    nth: int = 1  # among the interpreters of a command with this version and build
 
     @property
     def label(self) -> str:
-        return f"{self.version}{'t' if self.free_threaded_build else ''}"
+        """`3.13.5t`; a second interpreter of the same version and build `3.13.5t-2`, so that
+        its result file and its column are its own."""
+        same = "" if self.nth == 1 else f"-{self.nth}"
+        return f"{self.version}{'t' if self.free_threaded_build else ''}{same}"
 
 
 def cache_dir() -> Path:
@@ -117,6 +122,23 @@ def sources_digest(root: Path) -> str:
     for path in sorted([root / "pyproject.toml", root / "setup.py", *root.glob("ext/*")]):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def describe_each(paths: Iterable[str]) -> list[Interpreter]:
+    """Each interpreter once (by the executable a path finds), numbered among those of its
+    version and build in the order given."""
+    found: list[Interpreter] = []
+    for path in dict.fromkeys(paths):
+        interpreter = describe(path)
+        if any(other.path == interpreter.path for other in found):
+            continue
+        nth = 1 + sum(
+            (other.version, other.free_threaded_build)
+            == (interpreter.version, interpreter.free_threaded_build)
+            for other in found
+        )
+        found.append(replace(interpreter, nth=nth))
+    return found
 
 
 def same_interpreter(interpreter: Interpreter) -> bool:
