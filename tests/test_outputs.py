@@ -71,6 +71,21 @@ def test_compare_pairs_every_common_cell(
     assert f"squares: 0 of {n} cells agree, 0 differ, {n} cannot tell with these repeats" in out
 
 
+@pytest.mark.parametrize("command", [["compare", "A", "B"], ["list"]])
+def test_a_narrow_terminal_folds_figures_instead_of_cutting_them(
+    two_runs: tuple[Path, Path],
+    command: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 40 columns rich cut cells to `1…` and `0.6…`: the figures were lost."""
+    monkeypatch.setenv("COLUMNS", "40")
+    paths = {"A": str(two_runs[0]), "B": str(two_runs[1])}
+    assert cli.main([paths.get(word, word) for word in command]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+
+
 def test_compare_counts_cells_that_differ_beyond_their_spread(
     two_runs: tuple[Path, Path],
     tmp_path: Path,

@@ -178,9 +178,19 @@ def make_progress(console: Console, description_width: int) -> Progress:
 
 
 def print_all(console: Console, renderables: Iterable[str | RenderableType]) -> None:
-    """Tables with their markup; plain lines as they are (a path may contain brackets)."""
+    """Tables with their markup, whole; plain lines as they are (a path may contain brackets)."""
     for renderable in renderables:
+        if isinstance(renderable, Table):
+            keep_whole(renderable)
         console.print(renderable, markup=isinstance(renderable, Table), highlight=False)
+
+
+def keep_whole(table: Table) -> Table:
+    """A terminal too narrow for the table folds a cell over lines instead of cutting it to
+    `1…`: a figure is never lost to the width."""
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
 
 
 RUN_FILE = "a JSON file written by gilkit run"

@@ -7,7 +7,7 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
-from gilkit.cli.console import EXIT_OK, make_console
+from gilkit.cli.console import EXIT_OK, keep_whole, make_console
 from gilkit.kernels import (
     IMPLS,
     KERNELS,
@@ -79,15 +79,15 @@ def handle(args: argparse.Namespace) -> int:
         runners.add_row(name, where, runner.description, RUNNER_SOURCES[name], Text(available))
     for name, error in broken_runners.items():
         runners.add_row(name, "", "", Text(f"broken: {error}", style="red"), "")
-    out.print(kernels)
-    out.print(impls)
+    out.print(keep_whole(kernels))
+    out.print(keep_whole(impls))
     out.print(
         f"default run: {', '.join(DEFAULT_IMPLS)}; the others with --impl, by name or by "
         f"family ({families_text()})",
         highlight=False,
         markup=False,
     )
-    out.print(runners)
+    out.print(keep_whole(runners))
     out.print(
         f"start methods for processes: {', '.join(START_METHODS)} "
         f"(default here: {default_start_method()})",
