@@ -223,6 +223,19 @@ def test_the_matrix_time_is_set_beside_the_sizings_estimate(took: float, warned:
     assert f"the whole run {took + 50:.0f} s" in line
 
 
+def test_a_short_run_that_missed_its_estimate_is_not_warned_about() -> None:
+    """A kernel of fixed size: `the matrix took 0 s; the sizing estimated about 1 s` was a
+    warning that its model missed this machine, over a second nobody waited for."""
+    result = run_of(call("serial", 1, busy=1.0, own=1.0))
+    result.options["sizing"] = {"estimated_s": 1.2}
+    result.metadata.update(matrix_s=0.25, run_s=0.9)
+    (line,) = format_estimate(result)
+    assert line == (
+        "the matrix took 250.0 ms; the sizing estimated about 1.20 s; the whole run 900.0 ms, "
+        "with the capacity, the kernels' data and the pools' start"
+    )
+
+
 def test_a_result_file_without_the_matrix_time_sets_the_runs_beside_the_estimate() -> None:
     result = run_of(call("serial", 1, busy=1.0, own=1.0))
     result.options["sizing"] = {"estimated_s": 40.0}

@@ -311,8 +311,10 @@ def estimate_ratio(result: RunResult) -> float | None:
     return float(took) / float(estimated)
 
 
-# From this factor either way, the sizing's estimate of a run's time is said to have missed.
+# From this factor either way, the sizing's estimate of a run's time is said to have missed;
+# unless both are under ESTIMATE_FLOOR_S, where a miss costs the user nothing worth a warning.
 ESTIMATE_MISSED = 2.0
+ESTIMATE_FLOOR_S = 10.0
 
 
 def cell_stats(result: RunResult) -> dict[Key, CellStats]:

@@ -25,6 +25,11 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds * 1e9:.0f} ns"
 
 
+def format_wall(seconds: float) -> str:
+    """A run's or a step's time: whole seconds from 10 s, finer below (a short run read `0 s`)."""
+    return f"{seconds:.0f} s" if seconds >= 10 else format_seconds(seconds)
+
+
 def format_ratio(ratio: float | None) -> str:
     """A speedup or a cost ratio: two decimals where they matter, none where they are noise;
     `∞×` for a thread that never ran."""

@@ -281,7 +281,9 @@ def parse_seconds(option: str, text: str | None, default: float | None) -> float
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds) or seconds <= 0:
-        raise UsageError(f"{option}: {text!r} is not a number of seconds; valid: numbers > 0")
+        raise UsageError(
+            f"{option}: {text!r} is not a positive number of seconds; valid: numbers > 0"
+        )
     return seconds
 
 

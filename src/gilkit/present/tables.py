@@ -16,6 +16,7 @@ from rich.text import Text
 from gilkit.analysis.machine_speed import SLOW_FACTOR, HostSpeed, host_speed, steal_share
 from gilkit.analysis.stats import (
     CELL_SHARE,
+    ESTIMATE_FLOOR_S,
     ESTIMATE_MISSED,
     RUN_SHARE,
     CellStats,
@@ -41,6 +42,7 @@ from gilkit.model.units import (
     format_percent,
     format_ratio,
     format_seconds,
+    format_wall,
     format_workers,
 )
 from gilkit.present.formatting import (
@@ -371,7 +373,7 @@ def format_sizing(sizing: Mapping[str, Any]) -> str:
     """How the sizes were chosen, in a line (after `sizes: ` on the terminal)."""
     declared = sizing.get("declared") or []
     timed = not declared or any(name not in declared for name in sizing["serial_s"])
-    estimate = f"; the matrix should take about {sizing['estimated_s']:.0f} s"
+    estimate = f"; the matrix should take about {format_wall(sizing['estimated_s'])}"
     own = f"{', '.join(declared)} at the sizes its author declared" if declared else ""
     if not timed:
         return f"{own}{estimate}"
@@ -387,7 +389,7 @@ def format_sizing(sizing: Mapping[str, Any]) -> str:
     if sizing["part_s"] < sizing["target_part_s"]:
         line += (
             f", shortened from {format_seconds(sizing['target_part_s'])} to fit the "
-            f"{sizing['budget_s']:.0f} s budget (--budget)"
+            f"{format_wall(sizing['budget_s'])} budget (--budget)"
         )
     return line + (f"; {own}" if own else "") + estimate
 
@@ -399,13 +401,15 @@ def format_estimate(result: RunResult) -> Iterator[str]:
     if ratio is None:
         return
     metadata, said = result.metadata, result.options["sizing"]["estimated_s"]
-    line = f"the matrix took {ratio * said:.0f} s; the sizing estimated about {said:.0f} s"
-    if ratio >= ESTIMATE_MISSED or ratio <= 1 / ESTIMATE_MISSED:
+    took = ratio * said
+    line = f"the matrix took {format_wall(took)}; the sizing estimated about {format_wall(said)}"
+    missed = ratio >= ESTIMATE_MISSED or ratio <= 1 / ESTIMATE_MISSED
+    if missed and max(took, said) >= ESTIMATE_FLOOR_S:
         line = f"warning: {line} ({format_ratio(ratio)}): its model missed this machine or kernel"
     if "matrix_s" in metadata and "run_s" in metadata:
         line += (
-            f"; the whole run {metadata['run_s']:.0f} s, with the capacity, the kernels' data "
-            "and the pools' start"
+            f"; the whole run {format_wall(metadata['run_s'])}, with the capacity, the "
+            "kernels' data and the pools' start"
         )
     yield line
 
