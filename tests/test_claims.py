@@ -358,3 +358,21 @@ def test_cli_a_broken_experiment_gives_status_1(
     printed = capsys.readouterr().out
     assert "no such thing" in printed
     assert DOES_NOT_HOLD not in printed
+
+
+def test_cli_counts_a_claim_not_measured_apart(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`claims --only 10` said `1 of 1 claims checked` of a claim it could not measure here."""
+    measured, unmeasured = Claim(8, "measured"), Claim(10, "not here")
+    experiments = (
+        registry.Experiment(measured, lambda: measured.result("measured", HOLDS, {})),
+        registry.Experiment(
+            unmeasured, lambda: unmeasured.result("-", "not measured: needs 3.12+", {})
+        ),
+    )
+    monkeypatch.setattr(registry, "EXPERIMENTS", experiments)
+    assert cli_claims.handle(parse(["claims", "--only", "8,10"])) == 0
+    printed = capsys.readouterr().out
+    assert "1 of 2 claims checked in " in printed
+    assert "; 1 not measured here (the table says why)" in printed

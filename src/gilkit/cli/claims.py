@@ -10,7 +10,7 @@ import argparse
 import time
 
 from gilkit.claims import ClaimResult
-from gilkit.claims.base import Claim
+from gilkit.claims.base import NOT_MEASURED, Claim
 from gilkit.claims.registry import NUMBERS, failed, iter_claims
 from gilkit.claims.report import claims_document, format_claims, format_header
 from gilkit.cli.console import make_console, make_progress, output_path, writable_path
@@ -93,7 +93,11 @@ def handle(args: argparse.Namespace) -> int:
     broken = [result for result in results if failed(result)]
     if broken and status == EXIT_OK:
         status = EXIT_FAILED
-    summary = f"{len(results)} of {len(numbers)} claims checked in {elapsed_s:.1f} s"
+    unmeasured = sum(result.verdict.startswith(NOT_MEASURED) for result in results)
+    checked = len(results) - unmeasured
+    summary = f"{checked} of {len(numbers)} claims checked in {elapsed_s:.1f} s"
+    if unmeasured:
+        summary += f"; {unmeasured} not measured here (the table says why)"
     if broken:
         summary += f"; {len(broken)} experiment(s) failed"
     if json_path is not None:

@@ -202,7 +202,7 @@ def parse_workers(text: str | None, kernels: Sequence[str]) -> list[int] | None:
     cpus = usable_cpus()
     most, kernel = min((max_workers(KERNELS[k], cpus), k) for k in kernels)
     if counts[-1] > most:
-        why = "for waiting work" if KERNELS[kernel].bound == "io" else f"4x the {cpus} usable cpus"
+        why = "for waiting work" if KERNELS[kernel].bound == "io" else f"4× the {cpus} usable cpus"
         raise UsageError(
             f"--workers: {counts[-1]} is more than {kernel} can use ({most}, {why}); "
             f"valid: 1 to {most}"

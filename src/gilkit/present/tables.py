@@ -505,8 +505,8 @@ def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[
     costs = [s.monitor_cost for s in stats.values() if s.monitor_cost is not None]
     if costs:
         yield (
-            f"the GIL monitor's own cost: monitored calls took {statistics.median(costs):.2f}x "
-            "the median call (median over cells)"
+            "the GIL monitor's own cost: monitored calls took "
+            f"{format_ratio(statistics.median(costs))} the median call (median over cells)"
         )
     yield from format_contention(result, stats)
     yield from format_impossible(result, stats)
