@@ -20,6 +20,7 @@ from gilkit.analysis.stats import (
     karp_flatt,
     machine_capacity,
     shares_taken,
+    taken_from,
 )
 from gilkit.analysis.verdicts import impossible, impossible_benchmark
 from gilkit.engine.descriptions import describe_runners
@@ -130,6 +131,34 @@ def test_an_idle_run_does_not_warn() -> None:
     assert lines == ["other processes: 1% of the cpus during the calls (idle)"]
 
 
+def test_a_tick_counted_in_a_short_call_is_neither_over_all_cpus_nor_judged() -> None:
+    """A 337 µs call during which /proc/stat counted one 10 ms tick (and the hypervisor one):
+    more than all the cpus' time, but too few ticks to tell anything."""
+    short = call("threads", 2, busy=0.01, own=0.0003, gil_contention=0.0)
+    short.times_s, short.cpu_parent_s, short.machine_steal_s = [0.000337], [0.0003], [0.01]
+    taken = shares_taken([short], 2)
+    assert taken is not None
+    assert taken.others <= 1.0
+    assert taken.total <= 1.0
+    assert not taken.told
+    assert not taken.interfered
+    result = run_of(call("serial", 1, busy=0.0, own=0.0), short)
+    result.cells[0].times_s = [0.0029]
+    stats = cell_stats(result)
+    assert not any(cell.interfered for cell in stats.values())
+    assert not limit(stats[short.key]).startswith("the cpus were taken")
+    (line,) = format_interference(result, stats)
+    assert line.startswith("other processes: too short to tell (the calls lasted 3.2 ms in all")
+    assert "under the 10 ticks of 10 ms" in line
+    assert not any("%" in line and "warning" in line for line in format_warnings(result, stats))
+
+
+def test_calls_of_ten_ticks_in_all_are_enough_to_judge() -> None:
+    """Half of 2 cpus taken over 0.1 s of calls is told; over 0.09 s, it is rounding."""
+    assert taken_from(0.1, 0.0, 0.0, 0.1, 2).interfered
+    assert not taken_from(0.09, 0.0, 0.0, 0.09, 2).interfered
+
+
 def test_efficiency_against_the_machines_capacity() -> None:
     serial = call("serial", 1, busy=1.0, own=1.0)
     threads = CellRecord("squares", "cython-nogil", "threads", 2, 100, "contiguous", times_s=[0.55])
@@ -187,7 +216,7 @@ def test_a_busy_process_during_a_run_is_reported(tmp_path: Path) -> None:
                 "--workers",
                 "2",
                 "--size",
-                "30000000",
+                "150000000",  # calls of 50 ms: enough ticks to tell (stats.LEAST_TICKS)
                 "--repeat",
                 "5",
                 "--warmup",

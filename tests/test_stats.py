@@ -187,6 +187,13 @@ def test_cpu_utilisation_shows_a_serialised_pool() -> None:
     assert cpu_utilisation(r) == pytest.approx(0.5)
 
 
+def test_cpu_use_is_never_over_all_the_workers() -> None:
+    """A 0.3 ms serial call whose cpu clock, read just outside the wall clock, counted
+    0.31 ms: at most 100%, not 103%."""
+    r = record("numpy", "serial", 1, [0.0003], cpu_parent_s=[0.00031], cpu_workers_s=[0.0])
+    assert cpu_utilisation(r) == 1.0
+
+
 def test_mann_whitney_u_exact_p_values() -> None:
     # Values checked against scipy.stats.mannwhitneyu(method="exact").
     assert p_value([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(2 / 252)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gilkit.model.facts import IDEAL_CPUS, ideal_speedup
@@ -49,8 +50,17 @@ class CellStats:
     cpu_utilisation: float | None  # CPU seconds / (wall seconds x workers), median over calls
     gil_contention: float | None  # share of a monitored call spent waiting for the GIL
     monitor_cost: float | None  # monitored call time / median time: what watching cost
-    interference: float | None  # share of the cpus other processes took during the calls
-    steal: float | None  # share of the cpus the hypervisor took during the calls
+    taken: Taken | None  # what others took during the calls (None: not counted)
+
+    @property
+    def interference(self) -> float | None:
+        """The share of the cpus other processes took during the calls."""
+        return None if self.taken is None else self.taken.others
+
+    @property
+    def steal(self) -> float | None:
+        """The share of the cpus the hypervisor took during the calls."""
+        return None if self.taken is None else self.taken.steal
 
     @property
     def median_s(self) -> float:
@@ -72,13 +82,6 @@ class CellStats:
     def serial_fraction(self) -> float | None:
         """Karp-Flatt's serial fraction against the ideal (p = the kernel's ideal speedup)."""
         return karp_flatt(self.speedup_vs_serial, self.ideal)
-
-    @property
-    def taken(self) -> Taken | None:
-        """What other processes and the hypervisor took during the cell's calls."""
-        if self.interference is None:
-            return None
-        return Taken(self.interference, self.steal or 0.0)
 
     @property
     def interfered(self) -> bool:
@@ -125,9 +128,11 @@ def paired_ratios(
 
 
 def cpu_utilisation(record: CellRecord) -> float | None:
-    """How busy the workers were: ~1 when all compute, ~1/workers when the GIL serialises."""
+    """How busy the workers were: ~1 when all compute, ~1/workers when the GIL serialises.
+    At most 1 a call: the cpu clocks are read just outside the wall clock, and a pool's
+    workers time their own tasks, so a short call of busy workers reads a little over 1."""
     ratios = [
-        (parent + workers) / (wall * record.n_workers)
+        min(1.0, (parent + workers) / (wall * record.n_workers))
         for wall, parent, workers in zip(
             record.times_s, record.cpu_parent_s, record.cpu_workers_s, strict=False
         )
@@ -142,6 +147,12 @@ def cpu_utilisation(record: CellRecord) -> float | None:
 # ticks; daemons wake).
 CELL_SHARE = 0.15
 RUN_SHARE = 0.05
+# /proc/stat counts the cpus' busy time in ticks of TICK_S, each cpu's count off by up to a
+# tick at either end of a call: a tick counted during a call far shorter than it reads as
+# more than all the cpus. A share counted over calls that lasted under LEAST_TICKS ticks in
+# all is mostly that rounding: too short to tell, and never judged.
+TICK_S = 0.01
+LEAST_TICKS = 10
 
 # The capacity loop that bounds each kind of kernel (gilkit.host.capacity); I/O has none.
 CAPACITY_LOOP = {"cpu": "compute", "memory": "memory"}
@@ -265,14 +276,22 @@ class Taken:
 
     others: float
     steal: float
+    # Ticks the calls lasted, the shares' count of samples: how far they can be trusted, not
+    # what was taken, so equal shares compare equal.
+    ticks: float = field(default=math.inf, compare=False)
 
     @property
     def total(self) -> float:
         return self.others + self.steal
 
     @property
+    def told(self) -> bool:
+        """Whether the shares rest on enough ticks to be more than rounding."""
+        return self.ticks >= LEAST_TICKS
+
+    @property
     def interfered(self) -> bool:
-        return self.total >= CELL_SHARE
+        return self.told and self.total >= CELL_SHARE
 
     @property
     def who(self) -> str:
@@ -282,9 +301,12 @@ class Taken:
 
 def taken_from(busy_s: float, own_s: float, steal_s: float, wall_s: float, n_cpus: int) -> Taken:
     """Taken from counts over `wall_s`: all cpus' busy seconds (steal apart), gilkit's own cpu
-    seconds, and the seconds stolen."""
+    seconds, and the seconds stolen. Each share within [0, 1], the two together at most 1:
+    a tick counted during a call far shorter than it would read as more than all the cpus."""
     cpu_s = max(wall_s * n_cpus, 1e-12)
-    return Taken(max(0.0, busy_s - own_s) / cpu_s, max(0.0, steal_s) / cpu_s)
+    steal = min(1.0, max(0.0, steal_s) / cpu_s)
+    others = min(1.0 - steal, max(0.0, busy_s - own_s) / cpu_s)
+    return Taken(others, steal, wall_s / TICK_S)
 
 
 def shares_taken(records: Iterable[CellRecord], n_cpus: int) -> Taken | None:
@@ -332,10 +354,6 @@ def cell_stats(result: RunResult) -> dict[Key, CellStats]:
             return None
         return record.monitored_time_s / spreads[key].median
 
-    def taken(record: CellRecord) -> tuple[float | None, float | None]:
-        shares = shares_taken([record], result.usable_cpus)
-        return (None, None) if shares is None else (shares.others, shares.steal)
-
     return {
         key: CellStats(
             time=spreads[key],
@@ -346,8 +364,7 @@ def cell_stats(result: RunResult) -> dict[Key, CellStats]:
             cpu_utilisation=cpu_utilisation(r),
             gil_contention=r.gil_contention,
             monitor_cost=monitor_cost(key, r),
-            interference=taken(r)[0],
-            steal=taken(r)[1],
+            taken=shares_taken([r], result.usable_cpus),
         )
         for key, r in timed.items()
     }

@@ -18,7 +18,9 @@ from gilkit.analysis.stats import (
     CELL_SHARE,
     ESTIMATE_FLOOR_S,
     ESTIMATE_MISSED,
+    LEAST_TICKS,
     RUN_SHARE,
+    TICK_S,
     CellStats,
     Key,
     capacity,
@@ -456,6 +458,13 @@ def format_interference(result: RunResult, stats: dict[Key, CellStats]) -> Itera
         return
     others, steal = shares.others, shares.steal
     taken = [key for key, cell in stats.items() if cell.interfered]
+    if not shares.told:
+        yield (
+            f"other processes: too short to tell (the calls lasted "
+            f"{format_seconds(shares.ticks * TICK_S)} in all, under the {LEAST_TICKS} ticks of "
+            f"{TICK_S * 1e3:.0f} ms in which /proc/stat counts the cpus' time)"
+        )
+        return
     if others < RUN_SHARE and not taken:
         yield f"other processes: {others:.0%} of the cpus during the calls (idle)"
         return
@@ -559,7 +568,7 @@ def format_legend(result: RunResult) -> Iterator[str]:
         "vs python are paired ratios (the median of round-by-round ratios), so on a machine "
         "whose speed drifts they may order cells unlike the medians, by which the fastest line "
         "ranks; "
-        "cpu use = CPU time / (wall time × workers); "
+        "cpu use = CPU time / (wall time × workers), at most 100%; "
         "GIL wait: share of extra calls (about 0.2 s) during which a monitor thread "
         "waited for the GIL, not counting its waits for a cpu."
     )
