@@ -128,6 +128,24 @@ def test_cells_whose_every_repeat_was_slower_are_not_tied_however_few_the_repeat
     assert found.tied_with == (("squares", "cython", "processes", 2),)
 
 
+def test_a_cell_with_a_wrong_result_is_never_the_fastest_nor_tied() -> None:
+    """`mine` returned 42 in a hundredth of the time: fast, and no answer."""
+    wrong = record("mine", "serial", 1, [0.001, 0.001, 0.001], agrees=False)
+    close = record("mine", "threads", 2, [0.1, 0.1, 0.11], agrees=False)
+    right = record("python", "serial", 1, [0.1, 0.1, 0.1], agrees=True)
+    result = run_of([wrong, close, right])
+    stats = cell_stats(result)
+    found = fastest(result, stats, "squares")
+    assert found is not None
+    assert found.key == right.key
+    assert found.tied_with == ()
+    assert format_fastest(result, "squares", stats).startswith("squares: fastest is python ×")
+    result.cells.remove(right)
+    assert format_fastest(result, "squares", cell_stats(result)) == (
+        "squares: no cell finished with the reference result"
+    )
+
+
 def test_cells_the_repeats_cannot_separate_are_tied() -> None:
     records = [
         record("cython", "threads", 2, [0.020, 0.022, 0.021, 0.023, 0.020]),

@@ -217,8 +217,9 @@ def fastest(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> Fast
     "vs python" ratios, which a machine whose speed drifts can order differently. Cells whose
     per-unit times overlap its own and that its repeats cannot separate from it (Mann-Whitney,
     p >= ALPHA) are tied; cells whose every repeat was slower than its slowest are not, however
-    few the repeats (with two a side, no test can reach ALPHA)."""
-    records = {r.key: r for r in result.cells if r.kernel == kernel and r.key in stats}
+    few the repeats (with two a side, no test can reach ALPHA). Only cells that computed the
+    reference result count: a wrong answer fast is no way to do the work."""
+    records = {r.key: r for r in result.cells if r.kernel == kernel and r.ok and r.key in stats}
     if not records:
         return None
     description = result.kernels.get(kernel)

@@ -271,7 +271,8 @@ SHOWN_TIED = 2
 def format_fastest(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> str:
     found = fastest(result, stats, kernel)
     if found is None:
-        return f"{kernel}: no cell finished"
+        timed = any(r.kernel == kernel and r.key in stats for r in result.cells)
+        return f"{kernel}: no cell finished" + (" with the reference result" if timed else "")
     records = {r.key: r for r in result.cells}
 
     def way(key: Key) -> str:
