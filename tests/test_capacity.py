@@ -321,6 +321,25 @@ def test_speedups_the_strategy_cannot_give_are_marked_and_explained() -> None:
     assert "its serial baseline was slow or cold" in warnings
 
 
+def test_one_timed_call_is_not_judged_against_the_ideal_and_the_run_says_so() -> None:
+    """--repeat 1: processes × 2 at 3.36x on 2 cpus is not held to the ideal with a spread
+    of 0 it never had; the GIL-held check, which needs no spread, still applies."""
+    result = held_and_cold()
+    for record in result.cells:
+        record.times_s = record.times_s[:1]
+    stats = cell_stats(result)
+    cells = {r.key: r for r in result.cells}
+    assert impossible(result, cells["squares", "python", "processes", 2], stats) is None
+    assert verdicts.unjudged(result, cells["squares", "python", "processes", 2], stats)
+    held = impossible(result, cells["squares", "python", "threads", 2], stats)
+    assert "holds the GIL" in (held or "")
+    warnings = list(format_impossible(result, stats))
+    assert not any("above the ideal" in line for line in warnings)
+    assert warnings[-1].startswith(
+        "the speedups of 3 cells were not checked against the ideal or the capacity (?)"
+    )
+
+
 def test_without_a_gil_threads_of_python_may_scale() -> None:
     result = held_and_cold(gil_enabled=False)
     stats = cell_stats(result)
@@ -424,6 +443,10 @@ def test_an_impossible_speedup_beside_other_processes_is_blamed_on_them() -> Non
     serial = call("serial", 1, busy=2.0, own=1.0)
     four = call("threads", 4, busy=2.0, own=1.6, gil_contention=0.0)
     four.times_s = [1 / 1.6]
+    for record in (serial, four):  # two calls each: a spread (one call has none)
+        for name in ("times_s", "cpu_parent_s", "cpu_workers_s", "machine_busy_s"):
+            setattr(record, name, getattr(record, name) * 2)
+        record.machine_steal_s *= 2
     result = run_of(serial, four, capacity_times={"1": [1.0] * 3, "2": [2.0] * 3})
     result.impls = {"cython-nogil": {"kind": "releases"}}
     result.metadata["runners"] = describe_runners(["serial", "threads"])

@@ -19,7 +19,8 @@ from gilkit.analysis.stats import NOISY_CV, cell_stats, cpu_utilisation, spread
 from gilkit.analysis.verdicts import fastest
 from gilkit.model.facts import IDEAL_CPUS, IDEAL_WORKERS, ideal_rule, ideal_speedup
 from gilkit.model.results import CellRecord, RunResult
-from gilkit.present.tables import format_fastest, format_title
+from gilkit.model.units import DASH
+from gilkit.present.tables import format_fastest, format_title, row_values
 
 
 def record(
@@ -39,6 +40,7 @@ def test_spread_of_steady_and_noisy_times() -> None:
     assert noisy.noisy
     assert noisy.iqr == pytest.approx(1.0)
     assert spread([3.0]).cv == 0.0
+    assert not spread([3.0]).known
 
 
 def run_of(records: list[CellRecord], n_cpus: int = 2, **kernels: dict[str, object]) -> RunResult:
@@ -143,6 +145,29 @@ def test_a_cell_with_a_wrong_result_is_never_the_fastest_nor_tied() -> None:
     result.cells.remove(right)
     assert format_fastest(result, "squares", cell_stats(result)) == (
         "squares: no cell finished with the reference result"
+    )
+
+
+def test_one_timed_call_has_no_spread_and_ties_nothing() -> None:
+    """--repeat 1 (or a run cut short): no ±0%, no tie and no untie from one call."""
+    records = [
+        record("cython", "threads", 2, [0.020]),
+        record("cython", "processes", 2, [0.021, 0.022]),
+        record("cython", "serial", 1, [0.040]),
+    ]
+    result = run_of(records)
+    stats = cell_stats(result)
+    assert not stats[records[0].key].time.known
+    assert stats[records[1].key].time.known
+    assert row_values(result, records[0], stats[records[0].key])[4] == DASH
+    found = fastest(result, stats, "squares")
+    assert found is not None
+    assert found.key == records[0].key
+    assert found.tied_with == ()
+    assert set(found.untold) == {records[1].key, records[2].key}
+    assert format_fastest(result, "squares", stats).endswith(
+        "; whether 2 other cells tie with it cannot be told: one timed call has no spread "
+        "(--repeat 2 or more)"
     )
 
 

@@ -24,7 +24,14 @@ class Spread:
     minimum: float
     maximum: float
     iqr: float  # interquartile range; 0 with fewer than two values
-    cv: float  # coefficient of variation: standard deviation / mean
+    cv: float  # coefficient of variation: standard deviation / mean; 0 with fewer than two
+    n: int  # how many values
+
+    @property
+    def known(self) -> bool:
+        """Whether there is a spread at all: one value tells nothing of its noise, so its
+        0 is no evidence of steadiness, of a tie or of a speedup's margin."""
+        return self.n >= 2
 
     @property
     def noisy(self) -> bool:
@@ -34,10 +41,10 @@ class Spread:
 def spread(values: Sequence[float]) -> Spread:
     mean = statistics.fmean(values)
     if len(values) < 2:
-        return Spread(values[0], values[0], values[0], 0.0, 0.0)
+        return Spread(values[0], values[0], values[0], 0.0, 0.0, len(values))
     q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
     cv = statistics.stdev(values) / mean if mean > 0 else 0.0
-    return Spread(statistics.median(values), min(values), max(values), q3 - q1, cv)
+    return Spread(statistics.median(values), min(values), max(values), q3 - q1, cv, len(values))
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,8 @@ def impossible(result: RunResult, record: CellRecord, stats: dict[Key, CellStats
     held = record.gil_enabled and shares_gil(result, record.runner)
     if held and result.takes_turns(record.kernel, record.impl) and speedup > HELD_GIL_MOST:
         return f"{speedup:.2f}× though the impl holds the GIL its {record.n_workers} workers share"
+    if not (cell.time.known and serial.time.known):
+        return None  # no spread to allow for: unjudged, and said so (format_impossible)
     # The most the capacity reached in any of its rounds, before or after the matrix; never
     # above the ideal, which a round past it (a slow solo loop) only seemed to beat.
     best = best_capacity(result, record.kernel, record.n_workers, record.impl)
@@ -171,6 +173,17 @@ def impossible(result: RunResult, record: CellRecord, stats: dict[Key, CellStats
     if is_parallel(result, record) and speedup > bound * allowance:
         return f"{speedup:.2f}×, above {what} ({bound:.2f}×) by more than the cells' spread"
     return None
+
+
+def unjudged(result: RunResult, record: CellRecord, stats: dict[Key, CellStats]) -> bool:
+    """A parallel cell whose speedup impossible() could not set against the ideal or the
+    capacity: it or its serial baseline had one timed call, whose spread is unknown, and a
+    bound without the cells' spread would flag one noisy call as impossible."""
+    cell = stats.get(record.key)
+    serial = stats.get(serial_key(record.kernel, record.impl))
+    if cell is None or serial is None or cell.speedup_vs_serial is None:
+        return False
+    return is_parallel(result, record) and not (cell.time.known and serial.time.known)
 
 
 def impossible_cause(record: CellRecord, stats: dict[Key, CellStats]) -> str:
@@ -209,6 +222,8 @@ def impossible_benchmark(info: dict[str, object]) -> str | None:
 class Fastest:
     key: Key  # the cell with the least median time per unit of work
     tied_with: tuple[Key, ...]  # cells its repeats cannot tell apart from it
+    # Cells that it or they had one timed call: no spread, so neither tied nor untied.
+    untold: tuple[Key, ...] = ()
 
 
 def fastest(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> Fastest | None:
@@ -217,7 +232,8 @@ def fastest(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> Fast
     "vs python" ratios, which a machine whose speed drifts can order differently. Cells whose
     per-unit times overlap its own and that its repeats cannot separate from it (Mann-Whitney,
     p >= ALPHA) are tied; cells whose every repeat was slower than its slowest are not, however
-    few the repeats (with two a side, no test can reach ALPHA). Only cells that computed the
+    few the repeats (with two a side, no test can reach ALPHA). Where it or a cell had one
+    timed call, the two are neither (untold): one call has no spread. Only cells that computed the
     reference result count: a wrong answer fast is no way to do the work."""
     records = {r.key: r for r in result.cells if r.kernel == kernel and r.ok and r.key in stats}
     if not records:
@@ -233,12 +249,16 @@ def fastest(result: RunResult, stats: dict[Key, CellStats], kernel: str) -> Fast
     best = min(records, key=lambda key: stats[key].median_s / units(key))
     slowest_of_best = max(per_unit(best))
 
+    def untold(key: Key) -> bool:
+        return key != best and not (stats[key].time.known and stats[best].time.known)
+
     def tied(key: Key) -> bool:
         times = per_unit(key)
         overlaps = min(times) <= slowest_of_best
-        return key != best and overlaps and p_value(per_unit(best), times) >= ALPHA
+        told = key != best and not untold(key)
+        return told and overlaps and p_value(per_unit(best), times) >= ALPHA
 
-    return Fastest(best, tuple(filter(tied, records)))
+    return Fastest(best, tuple(filter(tied, records)), tuple(filter(untold, records)))
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def with_min_and_iqr(
         if stats is None or record.error
         else [
             format_seconds(stats.time.minimum),
-            format_seconds(stats.time.iqr),
+            format_seconds(stats.time.iqr) if stats.time.known else DASH,
         ]
     )
     return [*values[:at], *extra, *values[at:]]

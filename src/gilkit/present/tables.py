@@ -30,12 +30,14 @@ from gilkit.analysis.stats import (
     shares_taken,
 )
 from gilkit.analysis.verdicts import (
+    Fastest,
     costliest_overheads,
     fastest,
     impossible,
     impossible_cause,
     sat_idle,
     slowed_each_other,
+    unjudged,
 )
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.model.units import (
@@ -155,7 +157,7 @@ def row_values(
     return [
         *head,
         format_seconds(stats.median_s),
-        f"±{stats.time.cv:.0%}{marks}",
+        (f"±{stats.time.cv:.0%}" if stats.time.known else DASH) + marks,
         format_ratio(stats.speedup_vs_serial),
         format_percent(stats.efficiency),
         format_percent(stats.of_capacity),
@@ -291,7 +293,19 @@ def format_fastest(result: RunResult, kernel: str, stats: dict[Key, CellStats]) 
         more = len(found.tied_with) - SHOWN_TIED
         named += f" and {more} more" if more > 0 else ""
         line += f"; tied with {named} (its repeats cannot tell them apart)"
-    return line
+    return line + untold_clause(found)
+
+
+def untold_clause(found: Fastest) -> str:
+    """Why some cells are neither tied nor untied with the fastest: one timed call."""
+    if not found.untold:
+        return ""
+    count = len(found.untold)
+    cells = f"{count} other cell{'s tie' if count > 1 else ' ties'}"
+    return (
+        f"; whether {cells} with it cannot be told: one timed call has no spread "
+        "(--repeat 2 or more)"
+    )
 
 
 def format_header(result: RunResult) -> str:
@@ -484,6 +498,15 @@ def format_impossible(result: RunResult, stats: dict[Key, CellStats]) -> Iterato
         if why is not None:
             cause = impossible_cause(record, stats)
             yield f"warning: {cell_name(result, record)}: {why} ({IMPOSSIBLE_MARK}): {cause}"
+    single = [r for r in result.cells if unjudged(result, r, stats)]
+    if single:
+        many = len(single) > 1
+        count = f"speedup{'s' * many} of {len(single)} cell{'s were' if many else ' was'}"
+        yield (
+            f"the {count} not checked against the ideal or the capacity "
+            f"({IMPOSSIBLE_MARK}): the cell or its serial baseline had one timed call, whose "
+            "spread is unknown (--repeat 2 or more)"
+        )
 
 
 def format_warnings(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]:
@@ -558,7 +581,8 @@ def format_overheads(result: RunResult, stats: dict[Key, CellStats]) -> Iterator
 def format_legend(result: RunResult) -> Iterator[str]:
     """What the columns mean."""
     yield (
-        f"spread: coefficient of variation, {NOISY_MARK} over 10% (noisy), {TAKEN_MARK} other "
+        f"spread: coefficient of variation ({DASH} with one timed call), {NOISY_MARK} over "
+        f"10% (noisy), {TAKEN_MARK} other "
         f"processes or the hypervisor took over {CELL_SHARE:.0%} of the cpus meanwhile, "
         f"{IMPOSSIBLE_MARK} a speedup the strategy cannot give (see the warning); "
         "vs serial: speedup over the same impl on the serial runner with 1 worker; "
