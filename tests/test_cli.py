@@ -331,3 +331,19 @@ def test_a_plot_that_cannot_be_written_is_one_line_and_keeps_the_results(
     assert capsys.readouterr().err.count("\n") == 1
     assert cli.main(["plot", str(out), "-o", str(png)]) == 2
     assert "--output: cannot write" in capsys.readouterr().err
+
+
+def test_a_time_limit_that_cuts_every_cell_is_a_stop_not_a_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--max-time ends the run before any timed call: exit 124, the cells `stopped`, and
+    neither the check line nor stderr counts them as passed or failed."""
+    argv = ["run", "--kernel", "squares", "--impl", "python", "--runner", "serial", *TINY]
+    out = tmp_path / "run.json"
+    assert cli.main([*argv, "--max-time", "1e-9", "--json", str(out)]) == 124
+    captured = capsys.readouterr()
+    assert "failed" not in captured.err
+    assert "stopped: 1 cell not measured: the run stopped before" in captured.out
+    assert "check: all" not in captured.out
+    assert "squares: no cell measured before the run stopped" in captured.out
+    assert all(not cell["times_s"] for cell in json.loads(out.read_text())["cells"])

@@ -20,7 +20,7 @@ from gilkit.analysis.verdicts import fastest
 from gilkit.model.facts import IDEAL_CPUS, IDEAL_WORKERS, ideal_rule, ideal_speedup
 from gilkit.model.results import CellRecord, RunResult
 from gilkit.model.units import DASH
-from gilkit.present.tables import format_fastest, format_title, row_values
+from gilkit.present.tables import format_check, format_fastest, format_title, row_values
 
 
 def record(
@@ -169,6 +169,25 @@ def test_one_timed_call_has_no_spread_and_ties_nothing() -> None:
         "; whether 2 other cells tie with it cannot be told: one timed call has no spread "
         "(--repeat 2 or more)"
     )
+
+
+def test_a_cell_the_runs_stop_cut_is_stopped_not_an_error() -> None:
+    """--max-time or Ctrl-C before the cell's first timed call: no time, no error."""
+    done = record("python", "serial", 1, [0.1, 0.1], agrees=True)
+    cut = record("python", "threads", 2, [])
+    result = run_of([done, cut])
+    stats = cell_stats(result)
+    assert cut.stopped
+    assert cut.ok
+    assert not done.stopped
+    row = row_values(result, cut, stats.get(cut.key), stats)
+    assert row[3] == "stopped"
+    assert row[-1] == DASH
+    assert list(format_check(result)) == [
+        "stopped: 1 cell not measured: the run stopped before their first timed call "
+        "(not a failure).",
+        "check: all 1 measured cells computed the kernel's reference result.",
+    ]
 
 
 def test_cells_the_repeats_cannot_separate_are_tied() -> None:

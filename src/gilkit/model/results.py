@@ -142,8 +142,15 @@ class CellRecord:
 
     @property
     def ok(self) -> bool:
-        """Nothing failed: no error and no wrong result (an unsupported cell is ok)."""
+        """Nothing failed: no error and no wrong result (an unsupported cell is ok, and so is
+        one the run's stop cut before it had a time)."""
         return self.error is None and self.agrees is not False
+
+    @property
+    def stopped(self) -> bool:
+        """Left without a time and without an error: the run stopped (a signal, --max-time)
+        before its first timed call. Not measured, not a failure."""
+        return not self.times_s and self.error is None and self.unsupported is None
 
 
 @dataclass

@@ -149,8 +149,10 @@ def row_values(
     if record.unsupported is not None:  # a finding, not a failure; the legend gives the reason
         blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, record.unsupported.split(": ")[0][:70], *blanks, UNSUPPORTED]
+    blanks = [""] * (len(COLUMNS) - len(head) - 2)
+    if record.stopped:  # format_check says so under the tables
+        return [*head, STOPPED, *blanks, DASH]
     if record.error is not None or stats is None:
-        blanks = [""] * (len(COLUMNS) - len(head) - 2)
         return [*head, f"error: {record.error or 'not measured'}"[:70], *blanks, "error"]
     marks = (NOISY_MARK if stats.time.noisy else "") + (TAKEN_MARK if stats.interfered else "")
     marks += IMPOSSIBLE_MARK if impossible(result, record, all_stats or {}) else ""
@@ -169,7 +171,8 @@ def row_values(
 
 
 UNSUPPORTED = "n/a"  # the check column of a cell its runner cannot run
-STYLES = {"error": "red", "WRONG": "bold red", "ok": "green", UNSUPPORTED: "yellow"}
+STOPPED = "stopped"  # the median of a cell the run's stop cut before its first timed call
+STYLES = {"error": "red", "WRONG": "bold red", "ok": "green", UNSUPPORTED: "yellow", DASH: "dim"}
 
 
 def _row(
@@ -182,10 +185,11 @@ def _row(
     the reason a runner cannot run the impl is said under the tables (format_errors,
     format_unsupported), not in the median column, which it would widen past the terminal."""
     values: list[str | Text] = list(row_values(result, record, stats, all_stats))
-    check = len(COLUMNS) - 1
+    check, at = len(COLUMNS) - 1, COLUMNS.index("median")
     if values[check] in ("error", UNSUPPORTED):
-        at = COLUMNS.index("median")
         values[at] = Text(str(values[check]), style=STYLES[str(values[check])])
+    elif values[check] == DASH:
+        values[at] = Text(STOPPED, style="yellow")
     elif str(values[COLUMNS.index("spread")]).endswith((NOISY_MARK, TAKEN_MARK, IMPOSSIBLE_MARK)):
         at = COLUMNS.index("spread")
         values[at] = Text(str(values[at]), style="yellow")
@@ -273,8 +277,12 @@ SHOWN_TIED = 2
 def format_fastest(result: RunResult, kernel: str, stats: dict[Key, CellStats]) -> str:
     found = fastest(result, stats, kernel)
     if found is None:
-        timed = any(r.kernel == kernel and r.key in stats for r in result.cells)
-        return f"{kernel}: no cell finished" + (" with the reference result" if timed else "")
+        cells = [r for r in result.cells if r.kernel == kernel]
+        if any(r.key in stats for r in cells):
+            return f"{kernel}: no cell finished with the reference result"
+        if any(r.stopped for r in cells):
+            return f"{kernel}: no cell measured before the run stopped"
+        return f"{kernel}: no cell finished"
     records = {r.key: r for r in result.cells}
 
     def way(key: Key) -> str:
@@ -352,9 +360,16 @@ def format_contention(result: RunResult, stats: dict[Key, CellStats]) -> Iterato
 
 def format_check(result: RunResult) -> Iterator[str]:
     """The line that says every measured cell computed its kernel's reference result; none
-    where one did not (the table's check column and format_errors say which)."""
-    if all(r.ok for r in result.cells):
-        measured = sum(r.unsupported is None for r in result.cells)
+    where one did not (the table's check column and format_errors say which); and the cells
+    that the run's stop left unmeasured, which neither passed nor failed."""
+    stopped = sum(r.stopped for r in result.cells)
+    measured = sum(r.unsupported is None for r in result.cells) - stopped
+    if stopped:
+        yield (
+            f"{STOPPED}: {stopped} cell{'s' * (stopped > 1)} not measured: the run stopped "
+            "before their first timed call (not a failure)."
+        )
+    if measured and all(r.ok for r in result.cells):
         yield f"check: all {measured} measured cells computed the kernel's reference result."
 
 
