@@ -11,7 +11,7 @@ import pytest
 from gilkit import cli
 from gilkit.analysis.significance import sign_test_p
 from gilkit.analysis.stats import cell_stats
-from gilkit.analysis.verdicts import sat_idle, slowed_each_other
+from gilkit.analysis.verdicts import sat_idle, slowed_each_other, takes_gil_turns
 from gilkit.engine.descriptions import describe_runners
 from gilkit.model.results import CellRecord, RunResult, load
 from gilkit.model.units import format_change
@@ -302,6 +302,40 @@ def test_verdicts_in_words(
     )
     stats = cell_stats(RunResult({"cpu": {"usable_cpus": 2}}, {}, [serial, cell]))
     assert expected in verdict(stats[cell.key], cell)
+
+
+@pytest.mark.parametrize(
+    ("runner", "expected"),
+    [
+        ("threads", "no gain, the GIL serialises it: its workers take turns on the GIL"),
+        ("processes", "no gain, the workers sat idle part of the time (cpu use 50%): dispatch"),
+    ],
+)
+def test_a_verdict_without_a_gil_wait_measured_says_nothing_of_little_gil_wait(
+    runner: str, expected: str
+) -> None:
+    """A run cut short before the monitored calls (or a process pool, where none applies):
+    no GIL wait. Pure Python in threads still takes turns on the GIL: that is named."""
+    serial = CellRecord("squares", "python", "serial", 1, 10, "contiguous", times_s=[1.0])
+    cell = CellRecord(
+        "squares",
+        "python",
+        runner,
+        2,
+        10,
+        "contiguous",
+        times_s=[1.0],
+        cpu_parent_s=[1.0],
+        cpu_workers_s=[0.0],
+        gil_enabled=True,
+    )
+    result = RunResult({"cpu": {"usable_cpus": 2}}, {}, [serial, cell])
+    result.impls = {"python": {"kind": "python"}}
+    result.metadata["runners"] = describe_runners(["serial", runner])
+    stats = cell_stats(result)
+    said = verdict(stats[cell.key], cell, turns=takes_gil_turns(result, cell))
+    assert expected in said
+    assert "GIL wait" not in said
 
 
 def free_threaded_cells(

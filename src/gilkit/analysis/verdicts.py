@@ -49,14 +49,16 @@ def outcome(stats: CellStats) -> Outcome:
     return Outcome.NO_GAIN if speedup < NO_GAIN_SPEEDUP else Outcome.PARTIAL_GAIN
 
 
-def limit(stats: CellStats, contended: bool = False) -> Limit:
+def limit(stats: CellStats, contended: bool = False, turns: bool = False) -> Limit:
     """What held a cell below its ideal, told apart by the cpu time others took, the GIL
     wait, the cpu use, the machine's measured capacity and, on a free-threaded run, whether
-    its threads were busy yet slow (`contended`: slowed_each_other)."""
+    its threads were busy yet slow (`contended`: slowed_each_other). `turns`: its workers
+    take turns on a GIL they share (takes_gil_turns), which with no GIL wait measured (a
+    run cut short) still names the GIL, not idleness."""
     wait, use = stats.gil_contention, stats.cpu_utilisation
     if stats.interfered:
         return Limit.INTERFERENCE
-    if wait is not None and wait >= GIL_BOUND_WAIT:
+    if (wait is not None and wait >= GIL_BOUND_WAIT) or (wait is None and turns):
         return Limit.GIL
     if contended and use is not None:
         return Limit.CONTENTION
@@ -83,6 +85,13 @@ def shares_interpreter(result: RunResult, runner: str) -> bool:
     return facts is not None and facts.shares_interpreter
 
 
+def takes_gil_turns(result: RunResult, record: CellRecord) -> bool:
+    """The cell's workers share a GIL that was on, and its impl keeps it while it computes
+    (pure Python, a compiled loop that holds it): they take turns."""
+    shared = record.gil_enabled is not False and shares_gil(result, record.runner)
+    return shared and result.takes_turns(record.kernel, record.impl)
+
+
 def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> bool:
     """A parallel cell below its ideal whose workers sat idle part of each call, though no GIL
     held them as far as the monitor saw (none was shared, or they hardly waited for it) and
@@ -94,8 +103,7 @@ def sat_idle(result: RunResult, record: CellRecord, stats: CellStats | None) -> 
     if not is_parallel(result, record) or result.bound(record.kernel) == "io":
         return False  # an I/O-bound kernel's workers wait by design: its cpu use tells nothing
     if record.gil_enabled is not False and shares_gil(result, record.runner):
-        holds = result.takes_turns(record.kernel, record.impl)
-        if holds or (stats.gil_contention or 0.0) >= GIL_BOUND_WAIT:
+        if takes_gil_turns(result, record) or (stats.gil_contention or 0.0) >= GIL_BOUND_WAIT:
             return False
     use, efficiency = stats.cpu_utilisation, stats.efficiency
     return (

@@ -26,6 +26,7 @@ from gilkit.analysis.verdicts import (
     is_parallel,
     outcome,
     slowed_each_other,
+    takes_gil_turns,
     verdict_cells,
 )
 from gilkit.model.results import CellRecord, RunResult
@@ -53,22 +54,26 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> lis
     return lines
 
 
-def verdict(stats: CellStats, record: CellRecord, contended: bool = False) -> str:
+def verdict(
+    stats: CellStats, record: CellRecord, contended: bool = False, turns: bool = False
+) -> str:
     """One cell's outcome in words, with the figures that support it. `contended`: threads of
-    a free-threaded run that were busy yet slow (analysis.verdicts.slowed_each_other)."""
+    a free-threaded run that were busy yet slow (analysis.verdicts.slowed_each_other);
+    `turns`: workers that take turns on a GIL they share (verdicts.takes_gil_turns)."""
     speedup, ideal = stats.speedup_vs_serial or 0.0, stats.ideal
     machine = "" if stats.capacity is None else f", this machine {stats.capacity:.2f}×"
     figure = f"{speedup:.2f}× on {record.n_workers} workers (ideal {ideal}×{machine})"
     done = outcome(stats)
     if done is Outcome.SCALES:
         return f"{figure}: scales"
-    return f"{figure}: {done.value}, {limit(stats, contended)}"
+    return f"{figure}: {done.value}, {limit(stats, contended, turns)}"
 
 
-def limit(stats: CellStats, contended: bool = False) -> str:
-    """What held a cell below its ideal (analysis.verdicts.limit), in words with figures."""
+def limit(stats: CellStats, contended: bool = False, turns: bool = False) -> str:
+    """What held a cell below its ideal (analysis.verdicts.limit), in words with figures; a
+    GIL wait only where one was measured."""
     wait, use = stats.gil_contention, stats.cpu_utilisation
-    held = verdicts.limit(stats, contended)
+    held = verdicts.limit(stats, contended, turns)
     if held is Limit.INTERFERENCE and stats.taken is not None:
         taken = stats.taken
         by_hypervisor = taken.steal > taken.others
@@ -79,6 +84,8 @@ def limit(stats: CellStats, contended: bool = False) -> str:
             f"the cpus were taken by {taken.who} ({format_percent(most)} of them during its "
             f"calls{also}): rerun on a quiet machine"
         )
+    if held is Limit.GIL and wait is None:
+        return "the GIL serialises it: its workers take turns on the GIL they share"
     if held is Limit.GIL:
         return f"the GIL serialises it (GIL wait {wait:.2f})"
     if held is Limit.CONTENTION:
@@ -93,10 +100,15 @@ def limit(stats: CellStats, contended: bool = False) -> str:
             f"not the GIL: every worker was busy (cpu use {use:.0%}) yet slower than alone, "
             "so the cpus, the memory or the host are the limit"
         )
+    if wait is None:  # not measured, or no GIL shared (processes): nothing said of it
+        return (
+            f"the workers sat idle part of the time (cpu use {format_percent(use)}): dispatch, "
+            "the OS placing the workers on cpus or uneven parts are the limit"
+        )
     return (
         f"the workers sat idle part of the time (cpu use {format_percent(use)}) with little GIL "
-        "wait: dispatch, the OS placing the workers on cpus, uneven parts or brief GIL holds "
-        "are the limit"
+        f"wait ({wait:.2f}): dispatch, the OS placing the workers on cpus, uneven parts or "
+        "brief GIL holds are the limit"
     )
 
 
@@ -176,9 +188,10 @@ def format_run_markdown(result: RunResult, plot_file: str | None = None) -> Iter
             noisy = stats[record.key].time.noisy or (baseline is not None and baseline.time.noisy)
             caveat = "; noisy, rerun to confirm" if noisy else ""
             contended = slowed_each_other(result, record, stats[record.key])
+            turns = takes_gil_turns(result, record)
             yield (
                 f"- {record.impl} × {runner_label(result, record)}: "
-                f"{verdict(stats[record.key], record, contended)}{caveat}"
+                f"{verdict(stats[record.key], record, contended, turns)}{caveat}"
             )
         yield ""
         yield f"{format_fastest(result, kernel, stats)}."
