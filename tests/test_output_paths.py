@@ -3,6 +3,7 @@ later write: each case runs gilkit as a real process."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -101,6 +102,21 @@ def test_a_file_without_cells_is_refused_by_plot(tmp_path: Path) -> None:
     done = gilkit(tmp_path, "plot", "empty.json", "-o", "p.png")
     assert done.returncode == 2
     assert "holds no measured cell" in done.stderr
+
+
+def test_a_file_whose_every_cell_failed_is_refused_by_plot(tmp_path: Path) -> None:
+    """Cells, but none with a time (all errored or stopped): no empty axes, one line."""
+    assert gilkit(tmp_path, "run", *QUICK, "--json", "run.json").returncode == 0
+    document = json.loads((tmp_path / "run.json").read_text())
+    for cell in document["cells"]:
+        cell["times_s"], cell["error"] = [], "timed out after 2 s"
+    (tmp_path / "failed.json").write_text(json.dumps(document))
+    done = gilkit(tmp_path, "plot", "failed.json", "-o", "p.png")
+    assert done.returncode == 2
+    assert done.stderr.startswith("gilkit: error: ")
+    assert "holds no measured cell (every cell failed" in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert not (tmp_path / "p.png").exists()
 
 
 def test_temporaries_a_killed_write_left_are_removed(tmp_path: Path) -> None:

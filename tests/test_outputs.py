@@ -16,7 +16,7 @@ from gilkit.engine.descriptions import describe_runners
 from gilkit.model.results import CellRecord, RunResult, load
 from gilkit.model.units import format_change
 from gilkit.present.compare import geometric_mean, pairs
-from gilkit.present.plot import RUNNER_STYLES
+from gilkit.present.plot import RUNNER_STYLES, draw_run
 from gilkit.present.report import verdict
 from gilkit.present.side_by_side import format_side_by_side
 from gilkit.present.tables import (
@@ -202,6 +202,20 @@ def test_plot_writes_a_png(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "plot.png"
     assert cli.main(["plot", str(two_runs[0]), "-o", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_plots_legend_stays_clear_of_its_title(two_runs: tuple[Path, Path]) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    figure = draw_run(load(two_runs[0]))
+    try:
+        renderer = figure.canvas.get_renderer()
+        legend = figure.legends[0].get_window_extent(renderer)
+        title = figure._suptitle.get_window_extent(renderer)
+        assert legend.y1 <= title.y0  # below the title, not over its end
+    finally:
+        plt.close(figure)
 
 
 def test_report_writes_markdown_with_verdicts_and_plot(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gilkit.analysis.stats import cell_stats
 from gilkit.cli.console import (
     EXIT_OK,
     distinct_outputs,
@@ -30,10 +31,10 @@ def handle(args: argparse.Namespace) -> int:
     output = plot_path("--output", args.output)
     distinct_outputs({"RESULT.json": args.result, "--output": output})
     result = load_result(args.result)
-    if not result.cells:
+    if not cell_stats(result):  # what the plot draws: cells with a time and no error
         raise UsageError(
-            f"{str(args.result)!r} holds no measured cell (the run stopped before its first); "
-            "valid: a result file with cells"
+            f"{str(args.result)!r} holds no measured cell (every cell failed, or the run "
+            "stopped before its first); valid: a result file with a cell that has a time"
         )
     try:
         with writing("--output", output):

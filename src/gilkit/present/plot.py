@@ -97,14 +97,31 @@ def _best_per_way(
     return dict(sorted(best.items(), key=lambda item: item[1]))
 
 
+# The figure's height in inches, and the top strip of it the title keeps: the legend starts
+# below it, never over it.
+HEIGHT_IN = 9
+TITLE_ROOM = 0.6 / HEIGHT_IN
+
+
 def plot_run(result: RunResult, path: Path) -> Path:
+    plt = _pyplot()
+    figure = draw_run(result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def draw_run(result: RunResult) -> Any:
+    """The figure of plot_run, not yet saved (matplotlib's Figure)."""
     plt = _pyplot()
     from matplotlib import ticker
 
     n_cpus = result.usable_cpus
     stats = cell_stats(result)
     kernels = list(dict.fromkeys(r.kernel for r in result.cells))
-    figure, axes = plt.subplots(2, len(kernels), figsize=(6 * len(kernels) + 3, 9), squeeze=False)
+    width = 6 * len(kernels) + 3
+    figure, axes = plt.subplots(2, len(kernels), figsize=(width, HEIGHT_IN), squeeze=False)
     for column, kernel in enumerate(kernels):
         top, bottom = axes[0][column], axes[1][column]
         series = _series(result, stats, kernel)
@@ -185,14 +202,17 @@ def plot_run(result: RunResult, path: Path) -> Path:
     legend["noisy cell (spread over 10%)"] = plt.Line2D(
         [], [], marker="o", color="k", markerfacecolor="white", linestyle="none"
     )
-    figure.legend(legend.values(), legend.keys(), loc="upper right", fontsize=8)
+    figure.legend(
+        legend.values(),
+        legend.keys(),
+        loc="upper right",
+        bbox_to_anchor=(1, 1 - TITLE_ROOM),
+        fontsize=8,
+    )
     python = result.metadata["python"]
     figure.suptitle(
         f"gilkit: {python['implementation']} {python['version']}, "
         f"{result.metadata['cpu']['model']}, {n_cpus} usable cpus"
     )
-    figure.tight_layout(rect=(0, 0, 1 - 2.8 / (6 * len(kernels) + 3), 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    figure.tight_layout(rect=(0, 0, 1 - 2.8 / width, 1 - TITLE_ROOM))
+    return figure
