@@ -337,8 +337,9 @@ def format_idle(result: RunResult, stats: dict[Key, CellStats]) -> Iterator[str]
     )
     more = f" and {len(idle) - SHOWN_IDLE} more" if len(idle) > SHOWN_IDLE else ""
     yield (
-        f"idle workers: {named}{more}: below the ideal with the cpus free and little GIL wait "
-        "seen, so something else kept the workers waiting: the call's own costs (dispatch, "
+        f"idle workers: {named}{more}: below the ideal with the cpus free and no GIL in the "
+        "way (none shared, or the monitor saw little wait), so something else kept the "
+        "workers waiting: the call's own costs (dispatch, "
         "the OS placing them on cpus), locks or brief GIL holds inside the impl, or uneven "
         "parts; a larger --size tells the call's own costs apart "
         "(docs/methodology.md#short-calls)"
