@@ -304,3 +304,24 @@ def test_a_plugin_that_exits_at_import_is_listed_broken_not_obeyed(tmp_path: Pat
     assert "broken: entry point of exiting (exiting_plugin:K) fails to load: SystemExit" in (
         listed.stdout
     )
+
+
+def test_a_params_function_that_raises_is_one_line(tmp_path: Path) -> None:
+    source = textwrap.dedent(
+        """
+        from gilkit import define_kernel
+
+        def boom(n, split):
+            raise RuntimeError("params boom")
+
+        K = define_kernel("k", {"python": lambda part, params: len(part)}, size=100, params=boom)
+        """
+    )
+    (tmp_path / "params_raise.py").write_text(source)
+    done = gilkit(
+        tmp_path, "run", "--kernel", "params_raise:K", "--runner", "serial", "--workers", "1",
+        "--repeat", "1", "--warmup", "0", "--json", "out.json", "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "'params_raise:K': its params function raised RuntimeError: params boom" in done.stderr

@@ -38,7 +38,7 @@ from gilkit.engine.session import (
 )
 from gilkit.host.cpus import usable_cpus
 from gilkit.host.venvs import InterpreterError, describe_each
-from gilkit.kernels import IMPLS, KERNELS
+from gilkit.kernels import IMPLS, KERNELS, KernelParamsError
 from gilkit.kernels.splitting import SPLITS
 from gilkit.model.plan import DEFAULT_REPEATS, DEFAULT_WARMUPS, Cell, Plan
 from gilkit.model.results import RunResult, write_atomically
@@ -212,7 +212,13 @@ def handle(args: argparse.Namespace) -> int:
     if plot is not None:
         require_matplotlib()
     with sole_writer("--json", json_path):
-        return measure(args, json_path, plot)
+        try:
+            return measure(args, json_path, plot)
+        except KernelParamsError as error:  # before any cell is measured: nothing to keep
+            raise UsageError(
+                f"--kernel: {error}; valid: a params value, or a function (n, split) -> params "
+                "that returns them"
+            ) from error
 
 
 def measure(args: argparse.Namespace, json_path: Path, plot: Path | None) -> int:

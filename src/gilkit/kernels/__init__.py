@@ -19,7 +19,7 @@ from typing import Any, cast
 from gilkit.host import extensions as compiled
 from gilkit.host.plugins import load_plugins
 from gilkit.kernels import io, mandelbrot, squares, triad
-from gilkit.kernels.base import Kernel, describe_impls
+from gilkit.kernels.base import Kernel, KernelParamsError, describe_impls
 from gilkit.kernels.impls import (
     FAMILIES,
     IMPLS,
@@ -47,6 +47,7 @@ __all__ = [
     "Impl",
     "Kernel",
     "KernelLoadError",
+    "KernelParamsError",
     "Task",
     "describe_impls",
     "get_kernel",

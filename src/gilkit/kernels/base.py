@@ -27,6 +27,10 @@ Partial = Any
 ChunkFn = Callable[..., Partial]
 
 
+class KernelParamsError(RuntimeError):
+    """A kernel's params function raised: the user's error, which the CLI says in one line."""
+
+
 @dataclass(frozen=True)
 class Kernel:
     name: str
@@ -102,7 +106,13 @@ class Kernel:
     def params_for(self, n: int, split: str) -> AbstractContextManager[Any]:
         if self.prepare is not None:
             return self.prepare(n, split)
-        return nullcontext(self.make_params(n, split))
+        try:
+            return nullcontext(self.make_params(n, split))
+        except Exception as error:  # a user's params function: its error, not a traceback
+            raise KernelParamsError(
+                f"{self.name!r}: its params function raised {type(error).__name__}: {error} "
+                f"(n={n}, split {split!r})"
+            ) from error
 
     @property
     def impls(self) -> tuple[str, ...]:
