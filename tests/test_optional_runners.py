@@ -22,7 +22,7 @@ from gilkit.kernels import KERNELS, Task, run_task_counting_cpu
 from gilkit.kernels.splitting import split
 from gilkit.model.plan import Cell
 from gilkit.planning.matrix import cells_for
-from gilkit.runners import RUNNERS, RunnerError
+from gilkit.runners import RUNNERS, RunnerError, dask_cluster
 from gilkit.runners.dask_cluster import choose_workers, incompatibility, worker_facts
 
 from .conftest import requires_package_of
@@ -317,6 +317,41 @@ def test_bad_scheduler_is_one_line(
     assert err.count("\n") == 1, err
     for name in names:
         assert name in err
+
+
+@requires_package_of("dask-threads")
+@pytest.mark.parametrize(
+    ("address", "content", "reason"),
+    [
+        ("http://x:1", None, "'http://x:1' is not a tcp:// address"),
+        ("FILE", '{"cells": []}', "is not a scheduler file: no 'address'"),
+        ("FILE", "not json", "is not a scheduler file (JSONDecodeError"),
+        ("FILE", '{"address": "http://x:1"}', "gives 'http://x:1' is not a tcp:// address"),
+    ],
+)
+def test_a_scheduler_of_the_wrong_form_is_refused_before_connecting(
+    address: str,
+    content: str | None,
+    reason: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given to distributed, each waited 20 s, then an empty AssertionError and a traceback."""
+    monkeypatch.setattr(dask_cluster, "connect", _no_connecting)
+    if content is not None:
+        address = str(tmp_path / "scheduler.json")
+        Path(address).write_text(content)
+    argv = ["run", "--runner", "dask-threads", "--scheduler", address, "--quiet"]
+    assert cli.main([*argv, "--json", str(tmp_path / "out.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert reason in err
+    assert "valid: tcp://HOST:PORT or the path of a scheduler file" in err
+
+
+def _no_connecting(scheduler: str) -> None:
+    raise AssertionError(f"connected to {scheduler!r}")
 
 
 @pytest.mark.parametrize("runner_name", OPTIONAL)

@@ -38,7 +38,7 @@ def check_cluster(
         ) from None
     except Exception as error:
         raise UsageError(
-            f"--scheduler: cannot use {scheduler!r} ({type(error).__name__}: {error}); "
+            f"--scheduler: cannot use {scheduler!r} ({_why(error)}); "
             "valid: the address or scheduler file of a running Dask scheduler"
         ) from error
     finally:
@@ -62,3 +62,8 @@ def check_cluster(
                     f"--workers: {name} × {n_workers} on {scheduler}: {error}; "
                     f"valid: up to {most} workers for {name} on this cluster"
                 ) from error
+
+
+def _why(error: Exception) -> str:
+    """The error's type, and its message where it has one (distributed's asserts have none)."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -3,6 +3,7 @@ as text); every error names the bad value and the valid ones, in the one line th
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -177,20 +178,50 @@ def parse_scheduler(text: str | None, runners: Sequence[str] | None) -> str | No
             f"--scheduler: only the dask runners use a cluster; valid: with --runner "
             f"{' and/or '.join(dask)}"
         )
-    scheme, _, where = text.partition("://")
-    if where:
-        host, _, port = where.rpartition(":")
-        if not scheme or not host or not port.isdigit():
-            raise UsageError(
-                f"--scheduler: {text!r} is not an address; valid: tcp://HOST:PORT or the "
-                "path of a scheduler file"
-            )
-    elif not Path(text).is_file():
-        raise UsageError(
-            f"--scheduler: {text!r} is neither an address nor a file; valid: "
-            "tcp://HOST:PORT or the path of a scheduler file (dask scheduler --scheduler-file)"
-        )
+    if "://" in text:
+        _check_address(text)
+    else:
+        _check_scheduler_file(text)
     return text
+
+
+SCHEDULER_VALID = (
+    "valid: tcp://HOST:PORT or the path of a scheduler file (dask scheduler --scheduler-file)"
+)
+
+
+def _check_address(text: str, found_in: str = "") -> None:
+    """Its form, before connecting: a scheme distributed lacks fails only after its timeout."""
+    scheme, _, where = text.partition("://")
+    host, _, port = where.rpartition(":")
+    if scheme != "tcp":
+        problem = "is not a tcp:// address"
+    elif not host or not port.isdigit():
+        problem = "is not an address"
+    else:
+        return
+    raise UsageError(f"--scheduler: {found_in}{text!r} {problem}; {SCHEDULER_VALID}")
+
+
+def _check_scheduler_file(text: str) -> None:
+    """A scheduler file names its scheduler's address; distributed waits on a file without."""
+    if not Path(text).is_file():
+        raise UsageError(
+            f"--scheduler: {text!r} is neither an address nor a file; {SCHEDULER_VALID}"
+        )
+    try:
+        found = json.loads(Path(text).read_text())
+    except (OSError, ValueError) as error:  # not text, not JSON
+        raise UsageError(
+            f"--scheduler: {text!r} is not a scheduler file ({type(error).__name__}: {error}); "
+            f"{SCHEDULER_VALID}"
+        ) from None
+    address = found.get("address") if isinstance(found, dict) else None
+    if not isinstance(address, str):
+        raise UsageError(
+            f"--scheduler: {text!r} is not a scheduler file: no 'address'; {SCHEDULER_VALID}"
+        )
+    _check_address(address, f"{text!r} gives ")
 
 
 def parse_workers(text: str | None, kernels: Sequence[str]) -> list[int] | None:
