@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -19,6 +22,7 @@ import pytest
 import gilkit
 from gilkit import testing
 from gilkit.cli import probe as cli_probe
+from gilkit.engine.limits import trial_in_child
 from gilkit.gil import probe
 from gilkit.gil.probe import GilProbe, Round, Verdict, agreed, decide, judge, monitor_verdict
 from gilkit.planning.values import UsageError
@@ -367,6 +371,7 @@ def probe_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int,
         (["zlib:compress", "--kwarg", "level"], ["'level'", "NAME=VALUE"]),
         (["zlib:compress", "--repeat", "0"], ["'0'", "integers >= 1"]),
         (["zlib:compress", "--arg", "5"], ["zlib.compress(5) raised TypeError", "accepts"]),
+        (["sys:exit", "--arg", "4"], ["sys.exit(4) raised SystemExit: 4", "accepts"]),
         (["zlib:compress", "--bogus"], ["--bogus"]),
     ],
 )
@@ -380,6 +385,19 @@ def test_bad_input_is_one_line_and_status_2(
     assert err.startswith("gilkit: error:")
     for name in names:
         assert name in err
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="the trial call needs fork"
+)
+@pytest.mark.parametrize("status", [0, 3])
+def test_a_call_that_ends_its_trial_process_is_said_whatever_its_status(status: int) -> None:
+    """Status 0 read as a call that returned, and 3 as one that raised: the probe then made
+    the call itself, and gilkit ended with it, silently."""
+    went_wrong = trial_in_child(functools.partial(os._exit, status), 30)
+    assert went_wrong == f"ended its process (exit status {status})"
+    assert trial_in_child(functools.partial(sys.exit, status), 30) is None  # raised: named later
+    assert trial_in_child(lambda: None, 30) is None
 
 
 def test_a_module_that_fails_to_import_is_a_usage_error(

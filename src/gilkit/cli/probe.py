@@ -364,7 +364,7 @@ def check_call(
     began = time.perf_counter()
     try:
         fn(*args, **kwargs)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit() too: one line, not gilkit's exit
         raise UsageError(
             f"probe: {label} raised {type(error).__name__}: {error}; valid: --arg and --kwarg "
             "values that the function accepts"

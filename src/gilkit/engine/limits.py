@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
@@ -114,44 +115,56 @@ def _wait(future: Future[T], limit_s: float | None) -> T:
         raise CallTimeout(f"no result after {limit_s:.3g} s") from None
 
 
-# The exit status of a trial child whose call raised: the caller makes the call itself then,
-# to name the exception.
-TRIAL_RAISED = 3
-
-
 def trial_in_child(call: Callable[[], object], limit_s: float) -> str | None:
     """Make `call` once in a forked child, and say in a phrase how that went wrong where it
-    ended the child (a segfault, os._exit) or outlived `limit_s` (the child is killed); None
-    when it returned or raised (the caller calls it itself to name the exception), and where
-    this platform cannot fork. A user's call that can take a process down is tried so before
-    it runs in gilkit's own."""
+    ended the child (a segfault, os._exit, even with status 0) or outlived `limit_s` (the child
+    is killed); None when it returned or raised (the caller calls it itself to name the
+    exception, SystemExit included), and where this platform cannot fork. A user's call that
+    can take a process down is tried so before it runs in gilkit's own. The child tells how
+    its call ended through a pipe: an exit status alone is the call's to choose."""
     import multiprocessing  # here: only the probe and advise fork a trial
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     fork = multiprocessing.get_context("fork")
-    child = fork.Process(target=_trial, args=(call, os.getpid()), daemon=True)
+    reader, writer = fork.Pipe(duplex=False)
+    child = fork.Process(target=_trial, args=(call, os.getpid(), writer), daemon=True)
     child.start()
+    writer.close()  # the child's alone: a child that ends unheard closes the pipe
     child.join(limit_s)
     if child.is_alive():
         child.kill()
         child.join()
         return f"took over {limit_s:.3g} s"
+    told = _heard(reader)
     code = child.exitcode
     if code is not None and code < 0:
         return f"crashed its interpreter ({signal.Signals(-code).name})"
-    if code not in (0, TRIAL_RAISED):
+    if told != TRIAL_ENDED:
         return f"ended its process (exit status {code})"
     return None
 
 
-def _trial(call: Callable[[], object], parent_pid: int) -> None:
+TRIAL_ENDED = "returned or raised"  # what a trial child sends once its call is over
+
+
+def _heard(reader: Connection) -> object:
+    """What the trial child sent, or None where it ended before sending (the pipe's EOF)."""
+    with reader:
+        try:
+            return reader.recv() if reader.poll() else None
+        except EOFError:
+            return None
+
+
+def _trial(call: Callable[[], object], parent_pid: int, told: Connection) -> None:
     import faulthandler
 
     faulthandler.disable()  # a crash here is expected, and said in one line by the parent
     die_with_parent(parent_pid)  # a SIGKILL of gilkit leaves no trial behind
     try:
         call()
-    except BaseException:
-        os._exit(TRIAL_RAISED)
+    except BaseException:  # SystemExit too: the caller makes the call itself to name it
+        pass
+    told.send(TRIAL_ENDED)
     os._exit(0)
