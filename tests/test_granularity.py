@@ -185,3 +185,20 @@ def test_bad_input_is_one_line_and_status_2(
     assert err.count("\n") == 1, err
     for name in names:
         assert name in err
+
+
+@pytest.mark.parametrize("text", ["1e9", "100.5", "inf", "nan"])
+def test_a_switch_interval_past_the_loops_budget_is_refused_before_measuring(
+    text: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1e9 ms ran for hours: a waiting loop never got the GIL back to see its budget end."""
+
+    def measured(*args: object, **kwargs: object) -> None:
+        raise AssertionError("measured")
+
+    monkeypatch.setattr(granularity, "measure", measured)
+    assert cli.main(["granularity", "--switch-interval", text, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"--switch-interval: {text!r} is not a number of milliseconds > 0 and <= 100" in err
+    assert "valid: 5, 1, 0.5, up to 100" in err

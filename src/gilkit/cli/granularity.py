@@ -23,7 +23,14 @@ from gilkit.cli.console import (
     writing,
 )
 from gilkit.gil import granularity
-from gilkit.gil.granularity import DEFAULT_REPEAT, K_VALUES, VARIANTS, Granularity
+from gilkit.gil.granularity import (
+    BUDGET_S,
+    DEFAULT_REPEAT,
+    K_VALUES,
+    MAX_SWITCH_INTERVAL_S,
+    VARIANTS,
+    Granularity,
+)
 from gilkit.host import extensions as compiled
 from gilkit.host.metadata import python_now
 from gilkit.model.units import format_change, format_seconds
@@ -57,8 +64,8 @@ def add_parser(
     parser.add_argument(
         "--switch-interval",
         metavar="MS",
-        help="sys.setswitchinterval for the run, in milliseconds (default: this "
-        "interpreter's, 5 ms unless changed)",
+        help="sys.setswitchinterval for the run, in milliseconds, at most "
+        f"{MAX_SWITCH_INTERVAL_S * 1e3:g} (default: this interpreter's, 5 ms unless changed)",
     )
     parser.add_argument(
         "--json", type=output_path, metavar="PATH", help="also write the figures here"
@@ -88,9 +95,12 @@ def parse_interval(text: str | None) -> float | None:
         milliseconds = float(text)
     except ValueError:
         milliseconds = 0.0
-    if not milliseconds > 0:
+    most = MAX_SWITCH_INTERVAL_S * 1e3
+    if not 0 < milliseconds <= most:
         raise UsageError(
-            f"--switch-interval: {text!r} is not a number of milliseconds > 0; valid: 5, 1, 0.5"
+            f"--switch-interval: {text!r} is not a number of milliseconds > 0 and <= {most:g} "
+            f"(longer, a loop waiting for the GIL gets too few turns within its "
+            f"{format_seconds(BUDGET_S)}); valid: 5, 1, 0.5, up to {most:g}"
         )
     return milliseconds / 1e3
 

@@ -52,6 +52,9 @@ VARIANTS = {
 DEFAULT_REPEAT = 3
 TARGET_CALL_S = 0.2  # one loop alone, serially: long enough for many switch intervals
 BUDGET_S = 0.5  # no loop runs longer, however often it waits for the GIL
+# The longest switch interval it runs under: a loop waiting for the GIL beside a busy Python
+# thread still gets several turns within its budget (1e9 ms ran for hours, not a minute).
+MAX_SWITCH_INTERVAL_S = BUDGET_S / 5
 LONG_LOOP_S = 2.0  # the loop Ctrl-C interrupts: long enough to tell stopping from finishing
 SIGNAL_AFTER_S = 0.2  # the child is sent SIGINT this long after its loop started
 STOP_TIMEOUT_S = 30.0
