@@ -14,10 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from gilkit.advise import Advice, advise
+from gilkit.advise import Advice, advise, judged
+from gilkit.advise.measure import Measured, Moving
 from gilkit.cli import main
 from gilkit.host import extensions as compiled
 from gilkit.host.cpus import usable_cpus
+from gilkit.host.metadata import python_now
+from gilkit.kernels.calls import IMPL, NAME
+from gilkit.model.facts import IDEAL_CPUS
+from gilkit.model.results import CellRecord, RunResult
 from gilkit.planning.values import UsageError
 
 needs_two_cpus = pytest.mark.skipif(usable_cpus() < 2, reason="the probe needs 2 usable cpus")
@@ -229,3 +234,21 @@ def test_the_command_prints_the_advice_and_writes_a_file_report_reads(
     assert recommended["workers"] in {1, 2}
     assert main(["report", str(path)]) == 0
     assert "threads" in capsys.readouterr().out
+
+
+def test_a_speedup_above_the_ideal_is_flagged_by_the_runs_rule() -> None:
+    """One round of processes ×2 at 2.12× on 2 cpus (an interrupted advise): flagged as
+    `gilkit run` flags such a cell, and not projected."""
+
+    def record(runner: str, workers: int, seconds: float) -> CellRecord:
+        return CellRecord(NAME, IMPL, runner, workers, 1000, "contiguous", times_s=[seconds])
+
+    records = [record("serial", 1, 1.0), record("processes", 2, 1 / 2.12)]
+    metadata = {"cpu": {"usable_cpus": 2}, "python": python_now()}
+    result = RunResult(metadata, {}, records, kernels={NAME: {"ideal": IDEAL_CPUS}})
+    advice = judged("f()", result, Measured(1e-3, Moving(10, 1e-6), "releases", "x"), None, [])
+    processes = next(w for w in advice.ways if w.runner == "processes")
+    assert processes.impossible is not None
+    assert processes.impossible.startswith("2.12×, above the ideal (2.00×)")
+    assert next(w for w in advice.ways if w.runner == "serial").impossible is None
+    assert advice.projection() is None

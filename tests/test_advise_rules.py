@@ -10,6 +10,7 @@ import pytest
 from gilkit.advise.advice import WIDTH, Advice
 from gilkit.advise.rules import (
     OWN_COST_SHARE,
+    PROJECT_MIN_ROUNDS,
     Task,
     Way,
     pays_from,
@@ -173,3 +174,28 @@ def test_serial_is_recommended_when_tied_with_the_best() -> None:
     assert best.way is SERIAL
     assert best.tied_with == (threads,)
     assert why_not(threads, best, TASK) == "tied with serial within the spread of its rounds"
+
+
+def test_one_round_is_no_ground_for_a_projection_and_says_so() -> None:
+    """An interrupted advise projected 64 cpus 64.0× from one round of 2.12× on 2 cpus."""
+    one_round = dataclasses.replace(way("processes", 2, 1.6), task_times_s=(1 / 1.6,))
+    assert project(one_round, cpus=2) is None
+    enough = dataclasses.replace(one_round, task_times_s=(1 / 1.6,) * PROJECT_MIN_ROUNDS)
+    assert project(enough, cpus=2) is not None
+    advice = Advice("f()", TASK, (SERIAL, one_round), 2, "CPython", "releases", "x", False)
+    lines = advice.lines()
+    assert not any("cpus" in line and line.startswith("projection:") for line in lines)
+    assert (
+        f"projection: none: processes ×2 has 1 round(s) measured; a projection needs "
+        f"{PROJECT_MIN_ROUNDS} or more"
+    ) in lines
+
+
+def test_a_speedup_the_way_cannot_give_is_warned_of_and_not_projected() -> None:
+    flagged = way("processes", 2, 2.12, impossible="2.12×, above the ideal (2.00×)")
+    advice = Advice("f()", TASK, (SERIAL, flagged), 2, "CPython", "releases", "x")
+    lines = advice.lines()
+    assert "warning: processes ×2: 2.12×, above the ideal (2.00×)" in lines
+    assert advice.projection() is None
+    assert any("projection: none: processes ×2's speedup cannot be" in line for line in lines)
+    assert advice.plain()["ways"][1]["impossible"] == "2.12×, above the ideal (2.00×)"

@@ -31,7 +31,8 @@ from gilkit.advise.measure import (
     trial,
 )
 from gilkit.advise.rules import SERIAL, Task, Way
-from gilkit.analysis.stats import paired_ratios, serial_key, spread
+from gilkit.analysis.stats import CellStats, Key, cell_stats, paired_ratios, serial_key, spread
+from gilkit.analysis.verdicts import impossible, impossible_cause
 from gilkit.engine.session import OnCall, RunInterrupted
 from gilkit.gil.probe import describe
 from gilkit.host.cpus import usable_cpus
@@ -168,7 +169,8 @@ def judged(
     """The Advice these measurements give."""
     records = {r.key: r for r in result.cells}
     serial = records.get(serial_key(NAME, IMPL))
-    ways = [_way(record, serial, result) for record in result.cells]
+    stats = cell_stats(result)
+    ways = [_way(record, serial, result, stats) for record in result.cells]
     n = serial.size if serial is not None else (result.cells[0].size if result.cells else 0)
     per_task = [t / max(n, 1) for t in serial.times_s] if serial and serial.times_s else []
     task = Task(
@@ -195,7 +197,9 @@ def judged(
     )
 
 
-def _way(record: CellRecord, serial: CellRecord | None, result: RunResult) -> Way:
+def _way(
+    record: CellRecord, serial: CellRecord | None, result: RunResult, stats: dict[Key, CellStats]
+) -> Way:
     facts = result.runner_facts(record.runner)
     ratios = paired_ratios(serial, record) if serial is not None and record.times_s else []
     if record.runner == SERIAL:
@@ -218,7 +222,14 @@ def _way(record: CellRecord, serial: CellRecord | None, result: RunResult) -> Wa
         startup_s=record.pool_startup_s,
         empty_task_s=record.dispatch_s,
         memory_bytes=_per_worker(record.pool_memory_bytes, record.n_workers),
+        impossible=_impossible(result, record, stats) if error is None else None,
     )
+
+
+def _impossible(result: RunResult, record: CellRecord, stats: dict[Key, CellStats]) -> str | None:
+    """The run's rule for a speedup the way cannot have given, with what explains it."""
+    why = impossible(result, record, stats)
+    return None if why is None else f"{why}: {impossible_cause(record, stats, 'rerun')}"
 
 
 def _per_worker(total: int | None, workers: int) -> int | None:

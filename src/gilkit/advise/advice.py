@@ -17,6 +17,7 @@ from gilkit.advise.rules import (
     Recommendation,
     Task,
     Way,
+    no_projection,
     pays_from,
     project,
     recommend,
@@ -136,6 +137,9 @@ class Advice:
             if best.tied_with:
                 tied = ", ".join(w.label for w in best.tied_with)
                 lines.append(f"     tied with {tied}: its rounds cannot tell them apart")
+        for way in self.ways:
+            if way.impossible is not None:
+                lines += _wrapped("warning: ", f"{way.label}: {way.impossible}")
         reasons = self.reasons()
         if reasons:
             lines.append("why not the others:")
@@ -150,15 +154,7 @@ class Advice:
                 f"own cost under {OWN_COST_SHARE:.0%} of the work (start-up, per task, data):"
             )
             lines += [f"  {line}" for line in pays]
-        projection = self.projection()
-        if projection is not None:
-            steps = ", ".join(f"{p} cpus {format_ratio(s)}" for p, s in projection.speedups)
-            lines += _wrapped(
-                "projection: ",
-                f"{steps} (a model, not a measurement: Amdahl's law with the serial fraction "
-                f"{projection.serial_fraction:.2f} measured here at {projection.from_workers} "
-                "workers, Karp-Flatt)",
-            )
+        lines += self._projection_lines()
         memory = [way for way in self._pools() if way.memory_bytes]
         if memory:
             shown = ", ".join(f"{w.label} {format_bytes(w.memory_bytes)}" for w in memory)
@@ -166,6 +162,23 @@ class Advice:
         for note in self.notes:
             lines += _wrapped("note: ", note)
         return lines
+
+    def _projection_lines(self) -> list[str]:
+        """The projection to more cpus, or why the recommended pool's figures cannot make one."""
+        projection = self.projection()
+        if projection is not None:
+            steps = ", ".join(f"{p} cpus {format_ratio(s)}" for p, s in projection.speedups)
+            return _wrapped(
+                "projection: ",
+                f"{steps} (a model, not a measurement: Amdahl's law with the serial fraction "
+                f"{projection.serial_fraction:.2f} measured here at {projection.from_workers} "
+                "workers, Karp-Flatt)",
+            )
+        best = self.recommendation
+        if best is None or best.way.runner == SERIAL or best.way.workers < 2:
+            return []
+        withheld = no_projection(best.way)
+        return [] if withheld is None else _wrapped("projection: ", f"none: {withheld}")
 
     def _of_total(self) -> str:
         n_map = self.task.n_map

@@ -41,6 +41,9 @@ class Way:
     empty_task_s: float | None = None  # the pool's own cost per task, without data
     memory_bytes: int | None = None  # per worker
     python: str | None = None  # another interpreter it ran under (--python), by its label
+    # Why its speedup cannot be what the way gave, and what explains it
+    # (gilkit.analysis.verdicts.impossible, as `gilkit run` flags a cell), or None.
+    impossible: str | None = None
 
     @property
     def label(self) -> str:
@@ -193,11 +196,29 @@ class Projection:
     speedups: tuple[tuple[int, float], ...]  # (cpus, projected speedup)
 
 
+# The projection rests on a median of at least this many rounds: one round's figure (an
+# interrupted advise) has no spread to tell a fluke from the way's speed.
+PROJECT_MIN_ROUNDS = 3
+
+
+def no_projection(way: Way) -> str | None:
+    """Why the way's speedup is no ground for a projection, where it has the figures for one."""
+    if way.impossible is not None:
+        return f"{way.label}'s speedup cannot be what it gave (see the warning)"
+    if len(way.task_times_s) < PROJECT_MIN_ROUNDS:
+        return (
+            f"{way.label} has {len(way.task_times_s)} round(s) measured; a projection needs "
+            f"{PROJECT_MIN_ROUNDS} or more"
+        )
+    return None
+
+
 def project(way: Way, cpus: int) -> Projection | None:
     """Amdahl's law with the way's measured serial fraction, at cpu counts past this
-    machine's; None for serial, one worker, or ways that take turns on one GIL."""
+    machine's; None for serial, one worker, or ways that take turns on one GIL, and where
+    no_projection says why not."""
     workers = min(way.workers, cpus)
-    if way.runner == SERIAL or workers < 2 or way.error is not None:
+    if way.runner == SERIAL or workers < 2 or way.error is not None or no_projection(way):
         return None
     fraction = karp_flatt(way.speedup, workers)
     if fraction is None:

@@ -194,10 +194,13 @@ def unjudged(result: RunResult, record: CellRecord, stats: dict[Key, CellStats])
     return is_parallel(result, record) and not (cell.time.known and serial.time.known)
 
 
-def impossible_cause(record: CellRecord, stats: dict[Key, CellStats]) -> str:
+def impossible_cause(
+    record: CellRecord, stats: dict[Key, CellStats], remedy: str = "rerun, or raise --warmup"
+) -> str:
     """What explains an impossible speedup: other processes (or the hypervisor) that held cpus
     during the cell or its serial baseline, which more threads win a larger share of, the
-    scheduler sharing the cpus per thread; else a slow or cold serial baseline."""
+    scheduler sharing the cpus per thread; else a slow or cold serial baseline (`remedy`: what
+    the command that measured it offers)."""
     for key in (record.key, serial_key(record.kernel, record.impl)):
         cell = stats.get(key)
         if cell is not None and cell.taken is not None and cell.interfered:
@@ -206,7 +209,7 @@ def impossible_cause(record: CellRecord, stats: dict[Key, CellStats]) -> str:
                 "larger share of them than one did (the scheduler shares the cpus per thread), "
                 "not the strategy; rerun on a quiet machine"
             )
-    return "its serial baseline was slow or cold, not this cell fast; rerun, or raise --warmup"
+    return f"its serial baseline was slow or cold, not this cell fast; {remedy}"
 
 
 # Where a benchmark file has no spread of the serial cell: the allowance above the ideal.
