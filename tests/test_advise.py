@@ -16,6 +16,8 @@ import pytest
 
 from gilkit.advise import Advice, advise, judged
 from gilkit.advise.measure import Measured, Moving
+from gilkit.advise.rules import Task, Way
+from gilkit.cli import advise as cli_advise
 from gilkit.cli import main
 from gilkit.host import extensions as compiled
 from gilkit.host.cpus import usable_cpus
@@ -252,3 +254,18 @@ def test_a_speedup_above_the_ideal_is_flagged_by_the_runs_rule() -> None:
     assert processes.impossible.startswith("2.12×, above the ideal (2.00×)")
     assert next(w for w in advice.ways if w.runner == "serial").impossible is None
     assert advice.projection() is None
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_quiet_leaves_the_notes_out(
+    quiet: bool, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--quiet promises no notes; the interpreters note was printed all the same."""
+    serial = Way("serial", 1, 1.0, 1.0, 1.0, (1.0, 1.0, 1.0))
+    canned = Advice("f()", Task(1e-3, "releases"), (serial,), 2, "CPython", "releases", "x",
+                    notes=("interpreters: needs Python 3.12+",))  # fmt: skip
+    monkeypatch.setattr(cli_advise, "advise", lambda *args, **kwargs: canned)
+    assert main(["advise", "zlib:compress", *(["--quiet"] if quiet else [])]) == 0
+    out = capsys.readouterr().out
+    assert "use: serial" in out
+    assert ("note: interpreters" in out) is not quiet

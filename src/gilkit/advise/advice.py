@@ -102,7 +102,8 @@ class Advice:
             "notes": list(self.notes),
         }
 
-    def lines(self) -> list[str]:
+    def lines(self, notes: bool = True) -> list[str]:
+        """The advice to print; `notes=False` leaves out its notes (`--quiet`)."""
         task = self.task
         spread = ""
         if task.spread_s is not None:
@@ -159,7 +160,7 @@ class Advice:
         if memory:
             shown = ", ".join(f"{w.label} {format_bytes(w.memory_bytes)}" for w in memory)
             lines += _wrapped("memory per worker: ", shown)
-        for note in self.notes:
+        for note in self.notes if notes else ():
             lines += _wrapped("note: ", note)
         return lines
 

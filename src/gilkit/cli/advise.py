@@ -219,7 +219,7 @@ def advise_here(
     if json_path is not None and kept:
         write_advice(kept[-1], advice, json_path)
     out = make_console()
-    for line in advice.lines():
+    for line in advice.lines(notes=not args.quiet):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     if json_path is not None:
         out.print(f"results: {json_path}", markup=False, highlight=False)
