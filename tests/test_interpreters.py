@@ -47,7 +47,10 @@ def test_the_runner_says_in_one_line_why_it_cannot_run() -> None:
     assert "\n" not in str(REASON)
     if sys.version_info < (3, 12):
         minor = sys.version_info.minor
-        assert REASON == f"needs Python 3.12+ with a per-interpreter GIL: this is 3.{minor}"
+        assert REASON == (
+            "needs CPython 3.14+, or 3.13 with pip install 'gilkit[interpreters]' (3.12: a "
+            f"backport gilkit has not tested): this is 3.{minor}"
+        )
 
 
 def test_it_shares_the_process_but_not_the_interpreter() -> None:

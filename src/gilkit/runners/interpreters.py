@@ -67,7 +67,11 @@ def executor_class() -> type[Executor] | str:
             f"needs the backport on {version}: pip install interpreters-pep-734 "
             f"interpreters-3-12 (not tested by gilkit; the backport says: {backport_error})"
         )
-    return f"needs Python 3.12+ with a per-interpreter GIL: this is {version}"
+    # What gilkit supports (docs/subinterpreters.md), and the install command for it.
+    return (
+        "needs CPython 3.14+, or 3.13 with pip install 'gilkit[interpreters]' (3.12: a "
+        f"backport gilkit has not tested): this is {version}"
+    )
 
 
 class InterpreterRunner(PoolRunner):
