@@ -269,3 +269,25 @@ def test_quiet_leaves_the_notes_out(
     out = capsys.readouterr().out
     assert "use: serial" in out
     assert ("note: interpreters" in out) is not quiet
+
+
+@pytest.mark.parametrize(
+    ("runners", "message"),
+    [
+        ("serial", "--runner: 'serial' has no way but serial; valid: "),
+        ("asyncio", "--runner: asyncio runs coroutines on one event loop, and advise maps a plain"),
+        ("threads,asyncio", "--runner: asyncio runs coroutines"),
+    ],
+)
+def test_runners_that_cannot_be_a_way_are_refused_naming_those_that_can(
+    runners: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """asyncio ran, as 'could not run: KeyError'; serial's refusal listed serial as valid."""
+    assert main(["advise", "zlib:compress", "--runner", runners]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert message in err
+    valid = err.partition("valid: ")[2].strip().split(", ")
+    assert "threads" in valid
+    assert "serial" not in valid
+    assert "asyncio" not in valid

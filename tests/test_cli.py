@@ -347,3 +347,17 @@ def test_a_time_limit_that_cuts_every_cell_is_a_stop_not_a_failure(
     assert "check: all" not in captured.out
     assert "squares: no cell measured before the run stopped" in captured.out
     assert all(not cell["times_s"] for cell in json.loads(out.read_text())["cells"])
+
+
+@pytest.mark.parametrize(("runners", "noted"), [("asyncio", True), ("threads", False)])
+def test_asyncio_asked_for_a_kernel_without_coroutines_is_a_note(runners: str, noted: bool) -> None:
+    """squares has no coroutine impl: asyncio ran only the serial cell, and said nothing."""
+    from gilkit.cli.run import notes_for
+    from gilkit.planning import plan
+
+    made = plan("squares", "python", runners, "2", size="1000", here=False, size_here=False)
+    assert all(cell.runner != "asyncio" for cell in made.cells)
+    notes = notes_for(made, [runners])
+    said = [note for note in notes if note.startswith("note: asyncio not run for squares:")]
+    assert bool(said) is noted, notes
+    assert not noted or "no coroutine impls (asyncio runs only those; io has them)" in said[0]

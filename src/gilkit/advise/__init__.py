@@ -45,10 +45,11 @@ from gilkit.planning.values import UsageError, parse_runners, parse_workers
 from gilkit.present.formatting import format_python
 from gilkit.runners import RUNNERS
 
-__all__ = ["DEFAULT_RUNNERS", "Advice", "AdviceInterrupted", "advise", "default_workers"]
+__all__ = ["DEFAULT_RUNNERS", "Advice", "AdviceInterrupted", "advise", "default_workers", "ways"]
 
 # The ways measured when none are asked for: those the standard library gives (serial too).
 DEFAULT_RUNNERS = ("threads", "processes", "interpreters")
+ASYNCIO = "asyncio"
 
 
 GIL_PHRASES = {
@@ -146,13 +147,24 @@ def advise(
     return judged(label, measured, figures, n_total, notes)
 
 
+def ways() -> list[str]:
+    """The runners advise can map a plain function with: a pool, so not serial (always
+    measured), nor asyncio, which runs coroutines (a kernel's async impls) only."""
+    return [name for name in RUNNERS if name not in (SERIAL, ASYNCIO)]
+
+
 def _runners(runners: str | Sequence[str] | None) -> list[str]:
     if runners is None:
         return [name for name in DEFAULT_RUNNERS if RUNNERS[name].unavailable_reason() is None]
     text = runners if isinstance(runners, str) else ",".join(runners)
     chosen = [name for name in parse_runners(text) or [] if name != SERIAL]
+    if ASYNCIO in chosen:
+        raise UsageError(
+            f"--runner: {ASYNCIO} runs coroutines on one event loop, and advise maps a plain "
+            f"function; valid: {', '.join(ways())}"
+        )
     if not chosen:
-        raise UsageError(f"--runner: {text!r} has no way but serial; valid: {', '.join(RUNNERS)}")
+        raise UsageError(f"--runner: {text!r} has no way but serial; valid: {', '.join(ways())}")
     return chosen
 
 

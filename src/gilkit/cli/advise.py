@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from gilkit.advise import DEFAULT_RUNNERS, Advice, AdviceInterrupted, advise, default_workers
+from gilkit.advise import (
+    DEFAULT_RUNNERS,
+    Advice,
+    AdviceInterrupted,
+    advise,
+    default_workers,
+    ways,
+)
 from gilkit.advise.elsewhere import ways_from
 from gilkit.advise.measure import DEFAULT_BUDGET_S
 from gilkit.advise.rules import SERIAL, Way
@@ -52,7 +59,6 @@ from gilkit.model.results import RunResult, write_json_atomically
 from gilkit.model.units import format_ratio
 from gilkit.planning import values as options
 from gilkit.planning.values import UsageError
-from gilkit.runners import RUNNERS
 
 # Beyond four times its budget, another interpreter's advise is given this long to finish.
 OTHER_PYTHON_SLACK_S = 120.0
@@ -91,7 +97,7 @@ def add_parser(
     )
     parser.add_argument(
         "--runner",
-        help=f"comma list of {', '.join(RUNNERS)} (default: {','.join(DEFAULT_RUNNERS)}, "
+        help=f"comma list of {', '.join(ways())} (default: {','.join(DEFAULT_RUNNERS)}, "
         "those available here); serial is always measured",
     )
     here = ",".join(map(str, default_workers(usable_cpus())))

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import datetime
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from gilkit.cli.console import (
@@ -167,10 +168,11 @@ def plan_from(
     )
 
 
-def notes_for(plan: Plan) -> list[str]:
-    """What the run leaves out, and why: impls not built, runners' missing cells; and sizes
-    that are not what they seem (arrays held within a memory budget)."""
-    notes = []
+def notes_for(plan: Plan, runners: Sequence[str] = ()) -> list[str]:
+    """What the run leaves out, and why: impls not built, runners' missing cells (of
+    `runners`, those asked for); and sizes that are not what they seem (arrays held within a
+    memory budget)."""
+    notes = [*_without_coroutines(plan, runners)]
     for kernel, n in sorted(plan.sizes):
         note = KERNELS[kernel].memory_note(n)
         if note is not None:
@@ -185,6 +187,24 @@ def notes_for(plan: Plan) -> list[str]:
             "calling thread, without a pool, which the serial cells measure"
         )
     return notes
+
+
+def _without_coroutines(plan: Plan, runners: Sequence[str]) -> list[str]:
+    """A note for the kernels that get no asyncio cells though asyncio was asked for."""
+    if "asyncio" not in runners:
+        return []
+    kernels = dict.fromkeys(c.kernel for c in plan.cells)
+    left = [
+        k for k in kernels if not any(c.runner == "asyncio" for c in plan.cells if c.kernel == k)
+    ]
+    if not left:
+        return []
+    having = [name for name, kernel in KERNELS.items() if kernel.async_chunk_fns]
+    return [
+        f"note: asyncio not run for {', '.join(left)}: no coroutine impls (asyncio runs only "
+        f"those; {', '.join(having) or 'no kernel here'} has them); CPU-bound work gains "
+        "nothing on one event loop"
+    ]
 
 
 def json_path_from(path: Path | None) -> Path:
@@ -228,7 +248,7 @@ def measure(args: argparse.Namespace, json_path: Path, plot: Path | None) -> int
     if plan.sizing is not None:
         console.print(f"sizes: {format_sizing(plan.sizing)}", markup=False)
     out = make_console()
-    for note in notes_for(plan):
+    for note in notes_for(plan, options.parse_runners(args.runner) or ()):
         console.print(note, markup=False)
 
     status = EXIT_OK
