@@ -291,3 +291,27 @@ def test_runners_that_cannot_be_a_way_are_refused_naming_those_that_can(
     assert "threads" in valid
     assert "serial" not in valid
     assert "asyncio" not in valid
+
+
+def test_a_worker_count_past_the_most_names_the_users_function(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["advise", "zlib:compress", "--workers", "999"]) == 2
+    err = capsys.readouterr().err
+    assert "--workers: 999 is more than zlib.compress() can use" in err
+    assert NAME not in err
+
+
+def test_report_names_an_advise_files_kernel_by_the_users_call() -> None:
+    from gilkit.cli.report import named_by_function
+
+    def record(runner: str, workers: int) -> CellRecord:
+        return CellRecord(NAME, IMPL, runner, workers, 10, "contiguous", times_s=[1.0])
+
+    result = RunResult({}, {}, [record("serial", 1), record("threads", 2)], kernels={NAME: {}})
+    result.references = {NAME: {"10": 10}}
+    named = named_by_function(result, {"advice": {"target": "mymod.parse(item)"}})
+    assert {r.kernel for r in named.cells} == {"mymod.parse(item)"}
+    assert list(named.kernels) == list(named.references) == ["mymod.parse(item)"]
+    plain = RunResult({}, {}, [record("serial", 1)], kernels={NAME: {}})
+    assert named_by_function(plain, {}).cells[0].kernel == NAME  # a file without advice

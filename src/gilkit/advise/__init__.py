@@ -110,7 +110,7 @@ def advise(
     register_calls(calls)
     cpus = usable_cpus()
     runner_names = _runners(runners)
-    counts = _workers(workers, cpus)
+    counts = _workers(workers, cpus, label)
     notes = [
         f"{name}: {reason}"
         for name in DEFAULT_RUNNERS
@@ -168,11 +168,11 @@ def _runners(runners: str | Sequence[str] | None) -> list[str]:
     return chosen
 
 
-def _workers(workers: str | Sequence[int] | None, cpus: int) -> list[int]:
+def _workers(workers: str | Sequence[int] | None, cpus: int, label: str) -> list[int]:
     if workers is None:
         return default_workers(cpus)
     text = workers if isinstance(workers, str) else ",".join(map(str, workers))
-    return parse_workers(text, [NAME]) or default_workers(cpus)
+    return parse_workers(text, [NAME], label) or default_workers(cpus)
 
 
 def judged(

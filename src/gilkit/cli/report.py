@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from gilkit.cli.console import (
     EXIT_OK,
@@ -15,6 +16,8 @@ from gilkit.cli.console import (
     writable_path,
     writing,
 )
+from gilkit.kernels.calls import NAME as CALLS
+from gilkit.model.results import RunResult
 from gilkit.planning.values import UsageError
 from gilkit.present.plot import PlotUnavailable, plot_run
 from gilkit.present.report import (
@@ -26,6 +29,20 @@ from gilkit.present.report import (
 )
 
 VALID = "a file written by gilkit run, gilkit claims --json or pytest --benchmark-json"
+
+
+def named_by_function(result: RunResult, document: Any) -> RunResult:
+    """An advise file's run under the user's call (its advice's target, badmods.quick()), not
+    the internal kernel that mapped it (gilkit.kernels.calls:KERNEL)."""
+    advice = document.get("advice") if isinstance(document, dict) else None
+    target = advice.get("target") if isinstance(advice, dict) else None
+    if not isinstance(target, str) or CALLS not in result.kernels or target in result.kernels:
+        return result
+    for record in [*result.cells, *result.checks]:
+        record.kernel = target if record.kernel == CALLS else record.kernel
+    result.kernels = {target if k == CALLS else k: v for k, v in result.kernels.items()}
+    result.references = {target if k == CALLS else k: v for k, v in result.references.items()}
+    return result
 
 
 def add_parser(
@@ -58,7 +75,7 @@ def handle(args: argparse.Namespace) -> int:
     elif is_claims(document):
         lines = list(format_claims_markdown(document))
     else:
-        result = result_from(args.result, document, VALID)
+        result = named_by_function(result_from(args.result, document, VALID), document)
         plot_file = None
         if args.output is not None:
             try:

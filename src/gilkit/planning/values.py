@@ -224,9 +224,12 @@ def _check_scheduler_file(text: str) -> None:
     _check_address(address, f"{text!r} gives ")
 
 
-def parse_workers(text: str | None, kernels: Sequence[str]) -> list[int] | None:
+def parse_workers(
+    text: str | None, kernels: Sequence[str], named: str | None = None
+) -> list[int] | None:
     """The worker counts asked for, or None for each kernel's defaults; none past the most
-    that any of the kernels can use (plan.max_workers)."""
+    that any of the kernels can use (plan.max_workers). `named`: what the error calls the
+    kernel, where the user knows it by another name (advise's function)."""
     if text is None:
         return None
     counts = sorted(comma_list("--workers", text, lambda item: integer("--workers", item)))
@@ -235,7 +238,7 @@ def parse_workers(text: str | None, kernels: Sequence[str]) -> list[int] | None:
     if counts[-1] > most:
         why = "for waiting work" if KERNELS[kernel].bound == "io" else f"4× the {cpus} usable cpus"
         raise UsageError(
-            f"--workers: {counts[-1]} is more than {kernel} can use ({most}, {why}); "
+            f"--workers: {counts[-1]} is more than {named or kernel} can use ({most}, {why}); "
             f"valid: 1 to {most}"
         )
     return counts
