@@ -394,6 +394,15 @@ def test_a_capacity_that_moved_during_the_run_is_said_and_of_cap_takes_the_mean(
     assert "one alone's): before the matrix 2: 2.00×; after it 2: 1.25×" in lines
 
 
+def test_rounds_that_only_just_part_are_not_said_to_move() -> None:
+    """1.73-1.996x before, 2.001-2.01x after: both read 2.00x at their ends, no move."""
+    before = {"1": [1.0, 1.0, 1.0], "2": [2 / c for c in (1.73, 1.9, 1.996)]}
+    after = {"1": [1.0, 1.0, 1.0], "2": [2 / c for c in (2.001, 2.005, 2.01)]}
+    result = capacity_result(after)
+    result.metadata["capacity"] = {"compute": before, "memory": before}
+    assert capacity_moves(result) == []
+
+
 @pytest.mark.parametrize("after", [None, {"1": [1.0, 1.0, 1.0], "2": [1.0, 1.01, 0.99]}])
 def test_a_capacity_within_its_spread_is_not_said_to_move(
     after: dict[str, list[float]] | None,

@@ -260,6 +260,17 @@ def capacity_rounds(times_s: dict[str, list[float]], n_workers: int) -> list[flo
     return [n_workers * a / t for a, t in zip(alone, together, strict=False) if t > 0]
 
 
+# Ranges of capacity rounds closer than this share of their figure are one: rounds of
+# 1.73-1.996x before and 2.001-2.01x after read as a move though both ended at 2.00x.
+CAPACITY_GAP = 0.02
+
+
+def separated(was: list[float], now: list[float]) -> bool:
+    """Whether two sets of rounds lie apart, each beyond the other's range by a clear gap."""
+    gap = max(min(now) - max(was), min(was) - max(now))
+    return gap > CAPACITY_GAP * max(max(was), max(now))
+
+
 def capacity_moves(result: RunResult) -> list[CapacityMove]:
     """Where the capacity after the matrix lies beyond the spread of its rounds before it."""
     before, after = (result.metadata.get(key) or {} for key in CAPACITY_KEYS)
@@ -270,7 +281,7 @@ def capacity_moves(result: RunResult) -> list[CapacityMove]:
         counts = sorted(int(n) for n in before[loop] if n != "1" and n in after[loop])
         for n in counts[-1:]:  # the most workers: where a change shows most
             was, now = capacity_rounds(before[loop], n), capacity_rounds(after[loop], n)
-            if was and now and (max(now) < min(was) or min(now) > max(was)):
+            if was and now and separated(was, now):
                 moves.append(CapacityMove(loop, n, (min(was), max(was)), (min(now), max(now))))
     return moves
 
