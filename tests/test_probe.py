@@ -114,6 +114,7 @@ def test_without_the_monitor_only_holding_needs_no_free_cpus(
         (0.00, 0.01, 2.0, Verdict.RELEASES),  # ... beside a busy loop, the call slowed by it
         (0.02, 0.02, 207.0, Verdict.SHARES),  # a nogil loop that takes the GIL back often
         (0.18, 0.48, 2.05, Verdict.SHARES),  # pure Python: waits grow with the interval
+        (0.06, 0.43, 1.10, Verdict.SHARES),  # ... beside a busy loop: no release at 5 ms
         (0.46, 0.46, 1.05, Verdict.PARTLY),  # holds half of its time, whatever the interval
         (0.47, 0.45, 1.50, Verdict.PARTLY),  # ... beside a busy loop
     ],
@@ -552,3 +553,24 @@ def test_assert_shares_gil(monkeypatch: pytest.MonkeyPatch) -> None:
     canned(monkeypatch, Verdict.RELEASES)
     with pytest.raises(AssertionError, match=r"expected builtins\.len to share the GIL"):
         testing.assert_shares_gil(len, [1])
+
+
+@pytest.mark.parametrize(("queued_per_read_s", "told"), [(0.0, True), (10.0, False)])
+def test_the_monitors_waits_are_left_out_where_the_calls_thread_waited_for_a_cpu(
+    monkeypatch: pytest.MonkeyPatch, queued_per_read_s: float, told: bool
+) -> None:
+    """A holder that is off its cpu keeps the monitor waiting: pure Python beside two busy
+    loops read as a part-time hold. The round then rests on the counter alone."""
+    reads = iter(range(1000))
+    monkeypatch.setattr(probe, "run_queue_wait_s", lambda: next(reads) * queued_per_read_s)
+    short, long, queued = probe.gil_waits(lambda: time.sleep(0.01))
+    assert (short is not None and long is not None) is told
+    assert (short is None and long is None) is queued is not told
+    # Such a round is not judged, but for a hold, which no load fakes.
+    waits = (0.15, 0.47) if told else (None, None)  # pure Python's, where they were kept
+    turns = Round(0.05, 0.1, 0.5, FREE, *waits, holder_queued=queued)
+    assert (probe.round_verdict(turns) is Verdict.SHARES) is told
+    released = Round(0.05, 0.05, 1.0, FREE, *waits, holder_queued=queued)
+    assert (probe.round_verdict(released) is None) is not told
+    held = Round(0.05, 0.05, 0.0, FREE, *waits, holder_queued=queued)
+    assert probe.round_verdict(held) is Verdict.HOLDS

@@ -116,6 +116,12 @@ FREE_CPU_MIN_PARALLELISM = 1.6
 RELEASES_MAX_WAIT = 0.1
 TURNS_GROWTH = 1.8
 LONG_SWITCH_INTERVAL_S = 0.005
+# The monitor's waits tell nothing where the call's own thread waited for a cpu while it held
+# the GIL: the monitor then waits for a holder that is not running. Beside one busy loop on 2
+# cpus the call's thread waits under 0.03 of its time; beside two, 0.4-0.5, and pure Python
+# read 0.34 at 1 ms and 0.53 at 5 ms: a part-time hold. Past CALLER_CPU_WAIT (where the kernel
+# counts cpu waits) the round's monitor figures are left out.
+CALLER_CPU_WAIT = 0.05
 
 
 class Verdict(str, Enum):
@@ -141,6 +147,11 @@ class Round:
     # interval and at LONG_SWITCH_INTERVAL_S; None where not measured.
     gil_wait: float | None = None
     gil_wait_long: float | None = None
+    # Whether the call's thread waited for a cpu beside the monitor (CALLER_CPU_WAIT): more
+    # threads than cpus, where the monitor's waits (left out, None) and the counter's figures
+    # both mislead (pure Python read as a part-time hold, or as a release); only a hold,
+    # which no load fakes, is judged.
+    holder_queued: bool = False
 
     @property
     def slowdown(self) -> float:
@@ -287,9 +298,11 @@ def one_cpu_reason(cpus: int) -> str:
 def monitor_verdict(wait: float, wait_long: float, slowdown: float) -> Verdict:
     """The verdict from the GIL monitor's waits beside the call (see RELEASES_MAX_WAIT), for a
     call that did not stop the counter."""
-    if wait < RELEASES_MAX_WAIT:
+    if wait < RELEASES_MAX_WAIT and wait_long < RELEASES_MAX_WAIT:
         # Nobody waited for the GIL; a call much slower beside the counter waited for it
-        # itself, taking it back often (a nogil loop with a `with gil` block inside).
+        # itself, taking it back often (a nogil loop with a `with gil` block inside). Both
+        # intervals: beside a busy loop, pure Python once read 0.06 at 1 ms (the monitor's
+        # lateness counted as waits for a cpu) but 0.43 at 5 ms.
         return Verdict.SHARES if slowdown >= CALL_SLOWED else Verdict.RELEASES
     if wait_long >= TURNS_GROWTH * wait:
         return Verdict.SHARES
@@ -302,6 +315,8 @@ def round_verdict(r: Round, cpu_waits_counted: bool = True) -> Verdict | None:
     verdict = judge(r.fraction, r.parallelism)
     if verdict is Verdict.HOLDS:
         return verdict  # no load makes the counter run while the call holds the GIL
+    if r.holder_queued:
+        return None  # more threads than cpus: the counter's figures and the monitor's mislead
     if r.gil_wait is None or r.gil_wait_long is None:
         return verdict if r.free_cpus else None
     if not (r.free_cpus or cpu_waits_counted):
@@ -339,9 +354,14 @@ def disagreement_reason(
         else ""
     )
     if judged < needed:
+        queued = sum(r.holder_queued for r in rounds)
+        why = (
+            f"in {queued} the call itself waited for a cpu (more busy threads than cpus)"
+            if queued
+            else "two cpus were seldom free (a busy machine?)"
+        )
         return (
-            f"only {judged} of {len(rounds)} rounds could be judged, {needed} needed: two cpus "
-            f"were seldom free (a busy machine?){check}"
+            f"only {judged} of {len(rounds)} rounds could be judged, {needed} needed: {why}{check}"
         )
     counts = ", ".join(f"{n} read {verdict}" for verdict, n in counted.most_common() if verdict)
     return f"the {judged} judged rounds did not agree (a noisy machine?): {counts}{check}"
@@ -453,22 +473,35 @@ def measure_round(
     alone = time_alone() if alone_first else None
     spans = time_with_counter(*([call] if reference is None else [reference, call, reference]))
     call_s, reference_s = alone or time_alone()
-    waits = gil_waits(call)
+    wait, wait_long, queued = gil_waits(call)
     if reference is None:
-        return Round(call_s, *spans[0], (), *waits)
+        return Round(call_s, *spans[0], (), wait, wait_long, queued)
     before, during, after = spans
     references = (Round(reference_s, *before), Round(reference_s, *after))
-    return Round(call_s, *during, references, *waits)
+    return Round(call_s, *during, references, wait, wait_long, queued)
 
 
-def gil_waits(call: Callable[[], object]) -> tuple[float, float]:
+def gil_waits(call: Callable[[], object]) -> tuple[float | None, float | None, bool]:
     """The GIL monitor's waits beside the call, at the probe's switch interval and at
-    LONG_SWITCH_INTERVAL_S."""
-    with GilMonitor() as short:
+    LONG_SWITCH_INTERVAL_S, and whether they were left out (None) because the call's thread
+    waited for a cpu (CALLER_CPU_WAIT)."""
+    short = monitored(call)
+    with switch_interval(LONG_SWITCH_INTERVAL_S):
+        long = monitored(call)
+    return (None, None, True) if short is None or long is None else (short, long, False)
+
+
+def monitored(call: Callable[[], object]) -> float | None:
+    """The share of the call's time the GIL monitor waited for the GIL, or None where the
+    call's own thread waited for a cpu past CALLER_CPU_WAIT of it."""
+    queued_before, began = run_queue_wait_s(), time.perf_counter()
+    with GilMonitor() as monitor:
         call()
-    with switch_interval(LONG_SWITCH_INTERVAL_S), GilMonitor() as long:
-        call()
-    return short.fraction, long.fraction
+    elapsed, queued_after = time.perf_counter() - began, run_queue_wait_s()
+    if queued_before is not None and queued_after is not None:
+        if queued_after - queued_before > CALLER_CPU_WAIT * elapsed:
+            return None
+    return monitor.fraction
 
 
 def measure_rounds(
