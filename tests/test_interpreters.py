@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from gilkit.kernels.in_interpreter import PipeBarrier, Unsupported, run_guarded,
 from gilkit.kernels.splitting import split
 from gilkit.model.plan import Cell
 from gilkit.runners import RUNNERS, NotSupported
+from gilkit.runners.base import PoolRunner, RunnerError
 from gilkit.runners.interpreters import InterpreterRunner
 
 from .conftest import impl_params, requires_interpreters
@@ -116,6 +118,41 @@ def test_a_pipe_barrier_lets_workers_go_only_once_all_arrived() -> None:
     worker.join(5)
     assert went == [1]
     barrier.close()
+
+
+def test_a_pipe_barrier_stops_waiting_once_told_a_worker_will_never_arrive() -> None:
+    """An interpreter that could not be made ended its task at once, yet the start waited
+    its whole 120 s for it (a CI run lost two minutes so)."""
+    barrier = PipeBarrier.make(2)
+    asked: list[int] = []
+    with pytest.raises(TimeoutError, match="0 of 2 workers ready"):
+        barrier.wait(30, given_up=lambda: asked.append(1) is None)  # gives up when first asked
+    assert asked == [1]
+    barrier.close()
+
+
+@pytest.mark.parametrize(("cause", "starts"), [(BrokenExecutor, 2), (OSError, 1)])
+def test_a_pool_whose_interpreter_could_not_be_made_is_started_once_more(
+    monkeypatch: pytest.MonkeyPatch, cause: type[Exception], starts: int
+) -> None:
+    """CPython fails now and then to make one of several interpreters made at once: a second
+    start; any other failure is the start's error."""
+    tries: list[int] = []
+
+    def start(self: PoolRunner, n_workers: int) -> float:
+        tries.append(n_workers)
+        if len(tries) == 1:
+            raise RunnerError("interpreters pool of 2 failed to start") from cause("made")
+        return 0.5
+
+    monkeypatch.setattr(PoolRunner, "start", start)
+    runner = InterpreterRunner()
+    if starts == 2:
+        assert runner.start(2) == 0.5
+    else:
+        with pytest.raises(RunnerError, match="failed to start"):
+            runner.start(2)
+    assert tries == [2] * starts
 
 
 def test_import_errors_become_unsupported_with_the_telling_line() -> None:

@@ -43,27 +43,32 @@ class PipeBarrier:
     def make(cls, parties: int) -> PipeBarrier:
         return cls(parties, *os.pipe(), *os.pipe())
 
-    def wait(self, timeout_s: float) -> None:
+    def wait(self, timeout_s: float, given_up: Callable[[], bool] = lambda: False) -> None:
         """The parent's side: return once every worker has arrived, and let them all go.
 
         On a timeout they are let go all the same (so that none stays blocked in its task)
-        and TimeoutError says how many had arrived.
+        and TimeoutError says how many had arrived; so too, at once, where `given_up()`
+        says that a worker will never arrive (its interpreter could not be made).
         """
         try:
-            self.gather(timeout_s)
+            self.gather(timeout_s, given_up)
         finally:
             self.release()
 
-    def gather(self, timeout_s: float) -> None:
+    def gather(self, timeout_s: float, given_up: Callable[[], bool] = lambda: False) -> None:
         """The parent's side, first half: return once every worker has arrived (they stay
         blocked, idle, until release(): gilkit.claims measures them then)."""
         deadline = time.monotonic() + timeout_s
         arrived = 0
         while arrived < self.parties:
-            if not _readable(self.arrive_r, deadline - time.monotonic()):
-                raise TimeoutError(
-                    f"{arrived} of {self.parties} workers ready after {timeout_s:.3g} s"
-                )
+            left = deadline - time.monotonic()
+            if not _readable(self.arrive_r, min(left, GIVEN_UP_POLL_S)):
+                if left <= GIVEN_UP_POLL_S or given_up():
+                    waited = timeout_s - max(0.0, deadline - time.monotonic())
+                    raise TimeoutError(
+                        f"{arrived} of {self.parties} workers ready after {waited:.3g} s"
+                    )
+                continue
             arrived += len(os.read(self.arrive_r, self.parties - arrived))
 
     def release(self) -> None:
@@ -80,6 +85,10 @@ class PipeBarrier:
         """The parent's, once every worker has returned from arrive()."""
         for fd in (self.arrive_r, self.arrive_w, self.go_r, self.go_w):
             os.close(fd)
+
+
+# How often gather() asks whether to give up waiting.
+GIVEN_UP_POLL_S = 0.1
 
 
 def _readable(fd: int, timeout_s: float) -> bool:

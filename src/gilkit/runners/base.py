@@ -14,7 +14,7 @@ import statistics
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from contextlib import nullcontext
 from typing import Any, ClassVar, NamedTuple
 
@@ -255,11 +255,15 @@ class PoolRunner(Runner):
                     self._executor.submit(functions.report_ready, START_TIMEOUT_S)
                     for _ in range(n_workers)
                 ]
-            self._barrier.wait(START_TIMEOUT_S)
+            self._await_workers(futures)
             reports = [future.result(START_TIMEOUT_S) for future in futures]
         self.worker_pids = tuple(sorted({pid for pid, _ in reports} - {os.getpid()}))
         self.gil_enabled = any(gil for _, gil in reports)
         return time.perf_counter() - began
+
+    def _await_workers(self, futures: list[Future[Any]]) -> None:
+        """Until every worker holds its report_ready task (START_TIMEOUT_S at most)."""
+        self._barrier.wait(START_TIMEOUT_S)
 
     def _abandon_starting(self) -> None:
         # Their pids are not reported yet: a process pool keeps its workers in _processes.

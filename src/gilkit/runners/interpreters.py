@@ -27,7 +27,7 @@ import functools
 import importlib.util
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any
 
 from gilkit.kernels.in_interpreter import (
@@ -39,7 +39,13 @@ from gilkit.kernels.in_interpreter import (
     run_then_wait,
 )
 from gilkit.model.facts import RunnerFacts, Workers
-from gilkit.runners.base import NotSupported, PoolRunner, RunnerError, WorkerFunctions
+from gilkit.runners.base import (
+    START_TIMEOUT_S,
+    NotSupported,
+    PoolRunner,
+    RunnerError,
+    WorkerFunctions,
+)
 
 
 @functools.cache
@@ -112,8 +118,31 @@ class InterpreterRunner(PoolRunner):
         """Start every interpreter; the start-up covers creating them and importing the kernels
         in each (the memory they add is this process's, gilkit.engine.session measures it). The
         barrier stays open for run_in_each_worker (gilkit.engine.session makes the impls ready in
-        each), until the pool is closed."""
-        return super().start(n_workers)
+        each), until the pool is closed.
+
+        A pool whose interpreter could not be made is started once more: CPython fails now and
+        then to make one of several made at once ("Failed to import encodings module",
+        python/cpython#131485), which a second start does not meet again."""
+        try:
+            return super().start(n_workers)
+        except RunnerError as error:
+            if not isinstance(error.__cause__, concurrent.futures.BrokenExecutor):
+                raise
+            return super().start(n_workers)
+
+    def _await_workers(self, futures: list[Future[Any]]) -> None:
+        """As every pool, but a worker whose interpreter could not be made ends its task at
+        once (its initializer raised): the start fails then, with that error, not after
+        START_TIMEOUT_S."""
+        assert self._barrier is not None
+        try:
+            self._barrier.wait(START_TIMEOUT_S, given_up=lambda: any(f.done() for f in futures))
+        except TimeoutError:
+            errors = [f.exception() for f in futures if f.done()]
+            error = next((e for e in errors if e is not None), None)
+            if error is not None:
+                raise error from None
+            raise
 
     def close(self) -> None:
         try:
