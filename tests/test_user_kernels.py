@@ -325,3 +325,40 @@ def test_a_params_function_that_raises_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert "'params_raise:K': its params function raised RuntimeError: params boom" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "how"),
+    [
+        ("os._exit(3)", "ended its process (exit status 3)"),
+        ("os._exit(0)", "ended its process (exit status 0)"),
+        ("ctypes.string_at(0)", "crashed its interpreter (SIGSEGV)"),
+    ],
+)
+def test_an_impl_that_ends_its_process_is_one_line_before_anything_runs(
+    tmp_path: Path, body: str, how: str
+) -> None:
+    """Called in gilkit's own process (the sizing, the serial cells), such an impl ended
+    gilkit without a word and without a result file: it is tried apart first."""
+    source = textwrap.dedent(
+        f"""
+        import ctypes, os
+        from gilkit import define_kernel
+
+        def ends(part, params):
+            {body}
+
+        K = define_kernel("k", {{"python": lambda part, params: len(part), "ends": ends}},
+                          size=100, kinds={{"ends": "holds"}})
+        """
+    )
+    (tmp_path / "ends_process.py").write_text(source)
+    done = gilkit(
+        tmp_path, "run", "--kernel", "ends_process:K", "--runner", "serial", "--workers", "1",
+        "--repeat", "1", "--warmup", "0", "--json", "out.json", "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"gilkit: error: --kernel: ends_process:K: its ends impl {how} when tried on n = 5 in "
+        "a process of its own; valid: impls whose calls return or raise\n"
+    )

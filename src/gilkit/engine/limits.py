@@ -115,14 +115,17 @@ def _wait(future: Future[T], limit_s: float | None) -> T:
         raise CallTimeout(f"no result after {limit_s:.3g} s") from None
 
 
-def trial_in_child(call: Callable[[], object], limit_s: float) -> str | None:
+def trial_in_child(
+    call: Callable[[], object], limit_s: float, hang_is_fine: bool = False
+) -> str | None:
     """Make `call` once in a forked child, and say in a phrase how that went wrong where it
     ended the child (a segfault, os._exit, even with status 0) or outlived `limit_s` (the child
     is killed); None when it returned or raised (the caller calls it itself to name the
     exception, SystemExit included), and where this platform cannot fork. A user's call that
     can take a process down is tried so before it runs in gilkit's own. The child tells how
-    its call ended through a pipe: an exit status alone is the call's to choose."""
-    import multiprocessing  # here: only the probe and advise fork a trial
+    its call ended through a pipe: an exit status alone is the call's to choose. With
+    `hang_is_fine` (a run, whose per-call limits deal with hangs) outliving is no fault."""
+    import multiprocessing  # here: only the probe, advise and user kernels fork a trial
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
@@ -135,7 +138,7 @@ def trial_in_child(call: Callable[[], object], limit_s: float) -> str | None:
     if child.is_alive():
         child.kill()
         child.join()
-        return f"took over {limit_s:.3g} s"
+        return None if hang_is_fine else f"took over {limit_s:.3g} s"
     told = _heard(reader)
     code = child.exitcode
     if code is not None and code < 0:

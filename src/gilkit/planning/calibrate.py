@@ -3,12 +3,14 @@ asked for can finish within the limit on one call."""
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from gilkit.engine.limits import Caller
-from gilkit.kernels import KERNELS, Kernel, Task, run_task
+from gilkit.engine.limits import Caller, trial_in_child
+from gilkit.kernels import KERNELS, SOURCES, Kernel, Task, run_task
+from gilkit.planning.values import UsageError
 
 MAX_STEPS = 8
 
@@ -88,6 +90,28 @@ def _estimate_or_none(kernel: Kernel, impl: str, n: int, split: str) -> float | 
         return estimate_call_s(kernel, impl, n, split)
     except (Exception, SystemExit, KeyboardInterrupt):
         return None
+
+
+def try_users_impls(
+    kernels: Iterable[str], impls: Iterable[str], splits: dict[str, str], limit_s: float
+) -> None:
+    """Call each impl of a kernel of the user's own once, on a small part, in a forked child,
+    before gilkit calls it in its own process (the sizing, the serial cells): one that
+    crashes or ends its process (os._exit) would end gilkit there without a word. Raise
+    UsageError naming the impl and how its call ended; a hang is left to the run's limits."""
+    for name in kernels:
+        kernel = KERNELS[name]
+        if SOURCES.get(name) == "built-in":
+            continue  # gilkit's own, tested
+        for impl in (impl for impl in impls if impl in kernel.chunk_fns):
+            n = max(1, kernel.default_size(impl) // PROBE_FRACTION)
+            call = functools.partial(time_one_call, kernel, impl, n, splits[name])
+            how = trial_in_child(call, limit_s, hang_is_fine=True)
+            if how is not None:
+                raise UsageError(
+                    f"--kernel: {name}: its {impl} impl {how} when tried on n = {n:,} in a "
+                    "process of its own; valid: impls whose calls return or raise"
+                )
 
 
 def check_sizes(sizes: dict[str, dict[str, int]], splits: dict[str, str], limit_s: float) -> None:
