@@ -186,7 +186,7 @@ def test_one_round_is_no_ground_for_a_projection_and_says_so() -> None:
     lines = advice.lines()
     assert not any("cpus" in line and line.startswith("projection:") for line in lines)
     assert (
-        f"projection: none: processes ×2 has 1 round(s) measured; a projection needs "
+        f"projection: none: processes ×2 has 1 round measured; a projection needs "
         f"{PROJECT_MIN_ROUNDS} or more"
     ) in lines
 

@@ -195,6 +195,8 @@ def test_compare_and_report_refuse_foreign_files(
         assert "bad.json" in err
     assert cli.main(["compare", str(tmp_path / "missing.json"), str(bad)]) == 2
     assert "cannot read" in capsys.readouterr().err
+    assert cli.main(["report", str(tmp_path)]) == 2  # a directory: why, and what is valid
+    assert "Is a directory; valid: a file written by gilkit run" in capsys.readouterr().err
 
 
 def test_plot_writes_a_png(two_runs: tuple[Path, Path], tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from gilkit.analysis.stats import NOISY_CV, cell_stats, cpu_utilisation, spread
 from gilkit.analysis.verdicts import fastest
 from gilkit.model.facts import IDEAL_CPUS, IDEAL_WORKERS, ideal_rule, ideal_speedup
 from gilkit.model.results import CellRecord, RunResult
-from gilkit.model.units import DASH
+from gilkit.model.units import DASH, plural
 from gilkit.present.tables import format_check, format_fastest, format_title, row_values
 
 
@@ -334,3 +334,9 @@ def test_a_tables_title_gives_each_impls_n_or_its_n_per_worker_under_weak_scalin
     title = format_title(run_of(weak), "squares", weak)
     assert "python: n = 10; numpy: n = 500 items per worker (weak scaling" in title
     assert "1,000" not in title
+
+
+@pytest.mark.parametrize(("count", "said"), [(1, "1 task"), (2, "2 tasks"), (1000, "1,000 tasks")])
+def test_a_count_is_said_in_the_singular_only_for_one(count: int, said: str) -> None:
+    """advise said `measured: 1 tasks`."""
+    assert plural(count, "task") == said

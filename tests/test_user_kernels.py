@@ -124,7 +124,7 @@ def test_unpicklable_kernel_keeps_its_other_cells(user_dir: Path) -> None:
     ("spec", "message"),
     [
         ("nosuchmodule_xyz:work", "cannot import 'nosuchmodule_xyz'"),
-        ("mymod_for_gilkit:missing", "is nothing, not a gilkit kernel"),
+        ("mymod_for_gilkit:missing", "'mymod_for_gilkit' has no attribute 'missing'"),
         ("mymod_for_gilkit:not_a_kernel", "is int, not a gilkit kernel"),
     ],
 )

@@ -23,7 +23,7 @@ from gilkit.advise.rules import (
     recommend,
     why_not,
 )
-from gilkit.model.units import DASH, format_bytes, format_ratio, format_seconds
+from gilkit.model.units import DASH, format_bytes, format_ratio, format_seconds, plural
 
 WIDTH = 100
 
@@ -116,8 +116,8 @@ class Advice:
             *_wrapped("  ", f"gilkit's probe: {self.verdict}"),
             *_wrapped(
                 "measured: ",
-                f"{task.n_tasks:,} tasks{self._of_total()} in each way (each worker's share "
-                f"sent at once), ways in turn; {self.cpus} usable cpus; {self.python}",
+                f"{plural(task.n_tasks, 'task')}{self._of_total()} in each way (each worker's "
+                f"share sent at once), ways in turn; {self.cpus} usable cpus; {self.python}",
             ),
         ]
         if not self.complete:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from gilkit.analysis.significance import ALPHA, p_value
 from gilkit.analysis.stats import karp_flatt
-from gilkit.model.units import format_bytes, format_percent, format_ratio, format_seconds
+from gilkit.model.units import format_bytes, format_percent, format_ratio, format_seconds, plural
 
 OWN_COST_SHARE = 0.10
 # Cpu counts the projection goes to: those past this machine's, up to this many.
@@ -207,8 +207,8 @@ def no_projection(way: Way) -> str | None:
         return f"{way.label}'s speedup cannot be what it gave (see the warning)"
     if len(way.task_times_s) < PROJECT_MIN_ROUNDS:
         return (
-            f"{way.label} has {len(way.task_times_s)} round(s) measured; a projection needs "
-            f"{PROJECT_MIN_ROUNDS} or more"
+            f"{way.label} has {plural(len(way.task_times_s), 'round')} measured; a projection "
+            f"needs {PROJECT_MIN_ROUNDS} or more"
         )
     return None
 

@@ -15,6 +15,7 @@ from gilkit.claims.registry import NUMBERS, failed, iter_claims
 from gilkit.claims.report import claims_document, format_claims, format_header
 from gilkit.cli.console import make_console, make_progress, output_path, writable_path
 from gilkit.model.results import write_json_atomically
+from gilkit.model.units import plural
 from gilkit.planning.values import UsageError, comma_list, integer
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -99,7 +100,7 @@ def handle(args: argparse.Namespace) -> int:
     if unmeasured:
         summary += f"; {unmeasured} not measured here (the table says why)"
     if broken:
-        summary += f"; {len(broken)} experiment(s) failed"
+        summary += f"; {plural(len(broken), 'experiment')} failed"
     if json_path is not None:
         summary += f"; results: {json_path}"
     out.print(summary, markup=False, highlight=False)

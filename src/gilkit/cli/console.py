@@ -201,7 +201,7 @@ def read_json(path: Path, valid: str = RUN_FILE) -> Any:
     try:
         return json.loads(path.read_text())
     except OSError as error:
-        raise UsageError(f"cannot read {str(path)!r}: {error.strerror}") from error
+        raise UsageError(f"cannot read {str(path)!r}: {error.strerror}; valid: {valid}") from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         reason = error.msg if isinstance(error, json.JSONDecodeError) else error.reason
         raise UsageError(f"{str(path)!r} is not JSON ({reason}); valid: {valid}") from error

@@ -43,6 +43,7 @@ from gilkit.kernels import IMPLS, KERNELS, KernelParamsError
 from gilkit.kernels.splitting import SPLITS
 from gilkit.model.plan import DEFAULT_REPEATS, DEFAULT_WARMUPS, Cell, Plan
 from gilkit.model.results import RunResult, write_atomically
+from gilkit.model.units import plural
 from gilkit.planning import DEFAULT_RUN_LIMIT_S, Say, plan
 from gilkit.planning import values as options
 from gilkit.planning.matrix import DEFAULT_IMPLS, DEFAULT_KERNELS, DEFAULT_RUNNERS, default_workers
@@ -292,7 +293,9 @@ def measure(args: argparse.Namespace, json_path: Path, plot: Path | None) -> int
         raise unwritten
     bad = [r for r in result.cells if not r.ok]
     if bad and status == EXIT_OK:
-        console.print(f"[red]{len(bad)} cell(s) failed or disagree with the reference result[/]")
+        console.print(
+            f"[red]{plural(len(bad), 'cell')} failed or disagreed with the reference result[/]"
+        )
         status = EXIT_WRONG
     out.print(f"results: {json_path}", markup=False, highlight=False)
     if plot is not None and result.cells:

@@ -92,11 +92,13 @@ def load_kernel(spec: str) -> Kernel:
         # A user's module that raises, calls sys.exit() or is interrupted while importing:
         # one line naming what it did, not a traceback, and not gilkit's own exit.
         raise KernelLoadError(f"importing {module_name!r} {_what_it_did(error)}") from None
-    kernel = getattr(module, attribute, None)
+    if not hasattr(module, attribute):
+        raise KernelLoadError(f"{module_name!r} has no attribute {attribute!r}")
+    kernel = getattr(module, attribute)
     if not isinstance(kernel, Kernel):
-        found = "nothing" if kernel is None else type(kernel).__name__
         raise KernelLoadError(
-            f"{spec!r} is {found}, not a gilkit kernel (make one with gilkit.define_kernel)"
+            f"{spec!r} is {type(kernel).__name__}, not a gilkit kernel (make one with "
+            "gilkit.define_kernel)"
         )
     return _register(kernel, spec, f"module {spec}")
 

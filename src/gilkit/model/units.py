@@ -25,6 +25,11 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds * 1e9:.0f} ns"
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 task`, `2 tasks`, `1,000 tasks`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def format_wall(seconds: float) -> str:
     """A run's or a step's time: whole seconds from 10 s, finer below (a short run read `0 s`)."""
     return f"{seconds:.0f} s" if seconds >= 10 else format_seconds(seconds)

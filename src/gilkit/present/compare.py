@@ -28,7 +28,7 @@ from gilkit.analysis.significance import (
     smallest_p,
 )
 from gilkit.model.results import CellRecord, RunResult
-from gilkit.model.units import format_change, format_seconds
+from gilkit.model.units import format_change, format_seconds, plural
 from gilkit.present.formatting import cell_order, format_python, runner_label
 from gilkit.present.tables import compact_table
 
@@ -172,7 +172,7 @@ def format_comparison(
     yield from machine_difference(a, b)
     only = len(a.cells) + len(b.cells) - 2 * len(matched)
     if only:
-        yield f"{only} cell(s) appear in one run only, or at another size, and are not compared"
+        yield f"not compared: {plural(only, 'cell')} in one run only, or at another size"
     yield (
         "p: two-sided Mann-Whitney U test over the repeats of each cell; q: p adjusted for the "
         f"cells of the kernel (Benjamini-Hochberg); a cell differs where q < {ALPHA}."
