@@ -306,9 +306,17 @@ def test_a_plugin_that_exits_at_import_is_listed_broken_not_obeyed(tmp_path: Pat
     )
 
 
+def run_own_kernel(tmp_path: Path, module: str, source: str) -> subprocess.CompletedProcess[str]:
+    """`gilkit run --kernel MODULE:K` of `source` saved as MODULE.py, one quick serial cell."""
+    (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+    return gilkit(
+        tmp_path, "run", "--kernel", f"{module}:K", "--runner", "serial", "--workers", "1",
+        "--repeat", "1", "--warmup", "0", "--json", "out.json", "--quiet",
+    )  # fmt: skip
+
+
 def test_a_params_function_that_raises_is_one_line(tmp_path: Path) -> None:
-    source = textwrap.dedent(
-        """
+    source = """
         from gilkit import define_kernel
 
         def boom(n, split):
@@ -316,12 +324,7 @@ def test_a_params_function_that_raises_is_one_line(tmp_path: Path) -> None:
 
         K = define_kernel("k", {"python": lambda part, params: len(part)}, size=100, params=boom)
         """
-    )
-    (tmp_path / "params_raise.py").write_text(source)
-    done = gilkit(
-        tmp_path, "run", "--kernel", "params_raise:K", "--runner", "serial", "--workers", "1",
-        "--repeat", "1", "--warmup", "0", "--json", "out.json", "--quiet",
-    )  # fmt: skip
+    done = run_own_kernel(tmp_path, "params_raise", source)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert "'params_raise:K': its params function raised RuntimeError: params boom" in done.stderr
@@ -340,8 +343,7 @@ def test_an_impl_that_ends_its_process_is_one_line_before_anything_runs(
 ) -> None:
     """Called in gilkit's own process (the sizing, the serial cells), such an impl ended
     gilkit without a word and without a result file: it is tried apart first."""
-    source = textwrap.dedent(
-        f"""
+    source = f"""
         import ctypes, os
         from gilkit import define_kernel
 
@@ -351,12 +353,7 @@ def test_an_impl_that_ends_its_process_is_one_line_before_anything_runs(
         K = define_kernel("k", {{"python": lambda part, params: len(part), "ends": ends}},
                           size=100, kinds={{"ends": "holds"}})
         """
-    )
-    (tmp_path / "ends_process.py").write_text(source)
-    done = gilkit(
-        tmp_path, "run", "--kernel", "ends_process:K", "--runner", "serial", "--workers", "1",
-        "--repeat", "1", "--warmup", "0", "--json", "out.json", "--quiet",
-    )  # fmt: skip
+    done = run_own_kernel(tmp_path, "ends_process", source)
     assert done.returncode == 2, done.stderr
     assert done.stderr == (
         f"gilkit: error: --kernel: ends_process:K: its ends impl {how} when tried on n = 5 in "
