@@ -25,7 +25,7 @@ from gilkit.kernels import KERNELS
 from gilkit.model.plan import DEFAULT_REPEATS, DEFAULT_WARMUPS, Plan
 from gilkit.model.units import format_seconds
 from gilkit.planning import values
-from gilkit.planning.calibrate import PROBE_LIMIT_S, SizeError, check_sizes, try_users_impls
+from gilkit.planning.calibrate import TRIAL_S, SizeError, check_sizes, try_users_impls
 from gilkit.planning.cluster import check_cluster
 from gilkit.planning.matrix import DEFAULT_RUNNERS, SCALINGS, cells_for, workers_for
 from gilkit.planning.sizing import machine_sizes
@@ -98,7 +98,7 @@ def plan(
     cpus = usable_cpus()
     sizing = None
     if here and size_here:  # before gilkit first calls a kernel of the user's in its process
-        try_users_impls(kernel_names, impl_names, splits, call_limit_s or PROBE_LIMIT_S)
+        try_users_impls(kernel_names, impl_names, splits, min(call_limit_s or TRIAL_S, TRIAL_S))
     if size_text in (None, "auto") and size_here:
         if here:
             check_cluster(cluster, runner_names, kernel_names, counts, cpus)  # before timing

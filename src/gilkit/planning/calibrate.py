@@ -92,6 +92,11 @@ def _estimate_or_none(kernel: Kernel, impl: str, n: int, split: str) -> float | 
         return None
 
 
+# How long the trial of a user's impl on a small part may take: far more than such a part
+# needs; past it the impl is left to the run, whose per-call limit deals with a hang.
+TRIAL_S = 2.0
+
+
 def try_users_impls(
     kernels: Iterable[str], impls: Iterable[str], splits: dict[str, str], limit_s: float
 ) -> None:
