@@ -48,6 +48,7 @@ from gilkit.model.units import (
     format_seconds,
     format_wall,
     format_workers,
+    plural,
 )
 from gilkit.present.formatting import (
     cell_name,
@@ -367,7 +368,7 @@ def format_check(result: RunResult) -> Iterator[str]:
     measured = sum(r.unsupported is None for r in result.cells) - stopped
     if stopped:
         yield (
-            f"{STOPPED}: {stopped} cell{'s' * (stopped > 1)} not measured: the run stopped "
+            f"{STOPPED}: {plural(stopped, 'cell')} not measured: the run stopped "
             "before their first timed call (not a failure)."
         )
     if measured and all(r.ok for r in result.cells):
